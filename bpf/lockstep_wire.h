@@ -1,0 +1,172 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * lockstep_wire.h - the one wire format shared by plugin/, bpf/ and user/.
+ *
+ * Everything that crosses a process or kernel boundary is declared here with
+ * fixed-width types, explicit padding and compile-time size/offset checks, so
+ * a layout change breaks the build of every side at once instead of silently
+ * mis-reading memory.  Bump LS_WIRE_VERSION on any change to these structs.
+ */
+#ifndef LOCKSTEP_WIRE_H
+#define LOCKSTEP_WIRE_H
+
+#ifdef __bpf__
+/* vmlinux.h has already provided __u8..__u64 */
+#else
+#include <linux/types.h>
+#endif
+
+#define LS_WIRE_VERSION 1
+#define LS_VERSION "0.1.0" /* release of plugin and monitor */
+#define LS_MAGIC 0x4c534250u /* "LSBP" */
+
+/* Limits shared by the plugin and the correlator. */
+#define LS_MAX_VCPUS 64
+#define LS_WINDOW 32 /* chunks one side may run ahead of the other */
+#define LS_HISTORY 16 /* blocks of history shown before a divergence */
+
+/*
+ * One executed translation block, as the plugin appends it to its ring: one
+ * 64-bit word, pc in the low 48 bits and the block's instruction count in
+ * the top 16 (TCG caps blocks at 512 instructions).  The block sequence
+ * number is the record's position in the ring (chunk << batch_order plus the
+ * index in the chunk) and the vCPU is the ring's owner, so neither is stored:
+ * every byte here is written once per guest block, where a single extra
+ * store is measurable.  pcs are sign-extended from bit 47 when read back,
+ * which is exact for x86_64 and aarch64 canonical addresses.
+ */
+struct ls_rec {
+	__u64 word;
+};
+
+#define LS_REC_PC_BITS 48
+#define LS_REC_PC_MASK ((1ULL << LS_REC_PC_BITS) - 1)
+
+static inline __u64 ls_rec_make(__u64 pc, __u32 ninsns)
+{
+	return (pc & LS_REC_PC_MASK) | ((__u64)ninsns << LS_REC_PC_BITS);
+}
+
+static inline __u64 ls_rec_pc(__u64 word)
+{
+	__u64 pc = word & LS_REC_PC_MASK;
+	return (pc & (1ULL << 47)) ? pc | ~LS_REC_PC_MASK : pc;
+}
+
+static inline __u32 ls_rec_ninsns(__u64 word)
+{
+	return (__u32)(word >> LS_REC_PC_BITS);
+}
+
+/* Reasons a batch is published (ls_batch.flags). */
+enum ls_pub_flags {
+	LS_PUB_FULL = 1u << 0, /* the chunk is complete */
+	LS_PUB_PARTIAL = 1u << 1, /* flushed early: vCPU stalled in a syscall */
+	LS_PUB_FINAL = 1u << 2, /* last publication of this stream (exit) */
+	LS_PUB_HELLO = 1u << 3, /* no data: plugin waits for a monitor (wait=) */
+};
+
+/*
+ * The uprobe's argument: one per vCPU stream, in the plugin's memory.
+ *
+ * Blocks are grouped in fixed chunks of 2^batch_order blocks by sequence
+ * number, so both sides agree on chunk boundaries whatever flushes happened.
+ * A publication describes the first nblocks blocks of chunk `chunk`.
+ *
+ * The BPF program answers by writing into the last two fields with
+ * bpf_probe_write_user: `ack` = pub_id accepts the publication;
+ * otherwise `hold_until_ns` (CLOCK_MONOTONIC) asks the plugin to wait and
+ * publish again.  A hold is a lease: if the monitor dies, nobody renews it
+ * and the plugin runs on by itself once it expires.
+ */
+struct ls_batch {
+	__u32 magic;
+	__u16 version;
+	__u16 flags;
+	__u32 vcpu;
+	__u32 nblocks;
+	__u64 chunk;
+	__u64 digest; /* ls_digest over the nblocks records */
+	__u64 insn_base; /* instructions executed before this chunk */
+	__u64 insns; /* instructions in the nblocks blocks */
+	__u64 ring_addr; /* struct ls_rec[1 << ring_order] */
+	__u64 head_addr; /* the writer's next-record pointer (a __u64 holding an address) */
+	__u32 ring_order;
+	__u32 batch_order;
+	__u64 pub_id; /* changes on every publication */
+	/* written by the BPF program */
+	__u64 ack;
+	__u64 hold_until_ns;
+};
+
+/*
+ * Exported by the plugin as `lockstep_plugin_info` so the monitor can check
+ * compatibility before it attaches (and so a wrong version is a clear error,
+ * not garbage).
+ */
+struct ls_plugin_info {
+	__u32 magic;
+	__u16 version;
+	__u16 _pad0;
+	__u32 batch_order;
+	__u32 ring_order;
+	__u64 streams_addr; /* struct ls_batch *[LS_MAX_VCPUS], NULL if unused */
+	char plugin_version[16];
+};
+
+/* Events from the BPF program to user space (BPF ring buffer). */
+enum ls_event_type {
+	LS_EV_DIVERGE = 1,
+	LS_EV_STATS = 2,
+	LS_EV_BAD_BATCH = 3,
+	LS_EV_CONFIG_MISMATCH = 4,
+};
+
+struct ls_event {
+	__u32 type;
+	__u32 vcpu;
+	__u64 chunk;
+	__u64 range_lo; /* first block not yet known equal */
+	__u64 range_hi; /* blocks [range_lo, range_hi) hold the difference */
+	__u64 digest[2];
+	__u64 batch_addr[2]; /* each side's struct ls_batch, for process_vm_readv */
+	__u64 insn_end[2]; /* each side's cumulative instructions at range_hi */
+	__u64 ts_ns;
+	__u32 side; /* who published the batch that produced the event */
+	__u32 _pad0;
+};
+
+/*
+ * The one digest both sides must compute identically: LS_DIGEST_INIT plus,
+ * for every block of the chunk, its record word XORed with a mask derived
+ * from its sequence number.  The mask makes the digest order-sensitive (the
+ * same blocks in another order give another sum) and the terms are
+ * independent, so the plugin folds a whole chunk in a vectorisable loop once
+ * per chunk.  It only has to notice that something differs: the monitor
+ * then finds the exact block by comparing the records themselves.
+ */
+#define LS_DIGEST_INIT 0x6a09e667f3bcc909ULL
+#define LS_DIGEST_K1 0x9e3779b97f4a7c15ULL
+
+static inline __u64 ls_digest_term(__u64 word, __u64 seq)
+{
+	return word ^ (seq * LS_DIGEST_K1);
+}
+
+/* Compile-time layout checks: every side that includes this header runs them. */
+#define LS_CHECK_SIZE(t, n) _Static_assert(sizeof(struct t) == (n), #t " size changed: bump LS_WIRE_VERSION")
+#define LS_CHECK_OFF(t, f, n) _Static_assert(__builtin_offsetof(struct t, f) == (n), #t "." #f " moved: bump LS_WIRE_VERSION")
+LS_CHECK_SIZE(ls_rec, 8);
+LS_CHECK_SIZE(ls_batch, 96);
+LS_CHECK_OFF(ls_batch, chunk, 16);
+LS_CHECK_OFF(ls_batch, ring_addr, 48);
+LS_CHECK_OFF(ls_batch, pub_id, 72);
+LS_CHECK_OFF(ls_batch, ack, 80);
+LS_CHECK_OFF(ls_batch, hold_until_ns, 88);
+LS_CHECK_SIZE(ls_plugin_info, 40);
+LS_CHECK_OFF(ls_plugin_info, streams_addr, 16);
+LS_CHECK_SIZE(ls_event, 96);
+LS_CHECK_OFF(ls_event, insn_end, 64);
+LS_CHECK_OFF(ls_event, batch_addr, 48);
+
+#endif /* LOCKSTEP_WIRE_H */

@@ -1,0 +1,132 @@
+/* SPDX-License-Identifier: MIT */
+/* plugin_args.c - parsing and validating the plugin's key=value arguments. */
+#include "plugin_args.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../bpf/lockstep_wire.h"
+
+static int parse_u64(const char *s, uint64_t *out, char **end)
+{
+	if (!*s || *s == '-' || *s == '+' || *s == ' ')
+		return -1;
+	errno = 0;
+	unsigned long long v = strtoull(s, end, 10);
+	if (errno || *end == s)
+		return -1;
+	*out = v;
+	return 0;
+}
+
+int ls_parse_duration_ms(const char *s, uint32_t max_ms, uint32_t *out)
+{
+	uint64_t v, mul = 1;
+	char *end;
+
+	if (parse_u64(s, &v, &end))
+		return -1;
+	if (!strcmp(end, "s"))
+		mul = 1000;
+	else if (strcmp(end, "ms") && *end)
+		return -1;
+	if (v > max_ms / mul)
+		return -1;
+	*out = (uint32_t)(v * mul);
+	return 0;
+}
+
+static int log2_exact(uint64_t v)
+{
+	if (!v || (v & (v - 1)))
+		return -1;
+	return __builtin_ctzll(v);
+}
+
+static int parse_bool(const char *s, bool *out)
+{
+	if (!strcmp(s, "on") || !strcmp(s, "true") || !strcmp(s, "yes")) {
+		*out = true;
+		return 0;
+	}
+	if (!strcmp(s, "off") || !strcmp(s, "false") || !strcmp(s, "no")) {
+		*out = false;
+		return 0;
+	}
+	return -1;
+}
+
+#define FAIL(...)                                      \
+	do {                                           \
+		snprintf(err, errlen, __VA_ARGS__);    \
+		return -1;                             \
+	} while (0)
+
+int ls_plugin_args_parse(struct ls_plugin_args *a, int argc, char **argv, char *err, size_t errlen)
+{
+	bool ring_given = false;
+
+	memset(a, 0, sizeof(*a));
+	a->batch_order = LS_DEFAULT_BATCH_ORDER;
+	a->ring_order = LS_DEFAULT_RING_ORDER;
+	a->flush_ms = LS_DEFAULT_FLUSH_MS;
+
+	for (int i = 0; i < argc; i++) {
+		const char *arg = argv[i], *eq = strchr(arg, '=');
+		uint64_t v;
+		char *end;
+		int o;
+
+		if (!eq || eq == arg)
+			FAIL("argument '%s' is not key=value", arg);
+		size_t klen = (size_t)(eq - arg);
+		const char *val = eq + 1;
+#define KEY(k) (klen == sizeof(k) - 1 && !strncmp(arg, k, klen))
+		if (KEY("batch")) {
+			if (parse_u64(val, &v, &end) || *end || (o = log2_exact(v)) < LS_MIN_BATCH_ORDER ||
+			    o > LS_MAX_BATCH_ORDER)
+				FAIL("batch=%s: must be a power of two from %u to %u blocks", val,
+				     1u << LS_MIN_BATCH_ORDER, 1u << LS_MAX_BATCH_ORDER);
+			a->batch_order = (uint32_t)o;
+		} else if (KEY("ring")) {
+			if (parse_u64(val, &v, &end) || *end || (o = log2_exact(v)) < 0 || o > LS_MAX_RING_ORDER)
+				FAIL("ring=%s: must be a power of two of at most %u records", val,
+				     1u << LS_MAX_RING_ORDER);
+			a->ring_order = (uint32_t)o;
+			ring_given = true;
+		} else if (KEY("flush")) {
+			if (ls_parse_duration_ms(val, 60000, &a->flush_ms))
+				FAIL("flush=%s: must be a duration like 50ms or 1s, at most 60s (0 turns it off)", val);
+		} else if (KEY("wait")) {
+			if (ls_parse_duration_ms(val, 3600000, &a->wait_ms))
+				FAIL("wait=%s: must be a duration like 500ms or 30s, at most 3600s", val);
+		} else if (KEY("dump")) {
+			if (!*val)
+				FAIL("dump=: needs a file path");
+			a->dump_path = val;
+		} else if (KEY("verbose")) {
+			if (parse_bool(val, &a->verbose))
+				FAIL("verbose=%s: must be on or off", val);
+		} else {
+			FAIL("unknown argument '%.*s' (known: batch, ring, flush, wait, dump, verbose)", (int)klen,
+			     arg);
+		}
+#undef KEY
+	}
+	/* The ring must hold every chunk the monitor may still need: the window, the
+	 * chunk being written, one more before the hold lands, and the history. */
+	uint64_t need = (uint64_t)(LS_WINDOW + 4) << a->batch_order;
+	if ((1ull << a->ring_order) < need) {
+		if (ring_given)
+			FAIL("ring=%llu is too small for batch=%llu: needs at least %llu records",
+			     1ull << a->ring_order, 1ull << a->batch_order, (unsigned long long)need);
+		while ((1ull << a->ring_order) < need)
+			a->ring_order++;
+		if (a->ring_order > LS_MAX_RING_ORDER)
+			FAIL("batch=%llu needs a ring larger than %u records", 1ull << a->batch_order,
+			     1u << LS_MAX_RING_ORDER);
+	}
+	return 0;
+}

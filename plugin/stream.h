@@ -1,0 +1,88 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * stream.h - one vCPU's execution stream: record ring, chunk digest and the
+ * publication handshake with the monitor.  No QEMU dependency, so the unit
+ * tests drive it directly (with the correlator standing in for the kernel).
+ */
+#ifndef LOCKSTEP_STREAM_H
+#define LOCKSTEP_STREAM_H
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "../bpf/lockstep_wire.h"
+
+struct ls_stream {
+	/* Hot: touched on every block. */
+	uint64_t *cur; /* next record to write */
+	uint64_t *chunk_end; /* end of the current chunk in the ring */
+	/* Warm: once per chunk. */
+	uint64_t *ring;
+	uint64_t *folded; /* records before this are in digest/insns */
+	uint64_t chunk; /* current chunk number */
+	uint64_t digest; /* of the current chunk up to `folded` */
+	uint64_t insns; /* cumulative instructions up to `folded` */
+	uint64_t chunk_insn_base;
+	uint64_t published_seq; /* end of the last publication */
+	uint32_t batch_order;
+	uint32_t ring_order;
+	uint32_t vcpu;
+	bool final;
+	struct ls_batch batch; /* the uprobe argument; BPF writes ack/hold into it */
+	/* Counters for the plugin's own exit summary. */
+	uint64_t publications;
+	uint64_t hold_polls;
+	uint64_t hold_ns;
+	uint64_t lease_expiries;
+	/* Syscall-stall flushing: guarded by mu, never touched per block. */
+	pthread_mutex_t mu;
+	bool in_syscall;
+	uint64_t syscall_enter_ns;
+	FILE *dump; /* dump=PATH: every record, in order */
+	uint64_t dumped_seq;
+};
+
+/* The uprobe target: a 5-byte NOP and ret.  Tests may provide their own. */
+void lockstep_publish(struct ls_batch *b);
+
+uint64_t ls_mono_ns(void);
+
+/* 0 on success, -errno on failure. */
+int ls_stream_init(struct ls_stream *s, uint32_t vcpu, uint32_t batch_order, uint32_t ring_order);
+void ls_stream_fini(struct ls_stream *s);
+
+/* Sequence number of the next block. */
+static inline uint64_t ls_stream_seq(const struct ls_stream *s)
+{
+	return (s->chunk << s->batch_order) + (uint64_t)(s->cur - (s->chunk_end - (1ull << s->batch_order)));
+}
+
+/* Publish the current chunk prefix with the given LS_PUB_* flags, waiting while
+ * the monitor holds us.  Callers serialise publications of one stream. */
+void ls_stream_publish(struct ls_stream *s, uint16_t flags);
+
+/* Called by append when a chunk fills: publish it and move to the next. */
+void ls_stream_chunk_full(struct ls_stream *s);
+
+/* Publish a HELLO until a monitor acknowledges or timeout_ns passes. true if acked. */
+bool ls_stream_wait_monitor(struct ls_stream *s, uint64_t timeout_ns);
+
+/*
+ * The per-block hot path: one store and a pointer bump.  Digest and
+ * instruction count are folded once per chunk, where the loop vectorises;
+ * here even one more dependent load or store costs a visible fraction of
+ * QEMU's ~1.5 ns per block.
+ */
+static inline void ls_stream_append(struct ls_stream *s, uint64_t word)
+{
+	uint64_t *p = s->cur;
+
+	*p++ = word;
+	s->cur = p;
+	if (__builtin_expect(p == s->chunk_end, 0))
+		ls_stream_chunk_full(s);
+}
+
+#endif /* LOCKSTEP_STREAM_H */

@@ -1,0 +1,43 @@
+/*
+ * branchy: identical deterministic work, then one indirect call whose target
+ * depends on argv[1] ("a" or "b"), then identical work again.  The first
+ * divergent block is therefore exactly the entry of path_a or path_b, which
+ * the tests check against this binary's symbol table.
+ *   branchy MODE [WORK]   WORK = loop iterations before the split (default 3e6)
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static volatile unsigned long sink;
+
+__attribute__((noinline)) void path_a(void)
+{
+	sink += 1;
+}
+
+__attribute__((noinline)) void path_b(void)
+{
+	sink += 2;
+	sink ^= 5;
+}
+
+__attribute__((noinline)) static void work(unsigned long n)
+{
+	for (unsigned long i = 0; i < n; i++)
+		sink += i ^ (sink >> 3);
+}
+
+static void (*volatile split)(void);
+
+int main(int argc, char **argv)
+{
+	unsigned long n = argc > 2 ? strtoul(argv[2], NULL, 0) : 3000000ul;
+
+	split = (argc > 1 && !strcmp(argv[1], "b")) ? path_b : path_a;
+	work(n);
+	split();
+	work(n);
+	printf("%lu\n", sink & 1);
+	return 0;
+}
