@@ -10,8 +10,9 @@
  * blocks.  A side publishes (chunk, nblocks, digest of those nblocks).  Each
  * side stores its publication in slot[chunk % LS_WINDOW]; whoever sees both
  * sides' publications for the same chunk and length compares the digests.
- * A side that gets LS_WINDOW chunks ahead of the other is held (flow
- * control), so nothing is ever overwritten before it was compared.
+ * The monitor keeps each side within LS_WINDOW chunks of the other (permits,
+ * see struct ls_batch); a publication that would still overwrite a slot the
+ * partner has not consumed is counted as an overrun, never dropped silently.
  *
  * Concurrency: the two sides run on different CPUs at once and BPF tracing
  * programs cannot take a bpf_spin_lock, so slots are written under a
@@ -55,7 +56,7 @@ struct ls_side_state {
 	__u64 acked_end; /* highest block seq acknowledged */
 	__u64 batch_addr; /* this side's struct ls_batch for this vCPU */
 	__u64 publications;
-	__u64 holds;
+	__u64 overruns; /* blocks not stored: too far ahead of the partner */
 	__u64 uncompared_early; /* acked before the comparison start */
 	__u64 uncompared_late; /* acked after a stop or past the partner's end */
 	__u32 batch_order;
@@ -74,7 +75,7 @@ struct ls_pair_state {
 
 /* Global control shared by all vCPUs; user space writes released/ended. */
 struct ls_control {
-	__u32 frozen; /* a divergence was found: hold everyone */
+	__u32 frozen; /* a divergence was found: stop comparing */
 	__u32 released; /* user space is done: accept everything uncompared */
 	__u32 ended[2]; /* user space saw this side's process exit */
 	__u64 ringbuf_lost;
@@ -89,12 +90,12 @@ _Static_assert(sizeof(struct ls_side_state) == 88, "ls_side_state layout");
 _Static_assert(sizeof(struct ls_pair_state) == 2 * 88 + 32 + LS_WINDOW * 96, "ls_pair_state layout");
 _Static_assert(sizeof(struct ls_control) == 48, "ls_control layout");
 _Static_assert((LS_WINDOW & (LS_WINDOW - 1)) == 0, "LS_WINDOW must be a power of two");
+_Static_assert((LS_MAX_VCPUS & (LS_MAX_VCPUS - 1)) == 0, "LS_MAX_VCPUS must be a power of two");
 
 enum ls_verdict {
-	LS_ACK = 0, /* accepted: the plugin goes on */
-	LS_HOLD = 1, /* not now: the plugin waits and publishes again */
-	LS_DIVERGE = 2, /* digests differ: *ev is filled, hold both sides */
-	LS_MISMATCH = 3, /* the two plugins use different chunk sizes */
+	LS_OK = 0, /* stored, compared, or counted as not comparable */
+	LS_DIVERGE = 1, /* digests differ: *ev is filled */
+	LS_MISMATCH = 2, /* the two plugins use different chunk sizes */
 };
 
 LS_INLINE void ls_ack_delta(struct ls_side_state *me, __u64 end, __u64 *category)
@@ -107,8 +108,9 @@ LS_INLINE void ls_ack_delta(struct ls_side_state *me, __u64 end, __u64 *category
 }
 
 /*
- * Decide what to do with side x's publication *b.  Single writer per
- * (vCPU, side): the plugin serialises a stream's publications.
+ * Account for side x's publication *b and compare it with the partner's.
+ * Single writer per (vCPU, side): the plugin serialises a stream's
+ * publications.
  */
 LS_INLINE enum ls_verdict ls_correlate(struct ls_pair_state *st, struct ls_control *ctl, __u32 x,
 				       const struct ls_batch *b, __u64 batch_addr, struct ls_event *ev)
@@ -123,8 +125,6 @@ LS_INLINE enum ls_verdict ls_correlate(struct ls_pair_state *st, struct ls_contr
 	struct ls_side_slot *mine;
 
 	me->batch_addr = batch_addr;
-	if (b->flags & LS_PUB_HELLO)
-		return LS_ACK; /* a monitor is here: that is all the plugin asked */
 	if (order > 30 || m > (1ULL << order))
 		return LS_MISMATCH;
 	me->publications++;
@@ -142,48 +142,40 @@ LS_INLINE enum ls_verdict ls_correlate(struct ls_pair_state *st, struct ls_contr
 	}
 	if (b->flags & LS_PUB_FINAL)
 		me->final = 1;
+	if (k + 1 > me->hi1)
+		me->hi1 = k + 1;
 
-	if (LS_READ(ctl->released)) {
+	if (LS_READ(ctl->released) || LS_READ(ctl->frozen)) {
 		ls_ack_delta(me, end, &me->uncompared_late);
-		return LS_ACK;
+		return LS_OK;
 	}
-	if (LS_READ(ctl->frozen))
-		return LS_HOLD;
-
 	if (!me->first1)
 		__sync_lock_test_and_set(&me->first1, k + 1); /* xchg: publish, then look */
 	ofirst = LS_READ(other->first1);
-	if (!ofirst) {
-		if (LS_READ(ctl->ended[y & 1])) {
-			ls_ack_delta(me, end, &me->uncompared_late);
-			return LS_ACK;
+	start = me->first1 - 1;
+	if (ofirst) {
+		/* Pair from the first chunk both sides published after attaching. */
+		if (ofirst - 1 > start)
+			start = ofirst - 1;
+		if (!st->start1)
+			st->start1 = start + 1;
+		if (k < start) {
+			ls_ack_delta(me, end, &me->uncompared_early);
+			return LS_OK;
 		}
-		me->holds++;
-		return LS_HOLD; /* pair from the first chunk both sides publish */
-	}
-	start = (me->first1 > ofirst ? me->first1 : ofirst) - 1;
-	if (!st->start1)
-		st->start1 = start + 1;
-	if (k < start) {
-		ls_ack_delta(me, end, &me->uncompared_early);
-		return LS_ACK;
 	}
 
-	/* Flow control: never overwrite a slot the partner has not consumed. */
+	/* Never overwrite a slot the partner has not consumed. */
 	ohi = LS_READ(other->hi1);
 	c = ohi ? ohi - 1 : 0;
 	if (c < start)
 		c = start;
 	if (k >= c + LS_WINDOW) {
-		if (LS_READ(ctl->ended[y & 1])) {
-			ls_ack_delta(me, end, &me->uncompared_late);
-			return LS_ACK;
-		}
-		me->holds++;
-		return LS_HOLD;
+		if (end > me->acked_end)
+			me->overruns += end - me->acked_end;
+		ls_ack_delta(me, end, &me->uncompared_late);
+		return LS_OK;
 	}
-	if (k + 1 > me->hi1)
-		me->hi1 = k + 1;
 	ls_ack_delta(me, end, 0);
 
 	slot = &st->slot[k & (LS_WINDOW - 1)];
@@ -202,15 +194,15 @@ LS_INLINE enum ls_verdict ls_correlate(struct ls_pair_state *st, struct ls_contr
 	oinsn = LS_READ(slot->s[y & 1].insn_end);
 	ov2 = LS_READ(slot->s[y & 1].ver);
 	if ((ov1 & 1) || ov1 != ov2)
-		return LS_ACK; /* partner is writing this slot now: it will compare */
+		return LS_OK; /* partner is writing this slot now: it will compare */
 	if (ochunk1 != k + 1 || olen != m)
-		return LS_ACK; /* partner not there yet, or at another length */
+		return LS_OK; /* partner not there yet, or at another length */
 
 	old = LS_READ(slot->compared_upto);
 	lo = old > chunk_seq ? old : chunk_seq;
 	if (odigest != b->digest) {
 		if (__sync_val_compare_and_swap(&ctl->frozen, 0, 1) != 0)
-			return LS_HOLD;
+			return LS_OK;
 		ev->type = LS_EV_DIVERGE;
 		ev->vcpu = b->vcpu;
 		ev->chunk = k;
@@ -226,14 +218,40 @@ LS_INLINE enum ls_verdict ls_correlate(struct ls_pair_state *st, struct ls_contr
 		return LS_DIVERGE;
 	}
 	if (old >= end)
-		return LS_ACK; /* already compared by the partner */
+		return LS_OK; /* already compared by the partner */
 	if (__sync_val_compare_and_swap(&slot->compared_upto, old, end) != old)
-		return LS_ACK; /* the partner claimed this comparison */
+		return LS_OK; /* the partner claimed this comparison */
 	prev_insn = old > chunk_seq ? LS_READ(slot->compared_insn_end) : b->insn_base;
 	slot->compared_insn_end = insn_end;
 	__sync_fetch_and_add(&st->compared_blocks, end - lo);
 	__sync_fetch_and_add(&st->compared_insns, insn_end - prev_insn);
-	return LS_ACK;
+	return LS_OK;
+}
+
+/*
+ * The highest chunk side x may write, so that ls_correlate never has to
+ * count an overrun: the monitor writes it into the plugin's permit_chunk.
+ * attach_chunk is where x was writing when the monitor attached.
+ */
+LS_INLINE __u64 ls_permit(const struct ls_pair_state *st, __u32 x, __u64 attach_chunk, int frozen, int partner_gone)
+{
+	const struct ls_side_state *me = &st->side[x & 1];
+	const struct ls_side_state *o = &st->side[(x ^ 1) & 1];
+	__u64 start, c;
+
+	if (frozen) /* finish the chunk being written, then wait */
+		return me->hi1 > attach_chunk ? me->hi1 : attach_chunk;
+	if (partner_gone)
+		return ~0ULL;
+	if (!o->first1)
+		return (me->first1 ? me->first1 - 1 : attach_chunk) + LS_WINDOW - 1;
+	start = o->first1 - 1;
+	if (me->first1 && me->first1 - 1 > start)
+		start = me->first1 - 1;
+	c = o->hi1 ? o->hi1 - 1 : 0;
+	if (c < start)
+		c = start;
+	return c + LS_WINDOW - 1;
 }
 
 #endif /* LOCKSTEP_CORRELATE_H */

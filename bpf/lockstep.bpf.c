@@ -2,9 +2,10 @@
 /*
  * lockstep.bpf.c - the uprobe on lockstep_publish() in both QEMU processes.
  *
- * Reads the plugin's publication, runs the shared correlator (correlate.h)
- * and answers the plugin by writing ack or a hold lease into its memory.
- * Only divergences, periodic statistics and faults reach user space.
+ * Reads the plugin's publication and runs the shared correlator
+ * (correlate.h).  Only divergences, periodic statistics and faults reach
+ * user space as events; progress counters live in .bss, which user space
+ * reads through the skeleton's mmap without a system call.
  */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
@@ -15,15 +16,7 @@
 
 char LICENSE[] SEC("license") = "Dual MIT/GPL";
 
-const volatile __u64 lease_ns = 250000000ULL; /* how long a hold lasts unrenewed */
 const volatile __u64 stats_interval_ns = 1000000000ULL;
-
-struct {
-	__uint(type, BPF_MAP_TYPE_ARRAY);
-	__uint(max_entries, LS_MAX_VCPUS);
-	__type(key, __u32);
-	__type(value, struct ls_pair_state);
-} pairs SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
@@ -32,6 +25,7 @@ struct {
 
 /* Shared with user space through the skeleton's mmapped .bss. */
 struct ls_control control;
+struct ls_pair_state pairs[LS_MAX_VCPUS];
 
 static __always_inline void emit(struct ls_event *ev)
 {
@@ -64,39 +58,26 @@ int BPF_KPROBE(on_publish, struct ls_batch *ub)
 {
 	__u32 side = (__u32)bpf_get_attach_cookie(ctx) & 1;
 	struct ls_event ev = {};
-	struct ls_pair_state *st;
 	struct ls_batch b;
-	__u64 now = bpf_ktime_get_ns(), hold;
+	__u64 now = bpf_ktime_get_ns();
 	__u32 vcpu;
-	int verdict;
 
-	if (bpf_probe_read_user(&b, sizeof(b), ub) || b.magic != LS_MAGIC || b.version != LS_WIRE_VERSION) {
-		__sync_fetch_and_add(&control.bad_batches, 1);
-		ev.type = LS_EV_BAD_BATCH;
-		ev.side = side;
-		ev.batch_addr[side] = (__u64)ub;
-		ev.ts_ns = now;
-		emit(&ev);
-		return 0; /* not acked: the plugin runs on unmonitored */
-	}
-	vcpu = b.vcpu;
-	st = bpf_map_lookup_elem(&pairs, &vcpu);
-	if (!st) {
-		__sync_fetch_and_add(&control.bad_batches, 1);
+	if (bpf_probe_read_user(&b, sizeof(b), ub) || b.magic != LS_MAGIC || b.version != LS_WIRE_VERSION ||
+	    b.vcpu >= LS_MAX_VCPUS) {
+		if (__sync_fetch_and_add(&control.bad_batches, 1) == 0) {
+			ev.type = LS_EV_BAD_BATCH;
+			ev.side = side;
+			ev.batch_addr[side] = (__u64)ub;
+			ev.ts_ns = now;
+			emit(&ev);
+		}
 		return 0;
 	}
+	vcpu = b.vcpu & (LS_MAX_VCPUS - 1);
 	ev.ts_ns = now;
-	verdict = ls_correlate(st, &control, side, &b, (__u64)ub, &ev);
-	switch (verdict) {
-	case LS_ACK:
-		bpf_probe_write_user(&ub->ack, &b.pub_id, sizeof(b.pub_id));
-		break;
+	switch (ls_correlate(&pairs[vcpu], &control, side, &b, (__u64)ub, &ev)) {
 	case LS_DIVERGE:
 		emit(&ev);
-		/* fall through: hold the side that found it */
-	case LS_HOLD:
-		hold = now + lease_ns;
-		bpf_probe_write_user(&ub->hold_until_ns, &hold, sizeof(hold));
 		break;
 	case LS_MISMATCH:
 		if (__sync_val_compare_and_swap(&control.config_mismatch, 0, 1) == 0) {
@@ -106,6 +87,8 @@ int BPF_KPROBE(on_publish, struct ls_batch *ub)
 			ev.batch_addr[side] = (__u64)ub;
 			emit(&ev);
 		}
+		break;
+	default:
 		break;
 	}
 	maybe_stats(now);

@@ -22,7 +22,7 @@
 
 /* Limits shared by the plugin and the correlator. */
 #define LS_MAX_VCPUS 64
-#define LS_WINDOW 32 /* chunks one side may run ahead of the other */
+#define LS_WINDOW 64 /* chunks one side may run ahead of the other */
 #define LS_HISTORY 16 /* blocks of history shown before a divergence */
 
 /*
@@ -63,7 +63,6 @@ enum ls_pub_flags {
 	LS_PUB_FULL = 1u << 0, /* the chunk is complete */
 	LS_PUB_PARTIAL = 1u << 1, /* flushed early: vCPU stalled in a syscall */
 	LS_PUB_FINAL = 1u << 2, /* last publication of this stream (exit) */
-	LS_PUB_HELLO = 1u << 3, /* no data: plugin waits for a monitor (wait=) */
 };
 
 /*
@@ -73,11 +72,11 @@ enum ls_pub_flags {
  * number, so both sides agree on chunk boundaries whatever flushes happened.
  * A publication describes the first nblocks blocks of chunk `chunk`.
  *
- * The BPF program answers by writing into the last two fields with
- * bpf_probe_write_user: `ack` = pub_id accepts the publication;
- * otherwise `hold_until_ns` (CLOCK_MONOTONIC) asks the plugin to wait and
- * publish again.  A hold is a lease: if the monitor dies, nobody renews it
- * and the plugin runs on by itself once it expires.
+ * Flow control is credit-based and written by the monitor (process_vm_writev;
+ * BPF cannot write user memory under kernel lockdown): the plugin may write
+ * chunks up to permit_chunk, and waits at a chunk boundary beyond it.  The
+ * permit only binds while lease_until_ns (CLOCK_MONOTONIC) is in the future,
+ * so a monitor that dies can never stall a QEMU for longer than one lease.
  */
 struct ls_batch {
 	__u32 magic;
@@ -86,17 +85,17 @@ struct ls_batch {
 	__u32 vcpu;
 	__u32 nblocks;
 	__u64 chunk;
-	__u64 digest; /* ls_digest over the nblocks records */
+	__u64 digest; /* of the nblocks records (ls_digest_term) */
 	__u64 insn_base; /* instructions executed before this chunk */
 	__u64 insns; /* instructions in the nblocks blocks */
 	__u64 ring_addr; /* struct ls_rec[1 << ring_order] */
 	__u64 head_addr; /* the writer's next-record pointer (a __u64 holding an address) */
 	__u32 ring_order;
 	__u32 batch_order;
-	__u64 pub_id; /* changes on every publication */
-	/* written by the BPF program */
-	__u64 ack;
-	__u64 hold_until_ns;
+	__u64 pub_id; /* counts publications */
+	/* written by the monitor */
+	__u64 permit_chunk; /* highest chunk the plugin may write; ~0 = no limit */
+	__u64 lease_until_ns; /* the permit binds until then; 0 = never monitored */
 };
 
 /*
@@ -110,7 +109,7 @@ struct ls_plugin_info {
 	__u16 _pad0;
 	__u32 batch_order;
 	__u32 ring_order;
-	__u64 streams_addr; /* struct ls_batch *[LS_MAX_VCPUS], NULL if unused */
+	__u64 batches_addr; /* struct ls_batch *[LS_MAX_VCPUS], NULL where no vCPU */
 	char plugin_version[16];
 };
 
@@ -161,10 +160,10 @@ LS_CHECK_SIZE(ls_batch, 96);
 LS_CHECK_OFF(ls_batch, chunk, 16);
 LS_CHECK_OFF(ls_batch, ring_addr, 48);
 LS_CHECK_OFF(ls_batch, pub_id, 72);
-LS_CHECK_OFF(ls_batch, ack, 80);
-LS_CHECK_OFF(ls_batch, hold_until_ns, 88);
+LS_CHECK_OFF(ls_batch, permit_chunk, 80);
+LS_CHECK_OFF(ls_batch, lease_until_ns, 88);
 LS_CHECK_SIZE(ls_plugin_info, 40);
-LS_CHECK_OFF(ls_plugin_info, streams_addr, 16);
+LS_CHECK_OFF(ls_plugin_info, batches_addr, 16);
 LS_CHECK_SIZE(ls_event, 96);
 LS_CHECK_OFF(ls_event, insn_end, 64);
 LS_CHECK_OFF(ls_event, batch_addr, 48);

@@ -54,6 +54,8 @@ __attribute__((noinline, used, visibility("default"))) void lockstep_publish(str
 
 static struct ls_plugin_args args;
 static struct ls_stream *streams[LS_MAX_VCPUS];
+/* What the monitor reads: each vCPU's publication struct. */
+static struct ls_batch *batches[LS_MAX_VCPUS];
 static atomic_uint dropped_vcpus;
 static pthread_t flusher;
 static bool flusher_running;
@@ -127,6 +129,7 @@ static void on_vcpu_init(qemu_plugin_id_t id, unsigned int vcpu)
 			report("dump=%s: %s", path, strerror(errno));
 	}
 	__atomic_store_n(&streams[vcpu], s, __ATOMIC_RELEASE);
+	__atomic_store_n(&batches[vcpu], &s->batch, __ATOMIC_RELEASE);
 	if (vcpu == 0 && args.wait_ms) {
 		if (!ls_stream_wait_monitor(s, args.wait_ms * 1000000ull))
 			report("no lockstep-bpf monitor attached within %u ms: running unmonitored", args.wait_ms);
@@ -218,7 +221,7 @@ static void on_exit_cb(qemu_plugin_id_t id, void *unused)
 	}
 	if (args.verbose)
 		report("exit: %u stream(s), %" PRIu64 " blocks, %" PRIu64 " instructions, %" PRIu64
-		       " publications, %" PRIu64 " hold polls (%.3f s held), %" PRIu64 " lease expiries",
+		       " publications, %" PRIu64 " permit waits (%.3f s waiting), %" PRIu64 " lease expiries",
 		       nstreams, blocks, insns, pubs, holds, hold_ns / 1e9, expiries);
 	if (atomic_load(&dropped_vcpus))
 		report("%u vCPU(s) were not recorded", atomic_load(&dropped_vcpus));
@@ -238,7 +241,7 @@ QEMU_PLUGIN_EXPORT int qemu_plugin_install(qemu_plugin_id_t id, const qemu_info_
 		       LS_MAX_VCPUS);
 	lockstep_plugin_info.batch_order = args.batch_order;
 	lockstep_plugin_info.ring_order = args.ring_order;
-	lockstep_plugin_info.streams_addr = (uint64_t)(uintptr_t)streams;
+	lockstep_plugin_info.batches_addr = (uint64_t)(uintptr_t)batches;
 
 	qemu_plugin_register_vcpu_init_cb(id, on_vcpu_init);
 	qemu_plugin_register_vcpu_tb_trans_cb(id, on_tb_trans);

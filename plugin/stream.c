@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * stream.c - folding, publication, the hold/lease handshake and the record
- * dump for one vCPU stream.  Runs once per chunk, never per block.
+ * stream.c - folding, publication, the permit wait and the record dump for
+ * one vCPU stream.  Runs once per chunk, never per block.
  */
 #include "stream.h"
 
@@ -48,6 +48,7 @@ int ls_stream_init(struct ls_stream *s, uint32_t vcpu, uint32_t batch_order, uin
 	s->batch.head_addr = (uint64_t)(uintptr_t)&s->cur;
 	s->batch.ring_order = ring_order;
 	s->batch.batch_order = batch_order;
+	s->batch.permit_chunk = ~0ull;
 	return 0;
 }
 
@@ -81,31 +82,21 @@ __attribute__((target_clones("avx2", "default"))) static void fold(struct ls_str
 }
 
 /*
- * Call the probed function until the monitor accepts, or until its hold
- * lease runs out.  With no monitor nobody writes ack or hold_until_ns, so
- * this is one call of a NOP function.
+ * Wait at a chunk boundary while the monitor's permit says the partner is too
+ * far behind.  The permit binds only while its lease runs, so a monitor that
+ * dies (SIGKILL, OOM) stalls us for one lease at most, then we run on alone.
  */
-static bool handshake(struct ls_stream *s)
+static void wait_for_permit(struct ls_stream *s, uint64_t next_chunk)
 {
 	struct ls_batch *b = &s->batch;
-	uint64_t backoff = 20000, t0 = 0;
-	bool acked = false;
+	uint64_t backoff = 20000, t0 = ls_mono_ns(), now = t0;
 
-	b->pub_id++;
-	for (;;) {
-		lockstep_publish(b);
-		if (LS_READ_ONCE(b->ack) == b->pub_id) {
-			acked = true;
-			break;
-		}
-		uint64_t until = LS_READ_ONCE(b->hold_until_ns);
-		if (!until)
-			break;
-		uint64_t now = ls_mono_ns();
-		if (!t0)
-			t0 = now;
+	while (next_chunk > LS_READ_ONCE(b->permit_chunk)) {
+		uint64_t until = LS_READ_ONCE(b->lease_until_ns);
 		if (now >= until) {
-			s->lease_expiries++; /* the monitor went away mid-hold */
+			if (until)
+				s->lease_expiries++;
+			b->permit_chunk = ~0ull;
 			break;
 		}
 		s->hold_polls++;
@@ -114,11 +105,9 @@ static bool handshake(struct ls_stream *s)
 		nanosleep(&ts, NULL);
 		if (backoff < 1000000)
 			backoff *= 2;
+		now = ls_mono_ns();
 	}
-	if (t0)
-		s->hold_ns += ls_mono_ns() - t0;
-	b->hold_until_ns = 0;
-	return acked;
+	s->hold_ns += now - t0;
 }
 
 static void dump(struct ls_stream *s, uint64_t seq)
@@ -149,7 +138,8 @@ void ls_stream_publish(struct ls_stream *s, uint16_t flags)
 	b->digest = s->digest;
 	b->insn_base = s->chunk_insn_base;
 	b->insns = s->insns - s->chunk_insn_base;
-	handshake(s);
+	b->pub_id++;
+	lockstep_publish(b);
 	s->publications++;
 	s->published_seq = seq;
 }
@@ -160,6 +150,8 @@ void ls_stream_chunk_full(struct ls_stream *s)
 
 	ls_stream_publish(s, LS_PUB_FULL);
 	s->chunk++;
+	if (__builtin_expect(s->chunk > LS_READ_ONCE(s->batch.permit_chunk), 0))
+		wait_for_permit(s, s->chunk);
 	s->digest = LS_DIGEST_INIT;
 	s->chunk_insn_base = s->insns;
 	if (s->chunk_end == s->ring + (1ull << s->ring_order))
@@ -171,12 +163,13 @@ void ls_stream_chunk_full(struct ls_stream *s)
 bool ls_stream_wait_monitor(struct ls_stream *s, uint64_t timeout_ns)
 {
 	uint64_t deadline = ls_mono_ns() + timeout_ns;
-	bool acked = false;
 
-	s->batch.flags = LS_PUB_HELLO;
-	while (!(acked = handshake(s)) && ls_mono_ns() < deadline) {
+	/* A monitor announces itself by granting the first lease. */
+	while (!LS_READ_ONCE(s->batch.lease_until_ns)) {
+		if (ls_mono_ns() >= deadline)
+			return false;
 		struct timespec ts = { .tv_sec = 0, .tv_nsec = 1000000 };
 		nanosleep(&ts, NULL);
 	}
-	return acked;
+	return true;
 }

@@ -30,7 +30,7 @@ struct ls_stream {
 	uint32_t ring_order;
 	uint32_t vcpu;
 	bool final;
-	struct ls_batch batch; /* the uprobe argument; BPF writes ack/hold into it */
+	struct ls_batch batch; /* the uprobe argument; the monitor writes permits into it */
 	/* Counters for the plugin's own exit summary. */
 	uint64_t publications;
 	uint64_t hold_polls;
@@ -59,14 +59,15 @@ static inline uint64_t ls_stream_seq(const struct ls_stream *s)
 	return (s->chunk << s->batch_order) + (uint64_t)(s->cur - (s->chunk_end - (1ull << s->batch_order)));
 }
 
-/* Publish the current chunk prefix with the given LS_PUB_* flags, waiting while
- * the monitor holds us.  Callers serialise publications of one stream. */
+/* Publish the current chunk prefix with the given LS_PUB_* flags.  Callers
+ * serialise publications of one stream. */
 void ls_stream_publish(struct ls_stream *s, uint16_t flags);
 
-/* Called by append when a chunk fills: publish it and move to the next. */
+/* Called by append when a chunk fills: publish it, move to the next, and
+ * wait there if the monitor's permit does not reach it yet. */
 void ls_stream_chunk_full(struct ls_stream *s);
 
-/* Publish a HELLO until a monitor acknowledges or timeout_ns passes. true if acked. */
+/* Wait until a monitor grants a lease, or timeout_ns passes.  true if one did. */
 bool ls_stream_wait_monitor(struct ls_stream *s, uint64_t timeout_ns);
 
 /*

@@ -1,0 +1,602 @@
+// SPDX-License-Identifier: MIT
+/*
+ * lockstep.c - the lockstep-bpf command: checks the environment and both
+ * targets, loads and attaches the BPF program, waits for divergences and
+ * process exits, reads both plugins' rings on a divergence, and reports.
+ */
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <linux/capability.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
+#include <sys/uio.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "correlate.h" /* before the skeleton: it names struct ls_control */
+#include "exitcodes.h"
+#include "history.h"
+#include "lockstep.skel.h"
+#include "lockstep_wire.h"
+#include "options.h"
+#include "report.h"
+#include "target.h"
+
+static volatile sig_atomic_t exiting;
+
+/* One vCPU stream of one side, as the monitor steers it. */
+struct ls_stream_ctl {
+	uint64_t batch_addr; /* 0: this vCPU does not exist (yet) on this side */
+	uint64_t attach_chunk;
+	uint64_t permit; /* last written */
+	uint64_t lease_written_ns;
+};
+
+#define LS_TICK_NS 1000000ull /* permit refresh period */
+#define LS_DISCOVER_TICKS 50 /* look for new vCPU threads every 50 ms */
+
+struct ls_run {
+	const struct ls_opts *opts;
+	struct ls_stream_ctl sc[2][LS_MAX_VCPUS];
+	uint64_t lease_ns;
+	struct lockstep_bpf *skel;
+	struct ls_target t[2];
+	struct ls_side_desc desc[2];
+	int pidfd[2];
+	bool ended[2];
+	bool stop;
+	bool diverged;
+	bool config_mismatch;
+	unsigned divergences;
+	uint64_t bad_events;
+	uint64_t start_ns;
+};
+
+static void on_signal(int sig)
+{
+	(void)sig;
+	exiting = 1;
+}
+
+static uint64_t now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+static int libbpf_print_verbose(enum libbpf_print_level level, const char *fmt, va_list args)
+{
+	(void)level;
+	return vfprintf(stderr, fmt, args);
+}
+
+static int libbpf_print_quiet(enum libbpf_print_level level, const char *fmt, va_list args)
+{
+	(void)level, (void)fmt, (void)args;
+	return 0;
+}
+
+static int fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static int fail(const char *fmt, ...)
+{
+	va_list ap;
+
+	fprintf(stderr, "lockstep-bpf: ");
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+	return LS_EXIT_USAGE;
+}
+
+/* Root usually has them all; name exactly what is missing otherwise. */
+static int check_privileges(void)
+{
+	static const struct {
+		int cap;
+		const char *name;
+	} need[] = {
+		{ 39, "CAP_BPF" },
+		{ 38, "CAP_PERFMON" },
+		{ 21, "CAP_SYS_ADMIN (for bpf_probe_write_user)" },
+		{ 19, "CAP_SYS_PTRACE" },
+	};
+	struct __user_cap_header_struct hdr = { _LINUX_CAPABILITY_VERSION_3, 0 };
+	struct __user_cap_data_struct data[2];
+	char missing[256] = "";
+
+	if (syscall(SYS_capget, &hdr, data))
+		return fail("cannot read this process's capabilities: %s", strerror(errno));
+	for (size_t i = 0; i < sizeof(need) / sizeof(need[0]); i++) {
+		int c = need[i].cap;
+		if (!(data[c / 32].effective & (1u << (c % 32)))) {
+			if (*missing)
+				strncat(missing, ", ", sizeof(missing) - strlen(missing) - 1);
+			strncat(missing, need[i].name, sizeof(missing) - strlen(missing) - 1);
+		}
+	}
+	if (*missing)
+		return fail("missing privileges: %s. Run it as root (sudo lockstep-bpf ...) or grant those "
+			    "capabilities.",
+			    missing);
+	return 0;
+}
+
+static int check_kernel(void)
+{
+	if (access("/sys/kernel/btf/vmlinux", R_OK))
+		return fail("this kernel has no BTF (/sys/kernel/btf/vmlinux is missing): lockstep-bpf needs a "
+			    "kernel built with CONFIG_DEBUG_INFO_BTF=y");
+	if (libbpf_probe_bpf_map_type(BPF_MAP_TYPE_RINGBUF, NULL) != 1)
+		return fail("this kernel has no BPF ring buffer (needs Linux 5.8 or later)");
+	return 0;
+}
+
+/* Writer's next sequence number, from its head pointer and last publication. */
+static int read_head_seq(pid_t pid, const struct ls_batch *b, uint64_t *head_seq)
+{
+	uint64_t cur, ring_len = 1ull << b->ring_order, pub_end = (b->chunk << b->batch_order) + b->nblocks;
+	int e = ls_target_read(pid, b->head_addr, &cur, sizeof(cur));
+
+	if (e)
+		return e;
+	uint64_t idx = (cur - b->ring_addr) / sizeof(struct ls_rec);
+	if (cur < b->ring_addr || idx > ring_len)
+		return -EFAULT;
+	*head_seq = pub_end + ((idx - pub_end) & (ring_len - 1));
+	return 0;
+}
+
+/*
+ * Copy records [lo, hi) of one side out of its ring.  Records the writer may
+ * have recycled while we copied are cut off, not shown stale.
+ */
+static int copy_records(pid_t pid, uint64_t batch_addr, uint64_t lo, uint64_t hi, struct ls_side_records *out,
+			uint64_t **buf, const char **problem)
+{
+	struct ls_batch b;
+	uint64_t h1, h2;
+	int e;
+
+	if ((e = ls_target_read(pid, batch_addr, &b, sizeof(b))) || (e = read_head_seq(pid, &b, &h1))) {
+		*problem = "the process's memory could not be read (did it exit?)";
+		return e;
+	}
+	uint64_t ring_len = 1ull << b.ring_order;
+	if (hi > h1)
+		hi = h1;
+	if (lo + ring_len < h1)
+		lo = h1 - ring_len;
+	if (hi <= lo) {
+		*problem = "the records were already overwritten";
+		return -ENODATA;
+	}
+	*buf = calloc(hi - lo, sizeof(uint64_t));
+	if (!*buf)
+		return -ENOMEM;
+	for (uint64_t s = lo; s < hi;) {
+		uint64_t idx = s & (ring_len - 1), n = hi - s;
+		if (n > ring_len - idx)
+			n = ring_len - idx;
+		if ((e = ls_target_read(pid, b.ring_addr + idx * sizeof(uint64_t), *buf + (s - lo),
+					n * sizeof(uint64_t)))) {
+			*problem = "the process's ring could not be read";
+			return e;
+		}
+		s += n;
+	}
+	if ((e = ls_target_read(pid, batch_addr, &b, sizeof(b))) || (e = read_head_seq(pid, &b, &h2)))
+		return e;
+	uint64_t valid_lo = h2 > ring_len ? h2 - ring_len : 0;
+	out->first_seq = lo;
+	out->words = *buf;
+	out->n = hi - lo;
+	if (valid_lo > lo) {
+		uint64_t cut = valid_lo - lo < out->n ? valid_lo - lo : out->n;
+		out->first_seq += cut;
+		out->words += cut;
+		out->n -= cut;
+	}
+	return 0;
+}
+
+/* Find vCPU streams the plugin created since the last look. */
+static void discover_streams(struct ls_run *run)
+{
+	uint64_t addrs[LS_MAX_VCPUS];
+
+	for (int i = 0; i < 2; i++) {
+		if (run->ended[i] ||
+		    ls_target_read(run->t[i].pid, run->t[i].info.batches_addr, addrs, sizeof(addrs)))
+			continue;
+		for (int v = 0; v < LS_MAX_VCPUS; v++) {
+			struct ls_stream_ctl *c = &run->sc[i][v];
+			struct ls_batch b;
+			if (c->batch_addr || !addrs[v] || ls_target_read(run->t[i].pid, addrs[v], &b, sizeof(b)))
+				continue;
+			c->batch_addr = addrs[v];
+			/* Its last publication's chunk, or the one after it if that one was full. */
+			c->attach_chunk = b.pub_id ? b.chunk + ((b.flags & LS_PUB_FULL) ? 1 : 0) : 0;
+			c->permit = 0;
+		}
+	}
+}
+
+/* Write permit_chunk and lease_until_ns (adjacent in struct ls_batch) in one call. */
+static int write_permit(pid_t pid, uint64_t batch_addr, uint64_t permit, uint64_t lease_until)
+{
+	uint64_t val[2] = { permit, lease_until };
+	struct iovec local = { val, sizeof(val) };
+	struct iovec remote = { (void *)(uintptr_t)(batch_addr + __builtin_offsetof(struct ls_batch, permit_chunk)),
+				sizeof(val) };
+
+	return process_vm_writev(pid, &local, 1, &remote, 1, 0) == (ssize_t)sizeof(val) ? 0 : -errno;
+}
+
+/*
+ * Grant each stream the chunks it may write (ls_permit) and renew the
+ * lease.  A write happens only when the permit moved or the lease is half
+ * used, so an idle pair costs a few reads of mmapped memory per tick.
+ */
+static void update_permits(struct ls_run *run, bool force)
+{
+	uint64_t now = now_ns();
+	struct ls_control *ctl = &run->skel->bss->control;
+	int frozen = LS_READ(ctl->frozen) && !LS_READ(ctl->released);
+
+	for (int v = 0; v < LS_MAX_VCPUS; v++) {
+		for (int i = 0; i < 2; i++) {
+			struct ls_stream_ctl *c = &run->sc[i][v];
+			if (!c->batch_addr || run->ended[i])
+				continue;
+			uint64_t p = LS_READ(ctl->released) ? ~0ull
+				   : ls_permit(&run->skel->bss->pairs[v], (uint32_t)i, c->attach_chunk, frozen,
+					       run->ended[i ^ 1]);
+			if (!force && p == c->permit && now - c->lease_written_ns < run->lease_ns / 4)
+				continue;
+			if (write_permit(run->t[i].pid, c->batch_addr, p, now + run->lease_ns) == 0) {
+				c->permit = p;
+				c->lease_written_ns = now;
+			}
+		}
+	}
+}
+
+static void handle_divergence(struct ls_run *run, const struct ls_event *ev)
+{
+	const struct ls_opts *o = run->opts;
+	struct ls_side_records rec[2] = {};
+	uint64_t *buf[2] = {}, order = run->t[0].info.batch_order;
+	struct ls_divergence d = { .vcpu = ev->vcpu, .range_lo = ev->range_lo, .range_hi = ev->range_hi };
+	uint64_t chunk_seq = ev->chunk << order;
+	uint64_t lo = chunk_seq > o->history + 1 ? chunk_seq - o->history - 1 : 0;
+	uint64_t hi = ev->range_hi + o->after + 1;
+	struct ls_hist_row *rows = NULL;
+	int i;
+
+	run->diverged = true;
+	run->divergences++;
+	run->stop = true;
+	/* Stop both sides at their next chunk before their rings move on. */
+	update_permits(run, true);
+	for (i = 0; i < 2; i++) {
+		if (copy_records(run->t[i].pid, ev->batch_addr[i], lo, hi, &rec[i], &buf[i], &d.problem))
+			goto print;
+		if (ls_records_anchor(&rec[i], ev->range_hi, ev->insn_end[i])) {
+			d.problem = "the faster side had already overwritten the divergent chunk";
+			goto print;
+		}
+	}
+	if (ls_first_divergence(rec, ev->range_lo, ev->range_hi, &d.seq)) {
+		d.problem = "the records in that range are identical or incomplete (the faster side overwrote them)";
+		goto print;
+	}
+	rows = calloc(o->history + o->after + 1, sizeof(*rows));
+	if (!rows) {
+		d.problem = "out of memory";
+		goto print;
+	}
+	d.nrows = ls_history(rec, d.seq, o->history, o->after, rows, o->history + o->after + 1);
+	d.rows = rows;
+	for (size_t k = 0; k < d.nrows; k++) {
+		if (rows[k].seq != d.seq)
+			continue;
+		for (i = 0; i < 2; i++) {
+			d.pc[i] = rows[k].pc[i];
+			d.ninsns[i] = rows[k].ninsns[i];
+			d.cum[i] = rows[k].cum[i];
+		}
+	}
+	d.found = true;
+print:
+	ls_print_divergence(stdout, run->desc, &d);
+	fflush(stdout);
+	free(rows);
+	free(buf[0]);
+	free(buf[1]);
+}
+
+static int handle_event(void *ctx, void *data, size_t size)
+{
+	struct ls_run *run = ctx;
+	const struct ls_event *ev = data;
+
+	/* Always 0: an error return would stop ring_buffer__consume mid-drain. */
+	if (size < sizeof(*ev)) {
+		run->bad_events++;
+		return 0;
+	}
+	switch (ev->type) {
+	case LS_EV_DIVERGE:
+		if (!run->diverged)
+			handle_divergence(run, ev);
+		break;
+	case LS_EV_STATS:
+		if (run->opts->verbose)
+			fprintf(stderr, "lockstep-bpf: %.1f s: running\n", (now_ns() - run->start_ns) / 1e9);
+		break;
+	case LS_EV_BAD_BATCH:
+		fprintf(stderr, "lockstep-bpf: %c published an unreadable or incompatible batch at 0x%" PRIx64 "\n",
+			run->desc[ev->side & 1].label, (uint64_t)ev->batch_addr[ev->side & 1]);
+		break;
+	case LS_EV_CONFIG_MISMATCH:
+		fprintf(stderr, "lockstep-bpf: the two plugins cut blocks into chunks of different sizes "
+				"(batch=): start both QEMUs with the same plugin arguments\n");
+		run->config_mismatch = true;
+		run->stop = true;
+		break;
+	default:
+		run->bad_events++;
+	}
+	return 0;
+}
+
+static int pidfd_open_(pid_t pid)
+{
+	return (int)syscall(SYS_pidfd_open, pid, 0);
+}
+
+/* Sum the kernel-side state over all vCPU streams. */
+static void collect(struct ls_run *run, struct ls_summary *s)
+{
+	struct ls_pair_state st;
+	uint32_t order = run->t[0].info.batch_order;
+
+	bool final[2] = { true, true };
+
+	memset(s, 0, sizeof(*s));
+	for (uint32_t k = 0; k < LS_MAX_VCPUS; k++) {
+		memcpy(&st, &run->skel->bss->pairs[k], sizeof(st));
+		if (!st.side[0].publications && !st.side[1].publications)
+			continue;
+		s->vcpus++;
+		s->compared_blocks += st.compared_blocks;
+		s->compared_insns += st.compared_insns;
+		uint64_t start = st.start1 ? (st.start1 - 1) << order : 0;
+		if (st.start1 && (!s->started || start < s->start_seq))
+			s->start_seq = start;
+		s->started |= st.start1 != 0;
+		for (int i = 0; i < 2; i++) {
+			struct ls_side_summary *ss = &s->side[i];
+			uint64_t pub = st.side[i].pub_end;
+			uint64_t early = st.start1 ? (start < pub ? start : pub) : 0;
+			uint64_t late = st.side[i].uncompared_late;
+			ss->published_end += pub;
+			final[i] &= st.side[i].final != 0;
+			ss->early += early;
+			ss->late += late;
+			ss->overruns += st.side[i].overruns;
+			uint64_t accounted = early + late + st.compared_blocks;
+			ss->pending += pub > accounted ? pub - accounted : 0;
+		}
+	}
+	s->ringbuf_lost = run->skel->bss->control.ringbuf_lost;
+	s->bad_batches = run->skel->bss->control.bad_batches + run->bad_events;
+	s->divergences = run->divergences;
+	for (int i = 0; i < 2; i++) {
+		s->side[i].ended = run->ended[i];
+		s->side[i].end_how = s->vcpus && final[i] ? "finished (published its last block)"
+				     : run->ended[i]	      ? "exited without publishing its last block"
+							      : "still running";
+	}
+	s->late_why = run->diverged ? "after the divergence" : (run->ended[0] || run->ended[1]) ? "past the other side's end" : "after the monitor stopped";
+}
+
+/*
+ * Every stream of both sides published its final chunk, at the same block,
+ * and every block from the comparison start was compared.
+ */
+static bool comparison_complete(struct ls_run *run)
+{
+	unsigned active = 0;
+	uint32_t order = run->t[0].info.batch_order;
+
+	for (uint32_t k = 0; k < LS_MAX_VCPUS; k++) {
+		const struct ls_pair_state *st = &run->skel->bss->pairs[k];
+		if (!LS_READ(st->side[0].publications) && !LS_READ(st->side[1].publications))
+			continue;
+		active++;
+		uint64_t end = LS_READ(st->side[0].pub_end), start1 = LS_READ(st->start1);
+		if (!LS_READ(st->side[0].final) || !LS_READ(st->side[1].final) || end != LS_READ(st->side[1].pub_end) ||
+		    !start1 || LS_READ(st->compared_blocks) != end - ((start1 - 1) << order))
+			return false;
+	}
+	return active > 0;
+}
+
+/* With one side gone, is there anything left the other side could match? */
+static bool nothing_left_to_compare(struct ls_run *run)
+{
+	int gone = run->ended[0] ? 0 : 1;
+
+	for (uint32_t k = 0; k < LS_MAX_VCPUS; k++) {
+		const struct ls_pair_state *st = &run->skel->bss->pairs[k];
+		uint64_t g = LS_READ(st->side[gone].pub_end), o = LS_READ(st->side[gone ^ 1].pub_end);
+		if (g && o < g)
+			return false;
+	}
+	return true;
+}
+
+static int run_monitor(struct ls_run *run)
+{
+	const struct ls_opts *o = run->opts;
+	struct bpf_link *links[2] = {};
+	struct ring_buffer *rb = NULL;
+	struct ls_summary sum;
+	int epfd = -1, err, code = LS_EXIT_USAGE, i;
+
+	run->pidfd[0] = run->pidfd[1] = -1;
+	run->skel = lockstep_bpf__open();
+	if (!run->skel) {
+		code = fail("cannot open the BPF object: %s", strerror(errno));
+		goto cleanup;
+	}
+	if ((err = lockstep_bpf__load(run->skel))) {
+		code = fail("the kernel refused the BPF program: %s (rerun with -v for the verifier log)",
+			    strerror(-err));
+		goto cleanup;
+	}
+	for (i = 0; i < 2; i++) {
+		LIBBPF_OPTS(bpf_uprobe_opts, uo, .func_name = "lockstep_publish", .bpf_cookie = (uint64_t)i);
+		links[i] = bpf_program__attach_uprobe_opts(run->skel->progs.on_publish, run->t[i].pid,
+							   run->t[i].probe_path, 0, &uo);
+		if (!links[i]) {
+			code = fail("cannot attach the uprobe to %c (pid %d, %s): %s", run->t[i].label,
+				    (int)run->t[i].pid, run->t[i].plugin_path, strerror(errno));
+			goto cleanup;
+		}
+		run->pidfd[i] = pidfd_open_(run->t[i].pid);
+		if (run->pidfd[i] < 0) {
+			code = fail("%c: pid %d: %s", run->t[i].label, (int)run->t[i].pid,
+				    errno == ESRCH ? "exited while the monitor was starting" : strerror(errno));
+			goto cleanup;
+		}
+	}
+	rb = ring_buffer__new(bpf_map__fd(run->skel->maps.events), handle_event, run, NULL);
+	epfd = epoll_create1(EPOLL_CLOEXEC);
+	if (!rb || epfd < 0) {
+		code = fail("cannot set up the event ring buffer: %s", strerror(errno));
+		goto cleanup;
+	}
+	struct epoll_event ee = { .events = EPOLLIN, .data.u32 = 2 };
+	epoll_ctl(epfd, EPOLL_CTL_ADD, ring_buffer__epoll_fd(rb), &ee);
+	for (i = 0; i < 2; i++) {
+		ee.data.u32 = (uint32_t)i;
+		epoll_ctl(epfd, EPOLL_CTL_ADD, run->pidfd[i], &ee);
+	}
+
+	run->lease_ns = (uint64_t)o->lease_ms * 1000000ull;
+	discover_streams(run);
+	update_permits(run, true);
+	ls_print_header(stdout, run->desc);
+	printf("comparing (batch of %u blocks per uprobe hit); Ctrl-C stops\n", 1u << run->t[0].info.batch_order);
+	fflush(stdout);
+	run->start_ns = now_ns();
+	for (unsigned tick = 1; !exiting && !run->stop; tick++) {
+		struct epoll_event evs[3];
+		struct timespec ts = { 0, (long)LS_TICK_NS };
+		int n = epoll_pwait2(epfd, evs, 3, &ts, NULL);
+		if (n < 0 && errno != EINTR) {
+			code = fail("epoll_wait: %s", strerror(errno));
+			goto cleanup;
+		}
+		for (int k = 0; k < n; k++) {
+			uint32_t w = evs[k].data.u32;
+			if (w == 2) {
+				ring_buffer__consume(rb);
+			} else if (!run->ended[w]) {
+				run->ended[w] = true;
+				run->skel->bss->control.ended[w] = 1;
+				epoll_ctl(epfd, EPOLL_CTL_DEL, run->pidfd[w], NULL);
+				if (o->verbose)
+					fprintf(stderr, "lockstep-bpf: %c (pid %d) exited\n", run->t[w].label,
+						(int)run->t[w].pid);
+			}
+		}
+		if ((run->ended[0] && run->ended[1]) || comparison_complete(run))
+			break;
+		if (tick % LS_DISCOVER_TICKS == 0)
+			discover_streams(run);
+		update_permits(run, false);
+		if ((run->ended[0] || run->ended[1]) && nothing_left_to_compare(run))
+			break;
+	}
+	/* Drain what the kernel produced before we stopped looking. */
+	ring_buffer__consume(rb);
+	/* Let waiting QEMUs go at once rather than when their lease expires. */
+	run->skel->bss->control.released = 1;
+	update_permits(run, true);
+
+	collect(run, &sum);
+	sum.elapsed_s = (now_ns() - run->start_ns) / 1e9;
+	ls_print_summary(stdout, run->desc, &sum);
+	if (run->diverged)
+		code = LS_EXIT_DIVERGED;
+	else if (run->config_mismatch)
+		code = LS_EXIT_USAGE;
+	else if (comparison_complete(run))
+		code = LS_EXIT_OK;
+	else if (run->ended[0] || run->ended[1])
+		code = LS_EXIT_SIDE_ENDED;
+	else
+		code = LS_EXIT_OK;
+	const char *verdict[] = { "no divergence", "DIVERGED", "error", "a side ended before the comparison finished" };
+	printf("result: %s (exit %d)\n", verdict[code], code);
+
+cleanup:
+	if (epfd >= 0)
+		close(epfd);
+	ring_buffer__free(rb);
+	for (i = 0; i < 2; i++) {
+		bpf_link__destroy(links[i]);
+		if (run->pidfd[i] >= 0)
+			close(run->pidfd[i]);
+	}
+	lockstep_bpf__destroy(run->skel);
+	return code;
+}
+
+int main(int argc, char **argv)
+{
+	struct ls_opts opts;
+	struct ls_run run;
+	struct sigaction sa;
+	char err[1024];
+	int rc;
+
+	ls_opts_parse(argc, argv, &opts);
+	memset(&run, 0, sizeof(run));
+	run.opts = &opts;
+	libbpf_set_print(opts.verbose ? libbpf_print_verbose : libbpf_print_quiet);
+
+	if ((rc = check_privileges()) || (rc = check_kernel()))
+		return rc;
+	/* A freeze must land before the rings move on: do not queue behind the QEMUs. */
+	setpriority(PRIO_PROCESS, 0, -10);
+	for (int i = 0; i < 2; i++) {
+		if (ls_target_open(&run.t[i], opts.pid[i], (char)('A' + i), err, sizeof(err)))
+			return fail("%s", err);
+		run.desc[i] = (struct ls_side_desc){ run.t[i].label, run.t[i].pid, run.t[i].exe, run.t[i].cmdline };
+	}
+	if (run.t[0].info.batch_order != run.t[1].info.batch_order)
+		return fail("A uses batch=%u and B batch=%u: start both QEMUs with the same plugin arguments",
+			    1u << run.t[0].info.batch_order, 1u << run.t[1].info.batch_order);
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_signal;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	return run_monitor(&run);
+}

@@ -1,0 +1,87 @@
+/* SPDX-License-Identifier: MIT */
+/* report.c - formatting the divergence report and the summary. */
+#include "report.h"
+
+#include <inttypes.h>
+
+void ls_print_header(FILE *f, const struct ls_side_desc sides[2])
+{
+	for (int i = 0; i < 2; i++)
+		fprintf(f, "%c: pid %d  %s\n", sides[i].label, (int)sides[i].pid,
+			sides[i].cmdline && *sides[i].cmdline ? sides[i].cmdline : sides[i].exe);
+}
+
+static void print_cell(FILE *f, const struct ls_hist_row *r, int i)
+{
+	if (r->have[i])
+		fprintf(f, "0x%016" PRIx64 " %5u %14" PRIu64, r->pc[i], r->ninsns[i], r->cum[i]);
+	else
+		fprintf(f, "%-18s %5s %14s", "(not available)", "", "");
+}
+
+void ls_print_divergence(FILE *f, const struct ls_side_desc sides[2], const struct ls_divergence *d)
+{
+	if (!d->found) {
+		fprintf(f, "\nDIVERGENCE on vCPU %u between blocks %" PRIu64 " and %" PRIu64
+			   " (the two sides' digests differ there)\n",
+			d->vcpu, d->range_lo, d->range_hi - 1);
+		fprintf(f, "  the exact block could not be located: %s\n", d->problem ? d->problem : "unknown");
+		return;
+	}
+	fprintf(f, "\nDIVERGENCE on vCPU %u at block %" PRIu64 "\n", d->vcpu, d->seq);
+	for (int i = 0; i < 2; i++)
+		fprintf(f, "  %c (pid %d): pc 0x%016" PRIx64 ", %u instructions in block, %" PRIu64
+			   " instructions executed through it\n",
+			sides[i].label, (int)sides[i].pid, d->pc[i], d->ninsns[i], d->cum[i]);
+	if (d->pc[0] == d->pc[1])
+		fprintf(f, "  same pc, different block length: the block was cut or translated differently\n");
+	fprintf(f, "\n  %-12s | %-18s %5s %14s | %-18s %5s %14s\n", "block", "A pc", "insns", "cumulative", "B pc",
+		"insns", "cumulative");
+	for (size_t k = 0; k < d->nrows; k++) {
+		const struct ls_hist_row *r = &d->rows[k];
+		char mark = r->seq == d->seq ? '>' : r->differs ? '!' : ' ';
+		fprintf(f, "%c %-12" PRIu64 " | ", mark, r->seq);
+		print_cell(f, r, 0);
+		fprintf(f, " | ");
+		print_cell(f, r, 1);
+		fprintf(f, "\n");
+	}
+	fprintf(f, "  ('>' first divergent block, '!' the sides differ)\n");
+}
+
+static void print_side_uncompared(FILE *f, const struct ls_side_desc *d, const struct ls_side_summary *s,
+				  const char *late_why)
+{
+	fprintf(f, "    %c: %" PRIu64 " before the comparison started, %" PRIu64 " %s, %" PRIu64
+		   " never matched by the other side\n",
+		d->label, s->early, s->late, late_why ? late_why : "after the comparison stopped", s->pending);
+}
+
+void ls_print_summary(FILE *f, const struct ls_side_desc sides[2], const struct ls_summary *s)
+{
+	fprintf(f, "\nSummary after %.2f s:\n", s->elapsed_s);
+	if (s->started)
+		fprintf(f, "  compared:      %" PRIu64 " blocks, %" PRIu64 " instructions, from block %" PRIu64
+			   " on (%u vCPU stream%s)\n",
+			s->compared_blocks, s->compared_insns, s->start_seq, s->vcpus, s->vcpus == 1 ? "" : "s");
+	else
+		fprintf(f, "  compared:      nothing: the two sides never published a common block range\n");
+	fprintf(f, "  divergences:   %u\n", s->divergences);
+	fprintf(f, "  not compared:  blocks per side\n");
+	for (int i = 0; i < 2; i++)
+		print_side_uncompared(f, &sides[i], &s->side[i], s->late_why);
+	for (int i = 0; i < 2; i++) {
+		fprintf(f, "  %c (pid %d):   %s, %" PRIu64 " blocks published\n", sides[i].label, (int)sides[i].pid,
+			s->side[i].end_how ? s->side[i].end_how : "?", s->side[i].published_end);
+		if (s->side[i].overruns)
+			fprintf(f, "  OVERRUN:       %c ran past the comparison window: %" PRIu64
+				   " blocks could not be compared\n",
+				sides[i].label, s->side[i].overruns);
+	}
+	if (s->ringbuf_lost || s->bad_batches)
+		fprintf(f, "  LOST:          %" PRIu64 " events dropped (ring buffer full), %" PRIu64
+			   " unreadable publications\n",
+			s->ringbuf_lost, s->bad_batches);
+	else
+		fprintf(f, "  lost:          none\n");
+}

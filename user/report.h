@@ -1,0 +1,62 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * report.h - the human-readable divergence report and end-of-run summary.
+ * Pure formatting from plain structs, so tests check the exact text.
+ */
+#ifndef LOCKSTEP_REPORT_H
+#define LOCKSTEP_REPORT_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <sys/types.h>
+
+#include "history.h"
+
+struct ls_side_desc {
+	char label; /* 'A' or 'B' */
+	pid_t pid;
+	const char *exe; /* the QEMU binary */
+	const char *cmdline; /* as in /proc/PID/cmdline, spaces between arguments */
+};
+
+struct ls_divergence {
+	uint32_t vcpu;
+	bool found; /* the exact block was located in both rings */
+	uint64_t seq; /* first divergent block */
+	uint64_t range_lo, range_hi; /* where the digests said the difference lies */
+	uint64_t pc[2];
+	uint32_t ninsns[2];
+	uint64_t cum[2];
+	const struct ls_hist_row *rows;
+	size_t nrows;
+	const char *problem; /* why !found */
+};
+
+struct ls_side_summary {
+	uint64_t published_end; /* blocks this side had published */
+	uint64_t early; /* not compared: before the comparison started */
+	uint64_t late; /* not compared: after the stop or past the partner's end */
+	uint64_t pending; /* not compared: published, the partner never matched them */
+	uint64_t overruns; /* of late: the side ran past the comparison window */
+	bool ended;
+	const char *end_how; /* "exited", "still running", ... */
+};
+
+struct ls_summary {
+	double elapsed_s;
+	bool started;
+	uint64_t start_seq;
+	uint64_t compared_blocks, compared_insns;
+	unsigned divergences;
+	unsigned vcpus;
+	struct ls_side_summary side[2];
+	uint64_t ringbuf_lost, bad_batches;
+	const char *late_why; /* what the `late` blocks were left out for */
+};
+
+void ls_print_header(FILE *f, const struct ls_side_desc sides[2]);
+void ls_print_divergence(FILE *f, const struct ls_side_desc sides[2], const struct ls_divergence *d);
+void ls_print_summary(FILE *f, const struct ls_side_desc sides[2], const struct ls_summary *s);
+
+#endif

@@ -1,0 +1,199 @@
+/* SPDX-License-Identifier: MIT */
+/* target.c - finding and validating the lockstep plugin inside a QEMU process. */
+#include "target.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+#include "elfsym.h"
+#include "procmaps.h"
+
+int ls_target_read(pid_t pid, uint64_t addr, void *buf, size_t len)
+{
+	size_t done = 0;
+
+	while (done < len) {
+		struct iovec local = { (char *)buf + done, len - done };
+		struct iovec remote = { (void *)(uintptr_t)(addr + done), len - done };
+		ssize_t n = process_vm_readv(pid, &local, 1, &remote, 1, 0);
+		if (n < 0)
+			return -errno;
+		if (n == 0)
+			return -EFAULT;
+		done += (size_t)n;
+	}
+	return 0;
+}
+
+static char *read_file(const char *path, size_t *len_out, int *err)
+{
+	size_t cap = 1 << 16, len = 0;
+	char *buf = malloc(cap);
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+
+	if (fd < 0 || !buf) {
+		*err = fd < 0 ? errno : ENOMEM;
+		if (fd >= 0)
+			close(fd);
+		free(buf);
+		return NULL;
+	}
+	for (;;) {
+		if (len + 1 >= cap) {
+			char *nb = realloc(buf, cap * 2);
+			if (!nb) {
+				*err = ENOMEM;
+				free(buf);
+				close(fd);
+				return NULL;
+			}
+			buf = nb;
+			cap *= 2;
+		}
+		ssize_t n = read(fd, buf + len, cap - len - 1);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			*err = errno;
+			free(buf);
+			close(fd);
+			return NULL;
+		}
+		if (n == 0)
+			break;
+		len += (size_t)n;
+	}
+	close(fd);
+	buf[len] = 0;
+	if (len_out)
+		*len_out = len;
+	return buf;
+}
+
+struct find_ctx {
+	const struct ls_target *t;
+	char path[PATH_MAX];
+	uint64_t off;
+	int checked;
+};
+
+static int find_plugin_cb(const struct ls_map *m, void *vctx)
+{
+	struct find_ctx *c = vctx;
+	char probe[PATH_MAX + 32];
+	uint64_t off, size;
+
+	/* The plugin is a file mapped executable; look only at each one's text mapping. */
+	if (!m->path || m->path[0] != '/' || m->perms[2] != 'x' || m->path_len >= PATH_MAX)
+		return 0;
+	snprintf(probe, sizeof(probe), "/proc/%d/root%.*s", (int)c->t->pid, (int)m->path_len, m->path);
+	c->checked++;
+	if (ls_elf_symbol_offset(probe, "lockstep_plugin_info", &off, &size) == 0 &&
+	    size == sizeof(struct ls_plugin_info)) {
+		memcpy(c->path, m->path, m->path_len);
+		c->path[m->path_len] = 0;
+		c->off = off;
+		return 1;
+	}
+	return 0;
+}
+
+int ls_target_open(struct ls_target *t, pid_t pid, char label, char *err, size_t errlen)
+{
+	char path[64], *maps = NULL, *stat = NULL, *cmd = NULL;
+	struct find_ctx c;
+	size_t len = 0;
+	int e = 0, rc = -1;
+
+	memset(t, 0, sizeof(*t));
+	t->pid = pid;
+	t->label = label;
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	stat = read_file(path, NULL, &e);
+	if (!stat) {
+		if (e == ENOENT || e == ESRCH)
+			snprintf(err, errlen, "%c: pid %d does not exist", label, (int)pid);
+		else
+			snprintf(err, errlen, "%c: cannot read %s: %s", label, path, strerror(e));
+		goto cleanup;
+	}
+	/* The state follows the last ')' (the command name may contain one). */
+	const char *rp = strrchr(stat, ')');
+	if (rp && (rp[2] == 'Z' || rp[2] == 'X')) {
+		snprintf(err, errlen, "%c: pid %d has already exited (zombie, not yet reaped by its parent)", label,
+			 (int)pid);
+		goto cleanup;
+	}
+	snprintf(path, sizeof(path), "/proc/%d/exe", (int)pid);
+	ssize_t n = readlink(path, t->exe, sizeof(t->exe) - 1);
+	if (n > 0)
+		t->exe[n] = 0;
+	else
+		snprintf(t->exe, sizeof(t->exe), "(unknown)");
+	snprintf(path, sizeof(path), "/proc/%d/cmdline", (int)pid);
+	cmd = read_file(path, &len, &e);
+	if (cmd) {
+		for (size_t i = 0; i + 1 < len; i++)
+			if (!cmd[i])
+				cmd[i] = ' ';
+		snprintf(t->cmdline, sizeof(t->cmdline), "%s", cmd);
+	}
+
+	snprintf(path, sizeof(path), "/proc/%d/maps", (int)pid);
+	maps = read_file(path, NULL, &e);
+	if (!maps) {
+		snprintf(err, errlen, "%c: cannot read %s: %s%s", label, path, strerror(e),
+			 e == EACCES ? " (run as root, or with CAP_SYS_PTRACE)" : "");
+		goto cleanup;
+	}
+	memset(&c, 0, sizeof(c));
+	c.t = t;
+	if (!ls_maps_foreach(maps, find_plugin_cb, &c, NULL)) {
+		snprintf(err, errlen,
+			 "%c: pid %d (%s) has no lockstep plugin loaded; start QEMU with "
+			 "-plugin /path/to/liblockstep.so (make install puts it in PREFIX/lib/lockstep-bpf)",
+			 label, (int)pid, t->exe);
+		goto cleanup;
+	}
+	snprintf(t->plugin_path, sizeof(t->plugin_path), "%s", c.path);
+	snprintf(t->probe_path, sizeof(t->probe_path), "/proc/%d/root%s", (int)pid, c.path);
+	t->info_addr = ls_maps_offset_to_addr(maps, c.path, c.off);
+	if (!t->info_addr) {
+		snprintf(err, errlen, "%c: pid %d maps %s but not its data segment", label, (int)pid, c.path);
+		goto cleanup;
+	}
+	if ((e = ls_target_read(pid, t->info_addr, &t->info, sizeof(t->info))) != 0) {
+		snprintf(err, errlen, "%c: cannot read pid %d's memory: %s%s", label, (int)pid, strerror(-e),
+			 e == -EPERM ? " (needs CAP_SYS_PTRACE)" : "");
+		goto cleanup;
+	}
+	if (t->info.magic != LS_MAGIC) {
+		snprintf(err, errlen, "%c: pid %d: %s is not a lockstep plugin this monitor understands", label,
+			 (int)pid, c.path);
+		goto cleanup;
+	}
+	if (t->info.version != LS_WIRE_VERSION) {
+		snprintf(err, errlen,
+			 "%c: pid %d runs lockstep plugin %.16s with wire format %u; this lockstep-bpf (%s) speaks "
+			 "format %u: use the plugin built with this monitor",
+			 label, (int)pid, t->info.plugin_version, t->info.version, LS_VERSION, LS_WIRE_VERSION);
+		goto cleanup;
+	}
+	if (!t->info.batch_order) {
+		snprintf(err, errlen, "%c: pid %d: the lockstep plugin is loaded but not initialised", label,
+			 (int)pid);
+		goto cleanup;
+	}
+	rc = 0;
+cleanup:
+	free(maps);
+	free(stat);
+	free(cmd);
+	return rc;
+}

@@ -1,0 +1,33 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * target.h - one monitored QEMU process: checks that it exists and runs a
+ * compatible lockstep plugin, where the probe goes, and reading its memory.
+ */
+#ifndef LOCKSTEP_TARGET_H
+#define LOCKSTEP_TARGET_H
+
+#include <limits.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "lockstep_wire.h"
+
+struct ls_target {
+	pid_t pid;
+	char label;
+	char plugin_path[PATH_MAX]; /* in the target's mount namespace */
+	char probe_path[PATH_MAX + 32]; /* /proc/PID/root/...: the same file from here */
+	uint64_t info_addr;
+	struct ls_plugin_info info;
+	char exe[PATH_MAX];
+	char cmdline[1024];
+};
+
+/* 0, or -1 with a specific one-line reason in err. */
+int ls_target_open(struct ls_target *t, pid_t pid, char label, char *err, size_t errlen);
+
+/* Read exactly len bytes at addr in pid: 0 or -errno. */
+int ls_target_read(pid_t pid, uint64_t addr, void *buf, size_t len);
+
+#endif
