@@ -195,6 +195,14 @@ check_err "monitor: same pid twice" 2 "given twice" --pid "$Q" --pid "$Q"
 check_err "monitor: only one pid" 2 "exactly twice" --pid "$Q"
 check_err "monitor: malformed pid" 2 "is not a process id" --pid 12x --pid "$Q"
 check_err "monitor: --help documents exit codes" 0 "a side ended before the comparison finished" --help
+t="monitor: missing privileges are named"
+# From a directory an unprivileged user can reach, wherever the checkout is.
+PRIV=$(mktemp -d /tmp/lockstep-priv.XXXXXX)
+chmod 755 "$PRIV" && cp "$MON" "$PRIV/" && chmod 755 "$PRIV/lockstep-bpf"
+setpriv --reuid=65534 --regid=65534 --clear-groups "$PRIV/lockstep-bpf" --pid "$S" --pid "$Q" >"$TMP/priv.out" 2>&1
+rc=$?
+rm -rf "$PRIV"
+if [ "$rc" = 2 ] && grep -q "missing privileges: CAP_BPF, CAP_PERFMON, CAP_SYS_ADMIN" "$TMP/priv.out"; then ok "$t"; else ko "$t" "rc=$rc" "$(cat "$TMP/priv.out")"; fi
 kill -9 "$S" "$Q" 2>/dev/null
 
 echo "e2e: $pass passed, $fail failed"

@@ -50,11 +50,16 @@ void ls_print_divergence(FILE *f, const struct ls_side_desc sides[2], const stru
 }
 
 static void print_side_uncompared(FILE *f, const struct ls_side_desc *d, const struct ls_side_summary *s,
-				  const char *late_why)
+				  const char *late_why, bool diverged)
 {
-	fprintf(f, "    %c: %" PRIu64 " before the comparison started, %" PRIu64 " %s, %" PRIu64
-		   " never matched by the other side\n",
-		d->label, s->early, s->late, late_why ? late_why : "after the comparison stopped", s->pending);
+	if (diverged) /* comparison stops at the first divergence: one category */
+		fprintf(f, "    %c: %" PRIu64 " before the comparison started, %" PRIu64
+			   " from the divergent chunk on\n",
+			d->label, s->early, s->late + s->pending);
+	else
+		fprintf(f, "    %c: %" PRIu64 " before the comparison started, %" PRIu64 " %s, %" PRIu64
+			   " published but never matched by the other side\n",
+			d->label, s->early, s->late, late_why ? late_why : "after the comparison stopped", s->pending);
 }
 
 void ls_print_summary(FILE *f, const struct ls_side_desc sides[2], const struct ls_summary *s)
@@ -69,7 +74,7 @@ void ls_print_summary(FILE *f, const struct ls_side_desc sides[2], const struct 
 	fprintf(f, "  divergences:   %u\n", s->divergences);
 	fprintf(f, "  not compared:  blocks per side\n");
 	for (int i = 0; i < 2; i++)
-		print_side_uncompared(f, &sides[i], &s->side[i], s->late_why);
+		print_side_uncompared(f, &sides[i], &s->side[i], s->late_why, s->divergences > 0);
 	for (int i = 0; i < 2; i++) {
 		fprintf(f, "  %c (pid %d):   %s, %" PRIu64 " blocks published\n", sides[i].label, (int)sides[i].pid,
 			s->side[i].end_how ? s->side[i].end_how : "?", s->side[i].published_end);
