@@ -2,6 +2,7 @@
 /* procmaps.c - /proc/PID/maps parsing. */
 #include "procmaps.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,6 +11,9 @@ static int hex(const char **p, uint64_t *out)
 {
 	char *end;
 
+	/* strtoull would skip whitespace (newlines too) and accept signs and "0x": maps fields have none. */
+	if (!isxdigit((unsigned char)**p))
+		return -1;
 	errno = 0;
 	unsigned long long v = strtoull(*p, &end, 16);
 	if (errno || end == *p)
@@ -38,6 +42,8 @@ int ls_maps_parse_line(const char *line, struct ls_map *m)
 	if (hex(&p, &dev_major) || *p++ != ':' || hex(&p, &dev_minor) || *p++ != ' ')
 		return -1;
 	char *end;
+	if (!isdigit((unsigned char)*p))
+		return -1;
 	errno = 0;
 	inode = strtoull(p, &end, 10);
 	if (errno || end == p)

@@ -1,0 +1,285 @@
+/* test_report.c - the exact text of the header, the divergence report and the end-of-run summary. */
+#include <criterion/criterion.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "report.h"
+
+static const struct ls_side_desc sides[2] = {
+	{ .label = 'A', .pid = 4242, .exe = "/usr/bin/qemu-x86_64", .cmdline = "qemu-x86_64 -plugin ./liblockstep.so ./guest" },
+	{ .label = 'B', .pid = 4243, .exe = "/opt/qemu/bin/qemu-x86_64", .cmdline = "" },
+};
+
+static char *out;
+static size_t outlen;
+
+static FILE *open_out(void)
+{
+	FILE *f = open_memstream(&out, &outlen);
+
+	cr_assert_not_null(f);
+	return f;
+}
+
+static void close_out(FILE *f)
+{
+	cr_assert_eq(fclose(f), 0);
+}
+
+static void release(void)
+{
+	free(out);
+	out = NULL;
+}
+
+TestSuite(report, .fini = release);
+
+/* The whole line, not a substring of a longer one. */
+static bool has_line(const char *text, const char *line)
+{
+	size_t n = strlen(line);
+
+	for (const char *p = text; (p = strstr(p, line)) != NULL; p++)
+		if ((p == text || p[-1] == '\n') && (p[n] == '\n' || p[n] == '\0'))
+			return true;
+	return false;
+}
+
+static unsigned count_lines_starting(const char *text, const char *prefix)
+{
+	unsigned n = 0;
+	size_t len = strlen(prefix);
+
+	for (const char *p = text; p && *p; p = strchr(p, '\n'), p = p ? p + 1 : NULL)
+		if (!strncmp(p, prefix, len))
+			n++;
+	return n;
+}
+
+#define assert_line(text, line) cr_assert(has_line(text, line), "missing line:\n[%s]\nin:\n%s", line, text)
+
+Test(report, header_uses_cmdline_else_exe)
+{
+	FILE *f = open_out();
+
+	ls_print_header(f, sides);
+	close_out(f);
+	cr_assert_str_eq(out, "A: pid 4242  qemu-x86_64 -plugin ./liblockstep.so ./guest\n"
+			      "B: pid 4243  /opt/qemu/bin/qemu-x86_64\n");
+}
+
+static const struct ls_hist_row rows[] = {
+	{ .seq = 998, .have = { true, true }, .pc = { 0x401000, 0x401000 }, .ninsns = { 4, 4 }, .cum = { 12338, 12338 } },
+	{ .seq = 999, .have = { true, true }, .pc = { 0x401010, 0x401010 }, .ninsns = { 4, 4 }, .cum = { 12342, 12342 } },
+	{ .seq = 1000, .have = { true, true }, .pc = { 0x401020, 0x7f0000001000ULL }, .ninsns = { 3, 3 },
+	  .cum = { 12345, 12345 }, .differs = true },
+	{ .seq = 1001, .have = { true, true }, .pc = { 0x401030, 0x7f0000001040ULL }, .ninsns = { 2, 5 },
+	  .cum = { 12347, 12350 }, .differs = true },
+	{ .seq = 1002, .have = { true, false }, .pc = { 0x401040, 0 }, .ninsns = { 1, 0 }, .cum = { 12348, 0 },
+	  .differs = true },
+};
+
+Test(report, divergence_found)
+{
+	struct ls_divergence d = {
+		.vcpu = 0,
+		.found = true,
+		.seq = 1000,
+		.range_lo = 768,
+		.range_hi = 1024,
+		.pc = { 0x401020, 0x7f0000001000ULL },
+		.ninsns = { 3, 3 },
+		.cum = { 12345, 12345 },
+		.rows = rows,
+		.nrows = 5,
+	};
+	FILE *f = open_out();
+
+	ls_print_divergence(f, sides, &d);
+	close_out(f);
+	cr_assert(!strncmp(out, "\nDIVERGENCE on vCPU 0 at block 1000\n", 36), "%s", out);
+	assert_line(out, "  A (pid 4242): pc 0x0000000000401020, 3 instructions in block, 12345 instructions executed through it");
+	assert_line(out, "  B (pid 4243): pc 0x00007f0000001000, 3 instructions in block, 12345 instructions executed through it");
+	assert_line(out, "  block        | A pc               insns     cumulative | B pc               insns     cumulative");
+	assert_line(out, "  998          | 0x0000000000401000     4          12338 | 0x0000000000401000     4          12338");
+	assert_line(out, "> 1000         | 0x0000000000401020     3          12345 | 0x00007f0000001000     3          12345");
+	assert_line(out, "! 1001         | 0x0000000000401030     2          12347 | 0x00007f0000001040     5          12350");
+	assert_line(out, "! 1002         | 0x0000000000401040     1          12348 | (not available)                        ");
+	assert_line(out, "  ('>' first divergent block, '!' the sides differ)");
+	cr_assert_eq(count_lines_starting(out, ">"), 1);
+	cr_assert_eq(count_lines_starting(out, "!"), 2);
+	cr_assert_null(strstr(out, "same pc"), "the pcs differ");
+	cr_assert_null(strstr(out, "could not be located"));
+}
+
+Test(report, divergence_same_pc_other_length)
+{
+	struct ls_hist_row one = { .seq = 5, .have = { true, true }, .pc = { 0x401000, 0x401000 }, .ninsns = { 3, 4 },
+				   .cum = { 30, 31 }, .differs = true };
+	struct ls_divergence d = {
+		.vcpu = 7,
+		.found = true,
+		.seq = 5,
+		.pc = { 0x401000, 0x401000 },
+		.ninsns = { 3, 4 },
+		.cum = { 30, 31 },
+		.rows = &one,
+		.nrows = 1,
+	};
+	FILE *f = open_out();
+
+	ls_print_divergence(f, sides, &d);
+	close_out(f);
+	assert_line(out, "DIVERGENCE on vCPU 7 at block 5");
+	assert_line(out, "  same pc, different block length: the block was cut or translated differently");
+	assert_line(out, "> 5            | 0x0000000000401000     3             30 | 0x0000000000401000     4             31");
+}
+
+Test(report, divergence_not_found)
+{
+	struct ls_divergence d = {
+		.vcpu = 2,
+		.found = false,
+		.range_lo = 768,
+		.range_hi = 1024,
+		.problem = "the faster side had already overwritten the divergent chunk",
+		.rows = rows,
+		.nrows = 5,
+	};
+	FILE *f = open_out();
+
+	ls_print_divergence(f, sides, &d);
+	close_out(f);
+	cr_assert_str_eq(out, "\nDIVERGENCE on vCPU 2 between blocks 768 and 1023 (the two sides' digests differ there)\n"
+			      "  the exact block could not be located: the faster side had already overwritten the "
+			      "divergent chunk\n");
+}
+
+Test(report, divergence_not_found_without_reason)
+{
+	struct ls_divergence d = { .vcpu = 0, .found = false, .range_lo = 0, .range_hi = 256 };
+	FILE *f = open_out();
+
+	ls_print_divergence(f, sides, &d);
+	close_out(f);
+	assert_line(out, "DIVERGENCE on vCPU 0 between blocks 0 and 255 (the two sides' digests differ there)");
+	assert_line(out, "  the exact block could not be located: unknown");
+}
+
+static struct ls_summary base_summary(void)
+{
+	struct ls_summary s = {
+		.elapsed_s = 61.25,
+		.started = true,
+		.start_seq = 16384,
+		.compared_blocks = 1000000,
+		.compared_insns = 4500000,
+		.divergences = 0,
+		.vcpus = 1,
+		.side = {
+			{ .published_end = 1016384, .early = 16384, .late = 0, .pending = 0, .end_how = "finished (published its last block)" },
+			{ .published_end = 1020000, .early = 16384, .late = 3616, .pending = 0, .end_how = "still running" },
+		},
+		.late_why = "past the other side's end",
+	};
+	return s;
+}
+
+Test(report, summary_clean_run)
+{
+	struct ls_summary s = base_summary();
+	FILE *f = open_out();
+
+	ls_print_summary(f, sides, &s);
+	close_out(f);
+	cr_assert_str_eq(out,
+			 "\nSummary after 61.25 s:\n"
+			 "  compared:      1000000 blocks, 4500000 instructions, from block 16384 on (1 vCPU stream)\n"
+			 "  divergences:   0\n"
+			 "  not compared:  blocks per side\n"
+			 "    A: 16384 before the comparison started, 0 past the other side's end, 0 published but never matched by the other side\n"
+			 "    B: 16384 before the comparison started, 3616 past the other side's end, 0 published but never matched by the other side\n"
+			 "  A (pid 4242):   finished (published its last block), 1016384 blocks published\n"
+			 "  B (pid 4243):   still running, 1020000 blocks published\n"
+			 "  lost:          none\n");
+}
+
+Test(report, summary_plural_streams_and_default_texts)
+{
+	struct ls_summary s = base_summary();
+	FILE *f = open_out();
+
+	s.vcpus = 4;
+	s.late_why = NULL;
+	s.side[1].end_how = NULL;
+	ls_print_summary(f, sides, &s);
+	close_out(f);
+	assert_line(out, "  compared:      1000000 blocks, 4500000 instructions, from block 16384 on (4 vCPU streams)");
+	assert_line(out, "    B: 16384 before the comparison started, 3616 after the comparison stopped, 0 published but never matched by the other side");
+	assert_line(out, "  B (pid 4243):   ?, 1020000 blocks published");
+}
+
+Test(report, summary_after_a_divergence_merges_late_and_pending)
+{
+	/* After a divergence "late" and "pending" are one thing: blocks from the divergent chunk on. */
+	struct ls_summary s = base_summary();
+	FILE *f = open_out();
+
+	s.divergences = 1;
+	s.side[0].late = 500;
+	s.side[0].pending = 256;
+	s.side[1].pending = 100;
+	ls_print_summary(f, sides, &s);
+	close_out(f);
+	assert_line(out, "    A: 16384 before the comparison started, 756 from the divergent chunk on");
+	assert_line(out, "    B: 16384 before the comparison started, 3716 from the divergent chunk on");
+	assert_line(out, "  divergences:   1");
+	cr_assert_null(strstr(out, "never matched"));
+	cr_assert_null(strstr(out, "past the other side's end"));
+}
+
+Test(report, summary_never_started)
+{
+	struct ls_summary s = base_summary();
+	FILE *f = open_out();
+
+	s.started = false;
+	ls_print_summary(f, sides, &s);
+	close_out(f);
+	assert_line(out, "  compared:      nothing: the two sides never published a common block range");
+	cr_assert_eq(count_lines_starting(out, "  compared:"), 1);
+}
+
+Test(report, summary_overrun_only_when_there_is_one)
+{
+	struct ls_summary s = base_summary();
+	FILE *f = open_out();
+
+	ls_print_summary(f, sides, &s);
+	close_out(f);
+	cr_assert_null(strstr(out, "OVERRUN"));
+	release();
+
+	s.side[1].overruns = 2048;
+	s.divergences = 1;
+	f = open_out();
+	ls_print_summary(f, sides, &s);
+	close_out(f);
+	assert_line(out, "  OVERRUN:       B ran past the comparison window: 2048 blocks could not be compared");
+	assert_line(out, "  divergences:   1");
+	cr_assert_eq(count_lines_starting(out, "  OVERRUN:"), 1);
+	/* It follows the line of the side it is about. */
+	cr_assert_not_null(strstr(out, "  B (pid 4243):   still running, 1020000 blocks published\n  OVERRUN:       B "));
+}
+
+Test(report, summary_lost_events)
+{
+	struct ls_summary s = base_summary();
+	FILE *f = open_out();
+
+	s.ringbuf_lost = 3;
+	ls_print_summary(f, sides, &s);
+	close_out(f);
+	assert_line(out, "  LOST:          3 events dropped (ring buffer full), 0 unreadable publications");
+	cr_assert_null(strstr(out, "lost:          none"));
+}

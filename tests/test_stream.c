@@ -1,0 +1,440 @@
+/* test_stream.c - the plugin's per-vCPU stream: ring, chunk digest, publication, permit wait, dump, and a user-space end-to-end run through the correlator. */
+#include <criterion/criterion.h>
+#include <errno.h>
+#include <pthread.h>
+#include <string.h>
+#include <time.h>
+
+#include "correlate.h"
+#include "history.h"
+#include "stream.h"
+
+#define ORDER 8
+#define RING_ORDER 14
+#define CHUNK (1ULL << ORDER)
+#define RING_LEN (1ULL << RING_ORDER)
+#define MS 1000000ULL
+
+/* ---- the fake uprobe target ---- */
+
+#define MAX_CALLS 8192
+static struct ls_batch calls[MAX_CALLS];
+static const struct ls_batch *call_ptr[MAX_CALLS];
+static uint64_t call_ns[MAX_CALLS];
+static unsigned ncalls;
+static void (*publish_hook)(struct ls_batch *b);
+
+void lockstep_publish(struct ls_batch *b)
+{
+	if (ncalls < MAX_CALLS) {
+		calls[ncalls] = *b;
+		call_ptr[ncalls] = b;
+		call_ns[ncalls] = ls_mono_ns();
+	}
+	ncalls++;
+	if (publish_hook)
+		publish_hook(b);
+}
+
+/* ---- an independent model of what the stream must publish ---- */
+
+static uint64_t word_at(uint64_t seq)
+{
+	return ls_rec_make(0x400000 + seq * 24 + (seq % 5) * 0x1000, (uint32_t)(1 + seq % 7));
+}
+
+static uint64_t expect_digest(uint64_t (*w)(uint64_t), uint64_t first_seq, uint64_t n)
+{
+	uint64_t d = LS_DIGEST_INIT;
+
+	for (uint64_t i = 0; i < n; i++)
+		d += ls_digest_term(w(first_seq + i), first_seq + i);
+	return d;
+}
+
+static uint64_t expect_insns(uint64_t (*w)(uint64_t), uint64_t from, uint64_t to)
+{
+	uint64_t n = 0;
+
+	for (uint64_t s = from; s < to; s++)
+		n += ls_rec_ninsns(w(s));
+	return n;
+}
+
+static void feed(struct ls_stream *s, uint64_t (*w)(uint64_t), uint64_t n)
+{
+	for (uint64_t i = 0; i < n; i++)
+		ls_stream_append(s, w(ls_stream_seq(s)));
+}
+
+static void check_call(unsigned i, uint16_t flags, uint64_t chunk, uint32_t nblocks)
+{
+	const struct ls_batch *b = &calls[i];
+	uint64_t seq = chunk << ORDER;
+
+	cr_assert_eq(b->flags, flags, "call %u", i);
+	cr_assert_eq(b->chunk, chunk, "call %u", i);
+	cr_assert_eq(b->nblocks, nblocks, "call %u", i);
+	cr_assert_eq(b->digest, expect_digest(word_at, seq, nblocks), "call %u", i);
+	cr_assert_eq(b->insn_base, expect_insns(word_at, 0, seq), "call %u", i);
+	cr_assert_eq(b->insns, expect_insns(word_at, seq, seq + nblocks), "call %u", i);
+	cr_assert_eq(b->pub_id, i + 1, "call %u", i);
+}
+
+static struct ls_stream s;
+
+static void setup(void)
+{
+	cr_assert_eq(ls_stream_init(&s, 5, ORDER, RING_ORDER), 0);
+}
+
+static void teardown(void)
+{
+	ls_stream_fini(&s);
+}
+
+TestSuite(stream, .init = setup, .fini = teardown, .timeout = 30);
+
+Test(stream, init_fills_the_batch)
+{
+	cr_assert_eq(s.batch.magic, LS_MAGIC);
+	cr_assert_eq(s.batch.version, LS_WIRE_VERSION);
+	cr_assert_eq(s.batch.vcpu, 5);
+	cr_assert_eq(s.batch.ring_order, RING_ORDER);
+	cr_assert_eq(s.batch.batch_order, ORDER);
+	cr_assert_eq(s.batch.ring_addr, (uint64_t)(uintptr_t)s.ring);
+	cr_assert_eq(s.batch.head_addr, (uint64_t)(uintptr_t)&s.cur);
+	cr_assert_eq(s.batch.permit_chunk, ~0ULL, "unmonitored: no limit");
+	cr_assert_eq(s.batch.lease_until_ns, 0);
+	cr_assert_eq(s.batch.pub_id, 0);
+	cr_assert_eq(ls_stream_seq(&s), 0);
+}
+
+Test(stream, init_refuses_chunk_larger_than_ring)
+{
+	struct ls_stream t;
+
+	cr_assert_eq(ls_stream_init(&t, 0, 15, 14), -EINVAL);
+}
+
+Test(stream, full_chunk_publishes_exactly_once)
+{
+	feed(&s, word_at, CHUNK - 1);
+	cr_assert_eq(ncalls, 0);
+	cr_assert_eq(ls_stream_seq(&s), CHUNK - 1);
+	feed(&s, word_at, 1);
+	cr_assert_eq(ncalls, 1);
+	cr_assert_eq(call_ptr[0], &s.batch, "the uprobe argument is the stream's own batch");
+	check_call(0, LS_PUB_FULL, 0, CHUNK);
+	cr_assert_eq(calls[0].vcpu, 5);
+	cr_assert_eq(calls[0].magic, LS_MAGIC);
+	cr_assert_eq(s.chunk, 1);
+	cr_assert_eq(ls_stream_seq(&s), CHUNK);
+	cr_assert_eq(s.publications, 1);
+	cr_assert_eq(s.published_seq, CHUNK);
+	cr_assert_eq(s.ring[0], word_at(0));
+	cr_assert_eq(s.ring[CHUNK - 1], word_at(CHUNK - 1));
+}
+
+Test(stream, ring_wraps_and_digests_stay_right)
+{
+	const uint64_t nchunks = 200; /* the ring holds 64 chunks: wraps three times */
+
+	feed(&s, word_at, nchunks * CHUNK);
+	cr_assert_eq(ncalls, nchunks);
+	for (unsigned i = 0; i < nchunks; i++)
+		check_call(i, LS_PUB_FULL, i, CHUNK);
+	/* The monitor finds block seq at ring[seq & mask] and the head at cur. */
+	uint64_t end = nchunks * CHUNK;
+	for (uint64_t q = end - RING_LEN; q < end; q++)
+		cr_assert_eq(s.ring[q & (RING_LEN - 1)], word_at(q), "seq %llu", (unsigned long long)q);
+	cr_assert_eq(s.cur, s.ring + (end & (RING_LEN - 1)));
+	cr_assert_eq(ls_stream_seq(&s), end);
+	cr_assert_eq(s.insns, expect_insns(word_at, 0, end));
+}
+
+Test(stream, partial_publication_then_full)
+{
+	feed(&s, word_at, 100);
+	ls_stream_publish(&s, LS_PUB_PARTIAL);
+	cr_assert_eq(ncalls, 1);
+	check_call(0, LS_PUB_PARTIAL, 0, 100);
+	cr_assert_eq(ls_stream_seq(&s), 100, "a flush does not move the stream");
+	cr_assert_eq(s.published_seq, 100);
+
+	feed(&s, word_at, 20);
+	ls_stream_publish(&s, LS_PUB_PARTIAL);
+	check_call(1, LS_PUB_PARTIAL, 0, 120);
+
+	feed(&s, word_at, CHUNK - 120);
+	cr_assert_eq(ncalls, 3);
+	check_call(2, LS_PUB_FULL, 0, CHUNK);
+
+	/* A flush in the next chunk starts a fresh digest on the right instruction base. */
+	feed(&s, word_at, 10);
+	ls_stream_publish(&s, LS_PUB_PARTIAL);
+	check_call(3, LS_PUB_PARTIAL, 1, 10);
+	feed(&s, word_at, CHUNK - 10);
+	check_call(4, LS_PUB_FULL, 1, CHUNK);
+}
+
+Test(stream, partial_across_the_ring_end)
+{
+	feed(&s, word_at, RING_LEN + 33);
+	ls_stream_publish(&s, LS_PUB_PARTIAL);
+	unsigned last = ncalls - 1;
+	cr_assert_eq(last, RING_LEN / CHUNK);
+	check_call(last, LS_PUB_PARTIAL, RING_LEN / CHUNK, 33);
+}
+
+Test(stream, final_at_a_chunk_boundary_is_empty)
+{
+	feed(&s, word_at, CHUNK);
+	ls_stream_publish(&s, LS_PUB_FINAL);
+	cr_assert_eq(ncalls, 2);
+	check_call(1, LS_PUB_FINAL, 1, 0);
+	cr_assert_eq(calls[1].digest, LS_DIGEST_INIT);
+}
+
+Test(stream, dump_writes_every_record_in_order)
+{
+	const uint64_t n = 100 * CHUNK + 37;
+	FILE *f = tmpfile();
+
+	cr_assert_not_null(f);
+	s.dump = f;
+	feed(&s, word_at, n);
+	ls_stream_publish(&s, LS_PUB_FINAL);
+	cr_assert_eq(s.dumped_seq, n);
+	fflush(f);
+	cr_assert_eq(ftell(f), (long)(n * sizeof(uint64_t)));
+	rewind(f);
+	for (uint64_t q = 0; q < n; q++) {
+		uint64_t w;
+		cr_assert_eq(fread(&w, sizeof(w), 1, f), 1);
+		cr_assert_eq(w, word_at(q), "seq %llu", (unsigned long long)q);
+	}
+	fclose(f);
+	s.dump = NULL;
+}
+
+/* ---- the permit ---- */
+
+Test(stream, holds_until_the_lease_expires)
+{
+	s.batch.permit_chunk = 0;
+	s.batch.lease_until_ns = ls_mono_ns() + 50 * MS;
+	feed(&s, word_at, CHUNK - 1);
+	uint64_t t0 = ls_mono_ns();
+	feed(&s, word_at, 1);
+	uint64_t t1 = ls_mono_ns();
+
+	cr_assert_eq(ncalls, 1);
+	cr_assert_geq(t1 - t0, 40 * MS, "waited %llu ns", (unsigned long long)(t1 - t0));
+	cr_assert_geq(t1 - call_ns[0], 40 * MS, "the chunk was published before the hold");
+	cr_assert_eq(s.lease_expiries, 1);
+	cr_assert_eq(s.batch.permit_chunk, ~0ULL, "an expired lease lifts the limit");
+	cr_assert_gt(s.hold_polls, 0);
+	cr_assert_geq(s.hold_ns, 40 * MS);
+	/* Running on alone: the next chunks do not wait. */
+	feed(&s, word_at, 3 * CHUNK);
+	cr_assert_eq(ncalls, 4);
+	cr_assert_eq(s.lease_expiries, 1);
+}
+
+Test(stream, no_wait_within_the_permit)
+{
+	s.batch.permit_chunk = 5;
+	s.batch.lease_until_ns = ls_mono_ns() + 3600ULL * 1000 * MS;
+	feed(&s, word_at, 5 * CHUNK);
+	cr_assert_eq(s.chunk, 5);
+	cr_assert_eq(s.hold_polls, 0);
+	cr_assert_eq(s.hold_ns, 0);
+	cr_assert_eq(s.lease_expiries, 0);
+	cr_assert_eq(s.batch.permit_chunk, 5);
+}
+
+Test(stream, never_monitored_does_not_wait)
+{
+	/* lease_until_ns == 0: no monitor ever attached, so a permit must not bind. */
+	s.batch.permit_chunk = 0;
+	feed(&s, word_at, 2 * CHUNK);
+	cr_assert_eq(ncalls, 2);
+	cr_assert_eq(s.lease_expiries, 0);
+	cr_assert_eq(s.hold_polls, 0);
+	cr_assert_eq(s.batch.permit_chunk, ~0ULL);
+}
+
+Test(stream, lease_already_expired)
+{
+	s.batch.permit_chunk = 0;
+	s.batch.lease_until_ns = 1;
+	feed(&s, word_at, CHUNK);
+	cr_assert_eq(s.lease_expiries, 1);
+	cr_assert_eq(s.hold_polls, 0);
+	cr_assert_eq(s.batch.permit_chunk, ~0ULL);
+}
+
+struct delayed {
+	__u64 *target;
+	uint64_t value;
+	uint64_t delay_ns;
+};
+
+static void *write_later(void *arg)
+{
+	struct delayed *d = arg;
+	struct timespec ts = { .tv_sec = (time_t)(d->delay_ns / 1000000000ULL),
+			       .tv_nsec = (long)(d->delay_ns % 1000000000ULL) };
+
+	nanosleep(&ts, NULL);
+	__atomic_store_n(d->target, d->value, __ATOMIC_SEQ_CST);
+	return NULL;
+}
+
+Test(stream, a_raised_permit_ends_the_hold)
+{
+	struct delayed d = { &s.batch.permit_chunk, 100, 30 * MS };
+	pthread_t t;
+
+	s.batch.permit_chunk = 0;
+	s.batch.lease_until_ns = ls_mono_ns() + 3600ULL * 1000 * MS;
+	feed(&s, word_at, CHUNK - 1);
+	uint64_t t0 = ls_mono_ns();
+	cr_assert_eq(pthread_create(&t, NULL, write_later, &d), 0);
+	feed(&s, word_at, 1);
+	uint64_t t1 = ls_mono_ns();
+	pthread_join(t, NULL);
+
+	cr_assert_geq(t1 - t0, 25 * MS);
+	cr_assert_lt(t1 - t0, 10000 * MS, "the hold must end when the permit moves, not at lease expiry");
+	cr_assert_eq(s.lease_expiries, 0);
+	cr_assert_eq(s.batch.permit_chunk, 100, "a live permit is left as the monitor wrote it");
+	cr_assert_eq(s.chunk, 1);
+}
+
+Test(stream, wait_monitor_times_out)
+{
+	uint64_t t0 = ls_mono_ns();
+
+	cr_assert_eq(ls_stream_wait_monitor(&s, 30 * MS), false);
+	cr_assert_geq(ls_mono_ns() - t0, 30 * MS);
+}
+
+Test(stream, wait_monitor_sees_a_lease)
+{
+	struct delayed d = { &s.batch.lease_until_ns, 0, 20 * MS };
+	pthread_t t;
+
+	d.value = ls_mono_ns() + 1000 * MS;
+	uint64_t t0 = ls_mono_ns();
+	cr_assert_eq(pthread_create(&t, NULL, write_later, &d), 0);
+	cr_assert_eq(ls_stream_wait_monitor(&s, 20000 * MS), true);
+	uint64_t t1 = ls_mono_ns();
+	pthread_join(t, NULL);
+	cr_assert_geq(t1 - t0, 15 * MS);
+	cr_assert_lt(t1 - t0, 10000 * MS);
+}
+
+Test(stream, wait_monitor_with_lease_already_granted)
+{
+	s.batch.lease_until_ns = 1;
+	cr_assert_eq(ls_stream_wait_monitor(&s, 0), true);
+}
+
+/* ---- end to end in user space: two streams, the correlator as the uprobe ---- */
+
+static struct ls_stream pair_s[2];
+static struct ls_pair_state pst;
+static struct ls_control pctl;
+static unsigned verdicts[3];
+static struct ls_event first_ev;
+static unsigned diverge_call;
+
+static uint64_t bad_seq = ~0ULL;
+
+static uint64_t word_b(uint64_t seq)
+{
+	/* Same block address, one more instruction: a block cut differently. */
+	return seq == bad_seq ? ls_rec_make(ls_rec_pc(word_at(seq)), ls_rec_ninsns(word_at(seq)) + 1) : word_at(seq);
+}
+
+static void correlate_hook(struct ls_batch *b)
+{
+	__u32 side = b == &pair_s[1].batch;
+	struct ls_event ev = { 0 };
+	enum ls_verdict v = ls_correlate(&pst, &pctl, side, b, (__u64)(uintptr_t)b, &ev);
+
+	verdicts[v]++;
+	if (v == LS_DIVERGE && verdicts[v] == 1) {
+		first_ev = ev;
+		diverge_call = ncalls;
+	}
+}
+
+static void run_pair(uint64_t nblocks, uint64_t flush_at)
+{
+	for (int i = 0; i < 2; i++)
+		cr_assert_eq(ls_stream_init(&pair_s[i], 0, ORDER, RING_ORDER), 0);
+	publish_hook = correlate_hook;
+	for (uint64_t q = 0; q < nblocks; q++) {
+		ls_stream_append(&pair_s[0], word_at(q));
+		ls_stream_append(&pair_s[1], word_b(q));
+		if (q + 1 == flush_at) {
+			ls_stream_publish(&pair_s[0], LS_PUB_PARTIAL);
+			ls_stream_publish(&pair_s[1], LS_PUB_PARTIAL);
+		}
+	}
+	ls_stream_publish(&pair_s[1], LS_PUB_FINAL);
+	ls_stream_publish(&pair_s[0], LS_PUB_FINAL);
+}
+
+Test(stream, end_to_end_identical_streams)
+{
+	const uint64_t n = 40 * CHUNK + 77;
+
+	run_pair(n, 19 * CHUNK + 13);
+	cr_assert_eq(verdicts[LS_DIVERGE], 0);
+	cr_assert_eq(verdicts[LS_MISMATCH], 0);
+	cr_assert_eq(pctl.frozen, 0);
+	cr_assert_eq(pst.compared_blocks, n);
+	cr_assert_eq(pst.compared_insns, expect_insns(word_at, 0, n));
+	cr_assert_eq(pst.start1, 1);
+	for (int i = 0; i < 2; i++) {
+		cr_assert_eq(pst.side[i].pub_end, n);
+		cr_assert_eq(pst.side[i].final, 1);
+		cr_assert_eq(pst.side[i].overruns, 0);
+		cr_assert_eq(pst.side[i].uncompared_late, 0);
+		ls_stream_fini(&pair_s[i]);
+	}
+}
+
+Test(stream, end_to_end_one_block_differs)
+{
+	bad_seq = 1000; /* chunk 3, blocks 768..1023 */
+	run_pair(10 * CHUNK, 0);
+
+	cr_assert_eq(verdicts[LS_DIVERGE], 1, "reported once, then frozen");
+	cr_assert_eq(pctl.frozen, 1);
+	cr_assert_eq(first_ev.chunk, 3);
+	cr_assert_eq(first_ev.range_lo, 3 * CHUNK);
+	cr_assert_eq(first_ev.range_hi, 4 * CHUNK);
+	cr_assert_eq(first_ev.side, 1, "B published chunk 3 second");
+	cr_assert_eq(first_ev.digest[0], expect_digest(word_at, 3 * CHUNK, CHUNK));
+	cr_assert_eq(first_ev.digest[1], expect_digest(word_b, 3 * CHUNK, CHUNK));
+	cr_assert_eq(first_ev.insn_end[0], expect_insns(word_at, 0, 4 * CHUNK));
+	cr_assert_eq(first_ev.insn_end[1], expect_insns(word_at, 0, 4 * CHUNK) + 1);
+	cr_assert_eq(first_ev.batch_addr[0], (uint64_t)(uintptr_t)&pair_s[0].batch);
+	cr_assert_eq(first_ev.batch_addr[1], (uint64_t)(uintptr_t)&pair_s[1].batch);
+	cr_assert_eq(pst.compared_blocks, 3 * CHUNK);
+
+	/* What the monitor does next: find the exact block in the two rings. */
+	struct ls_side_records r[2];
+	for (int i = 0; i < 2; i++)
+		r[i] = (struct ls_side_records){ .first_seq = 0, .n = 10 * CHUNK, .words = pair_s[i].ring };
+	uint64_t at = 0;
+	cr_assert_eq(ls_first_divergence(r, first_ev.range_lo, first_ev.range_hi, &at), 0);
+	cr_assert_eq(at, 1000);
+	for (int i = 0; i < 2; i++)
+		ls_stream_fini(&pair_s[i]);
+}
