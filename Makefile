@@ -35,11 +35,12 @@ PLUGIN_PURE := stream plugin_args
 CMD := $(OUTPUT)/lockstep-bpf
 PLUGIN := $(OUTPUT)/liblockstep.so
 COUNT_PLUGIN := $(OUTPUT)/libcountblocks.so
+STORE_PLUGIN := $(OUTPUT)/libstoreblocks.so
 UNIT := $(OUTPUT)/unit-tests
 GUESTS := $(patsubst tests/guests/%.c,$(OUTPUT)/guests/%,$(wildcard tests/guests/*.c))
 
 .PHONY: all clean check unit e2e demo deps install uninstall vmlinux bench
-all: $(CMD) $(PLUGIN) $(COUNT_PLUGIN) $(GUESTS)
+all: $(CMD) $(PLUGIN) $(COUNT_PLUGIN) $(STORE_PLUGIN) $(GUESTS)
 
 $(OUTPUT) $(OUTPUT)/user $(OUTPUT)/plugin $(OUTPUT)/tests $(OUTPUT)/guests $(OUTPUT)/bench:
 	$(Q)mkdir -p $@
@@ -77,9 +78,10 @@ $(PLUGIN): $(addprefix $(OUTPUT)/plugin/,lockstep_plugin.o $(addsuffix .o,$(PLUG
 	$(call msg,LINK,$@)
 	$(Q)$(CC) $(ALL_LDFLAGS) -shared $^ -lpthread -o $@
 
-$(COUNT_PLUGIN): bench/countblocks.c plugin/qemu_api.h | $(OUTPUT)
+# Benchmark floors: counting blocks, and storing one word per block.
+$(OUTPUT)/lib%blocks.so: bench/%blocks.c | $(OUTPUT)
 	$(call msg,LINK,$@)
-	$(Q)$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -fPIC -shared -Iplugin $< -o $@
+	$(Q)$(CC) $(ALL_CFLAGS) -MT $@ $(ALL_LDFLAGS) -fPIC -shared -Iplugin $< -o $@
 
 # ---- tests ----
 # Small static guests run under qemu-x86_64 by the integration tests and the demo.

@@ -221,8 +221,10 @@ static void on_exit_cb(qemu_plugin_id_t id, void *unused)
 	}
 	if (args.verbose)
 		report("exit: %u stream(s), %" PRIu64 " blocks, %" PRIu64 " instructions, %" PRIu64
-		       " publications, %" PRIu64 " permit waits (%.3f s waiting), %" PRIu64 " lease expiries",
-		       nstreams, blocks, insns, pubs, holds, hold_ns / 1e9, expiries);
+		       " publications, %" PRIu64 " permit waits (%.3f s waiting), %" PRIu64
+		       " lease expiries, ring %llu KiB per vCPU",
+		       nstreams, blocks, insns, pubs, holds, hold_ns / 1e9, expiries,
+		       (unsigned long long)(sizeof(struct ls_rec) << args.ring_order) / 1024);
 	if (atomic_load(&dropped_vcpus))
 		report("%u vCPU(s) were not recorded", atomic_load(&dropped_vcpus));
 }

@@ -34,6 +34,7 @@ int ls_stream_init(struct ls_stream *s, uint32_t vcpu, uint32_t batch_order, uin
 		return -errno;
 	s->ring = ring;
 	s->cur = s->folded = s->ring;
+	s->chunk_start = s->ring;
 	s->chunk_end = s->ring + (1ull << batch_order);
 	s->batch_order = batch_order;
 	s->ring_order = ring_order;
@@ -62,16 +63,39 @@ void ls_stream_fini(struct ls_stream *s)
 
 /*
  * Chunks never wrap inside the ring, so [folded, cur) is contiguous.  This
- * loop costs about as much as the whole per-block path, so it gets an AVX2
- * clone where the host has it (4 records per step instead of 1).
+ * loop is about a third of the plugin's cost over a counting plugin (measured:
+ * ~0.15 ns a record with GCC's own vectorisation, which loaded every vector
+ * twice), so it is written with two independent 4-lane accumulators and gets
+ * an AVX2 clone where the host has it.  The scalar tail defines the result.
  */
+typedef uint64_t ls_v4 __attribute__((vector_size(32), aligned(8)));
+
 __attribute__((target_clones("avx2", "default"))) static void fold(struct ls_stream *s)
 {
-	uint64_t chunk_start = (uint64_t)((s->chunk_end - s->ring) - (1 << s->batch_order));
-	uint64_t seq = (s->chunk << s->batch_order) + (uint64_t)(s->folded - s->ring) - chunk_start;
+	uint64_t seq = (s->chunk << s->batch_order) + (uint64_t)(s->folded - s->chunk_start);
 	uint64_t d = 0, n = 0, mask = seq * LS_DIGEST_K1;
 	const uint64_t *p = s->folded, *end = s->cur;
+	ls_v4 d0 = { 0 }, d1 = { 0 }, n0 = { 0 }, n1 = { 0 }, m0, m1, step;
 
+	for (int j = 0; j < 4; j++) {
+		m0[j] = mask + (uint64_t)j * LS_DIGEST_K1;
+		m1[j] = mask + (uint64_t)(j + 4) * LS_DIGEST_K1;
+		step[j] = 8 * LS_DIGEST_K1;
+	}
+	for (; end - p >= 8; p += 8) {
+		ls_v4 a = *(const ls_v4 *)p, b = *(const ls_v4 *)(p + 4);
+		d0 += a ^ m0;
+		d1 += b ^ m1;
+		n0 += a >> LS_REC_PC_BITS;
+		n1 += b >> LS_REC_PC_BITS;
+		m0 += step;
+		m1 += step;
+	}
+	mask = m0[0];
+	for (int j = 0; j < 4; j++) {
+		d += d0[j] + d1[j];
+		n += n0[j] + n1[j];
+	}
 	for (; p < end; p++, mask += LS_DIGEST_K1) {
 		d += *p ^ mask;
 		n += *p >> LS_REC_PC_BITS;
@@ -156,7 +180,7 @@ void ls_stream_chunk_full(struct ls_stream *s)
 	s->chunk_insn_base = s->insns;
 	if (s->chunk_end == s->ring + (1ull << s->ring_order))
 		s->cur = s->ring;
-	s->folded = s->cur;
+	s->folded = s->chunk_start = s->cur;
 	s->chunk_end = s->cur + chunk_len;
 }
 

@@ -20,6 +20,7 @@ struct ls_stream {
 	uint64_t *chunk_end; /* end of the current chunk in the ring */
 	/* Warm: once per chunk. */
 	uint64_t *ring;
+	uint64_t *chunk_start;
 	uint64_t *folded; /* records before this are in digest/insns */
 	uint64_t chunk; /* current chunk number */
 	uint64_t digest; /* of the current chunk up to `folded` */
@@ -56,7 +57,7 @@ void ls_stream_fini(struct ls_stream *s);
 /* Sequence number of the next block. */
 static inline uint64_t ls_stream_seq(const struct ls_stream *s)
 {
-	return (s->chunk << s->batch_order) + (uint64_t)(s->cur - (s->chunk_end - (1ull << s->batch_order)));
+	return (s->chunk << s->batch_order) + (uint64_t)(s->cur - s->chunk_start);
 }
 
 /* Publish the current chunk prefix with the given LS_PUB_* flags.  Callers

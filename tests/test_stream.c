@@ -178,6 +178,23 @@ Test(stream, partial_publication_then_full)
 	check_call(4, LS_PUB_FULL, 1, CHUNK);
 }
 
+Test(stream, every_split_of_a_chunk_folds_the_same)
+{
+	/* The fold runs 8 records a step plus a scalar tail: cover every tail length and offset. */
+	uint64_t fed = 0;
+	unsigned step = 1;
+
+	while (fed + step < CHUNK) {
+		feed(&s, word_at, step);
+		fed += step;
+		ls_stream_publish(&s, LS_PUB_PARTIAL);
+		check_call(ncalls - 1, LS_PUB_PARTIAL, 0, (uint32_t)fed);
+		step = step % 19 + 1;
+	}
+	feed(&s, word_at, CHUNK - fed);
+	check_call(ncalls - 1, LS_PUB_FULL, 0, CHUNK);
+}
+
 Test(stream, partial_across_the_ring_end)
 {
 	feed(&s, word_at, RING_LEN + 33);
