@@ -28,8 +28,8 @@ ALL_CFLAGS = $(CFLAGS) $(WARN) $(DEPFLAGS) -std=gnu11 -D_GNU_SOURCE $(EXTRA_CFLA
 ALL_LDFLAGS = $(LDFLAGS) $(EXTRA_LDFLAGS)
 
 # Pure logic: no libbpf, no QEMU; unit-tested directly.
-USER_PURE := options procmaps history report
-USER_SRCS := $(USER_PURE) elfsym target lockstep
+USER_PURE := duration options procmaps qemucmd history report json metrics
+USER_SRCS := $(USER_PURE) elfsym target launch lockstep
 PLUGIN_PURE := stream plugin_args
 
 CMD := $(OUTPUT)/lockstep-bpf
@@ -64,7 +64,7 @@ $(OUTPUT)/user/%.o: user/%.c | $(OUTPUT)/user
 
 $(CMD): $(addprefix $(OUTPUT)/user/,$(addsuffix .o,$(USER_SRCS)))
 	$(call msg,LINK,$@)
-	$(Q)$(CC) $(ALL_LDFLAGS) $^ $(LIBBPF_LIBS) $(LIBELF_LIBS) -lz -o $@
+	$(Q)$(CC) $(ALL_LDFLAGS) $^ $(LIBBPF_LIBS) $(LIBELF_LIBS) -lz -lpthread -o $@
 
 # ---- plugin ----
 $(OUTPUT)/plugin/%.o: plugin/%.c | $(OUTPUT)/plugin
@@ -74,7 +74,12 @@ $(OUTPUT)/plugin/%.o: plugin/%.c | $(OUTPUT)/plugin
 # The once-per-chunk fold loop is the plugin's second-largest cost: let it vectorise.
 $(OUTPUT)/plugin/stream.o: EXTRA_CFLAGS += -O3
 
-$(PLUGIN): $(addprefix $(OUTPUT)/plugin/,lockstep_plugin.o $(addsuffix .o,$(PLUGIN_PURE)))
+# The plugin shares the monitor's duration parser: one source, built -fPIC here.
+$(OUTPUT)/plugin/duration.o: user/duration.c | $(OUTPUT)/plugin
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(ALL_CFLAGS) -fPIC -fvisibility=hidden -c $< -o $@
+
+$(PLUGIN): $(addprefix $(OUTPUT)/plugin/,lockstep_plugin.o duration.o $(addsuffix .o,$(PLUGIN_PURE)))
 	$(call msg,LINK,$@)
 	$(Q)$(CC) $(ALL_LDFLAGS) -shared $^ -lpthread -o $@
 

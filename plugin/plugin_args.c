@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "../bpf/lockstep_wire.h"
+#include "../user/duration.h"
 
 static int parse_u64(const char *s, uint64_t *out, char **end)
 {
@@ -23,18 +24,12 @@ static int parse_u64(const char *s, uint64_t *out, char **end)
 
 int ls_parse_duration_ms(const char *s, uint32_t max_ms, uint32_t *out)
 {
-	uint64_t v, mul = 1;
-	char *end;
+	uint64_t v;
 
-	if (parse_u64(s, &v, &end))
+	/* Bare numbers are milliseconds here: flush=50 reads as a short bound. */
+	if (ls_parse_duration(s, 1, 0, max_ms, &v))
 		return -1;
-	if (!strcmp(end, "s"))
-		mul = 1000;
-	else if (strcmp(end, "ms") && *end)
-		return -1;
-	if (v > max_ms / mul)
-		return -1;
-	*out = (uint32_t)(v * mul);
+	*out = (uint32_t)v;
 	return 0;
 }
 

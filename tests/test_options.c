@@ -301,3 +301,80 @@ Test(options, parse_pid)
 	cr_assert_eq(ls_parse_pid("", &p), -1);
 	cr_assert_eq(p, 99);
 }
+
+Test(options, run_mode_guest_and_side_arguments)
+{
+	char *argv[] = { "lockstep-bpf", "run", "--qemu-b", "/opt/new/qemu-x86_64", "--b-arg", "-singlestep", "--a-arg",
+			 "-E", "--a-arg", "X=1", "-o", "out", "--timeout", "90", "-I", "500ms", "--json",
+			 "./guest", "--pid", "-v" };
+
+	ls_opts_parse(ARGC(argv), argv, &o);
+	cr_assert(o.launch);
+	cr_assert_str_eq(o.qemu[0], "qemu-x86_64");
+	cr_assert_str_eq(o.qemu[1], "/opt/new/qemu-x86_64");
+	cr_assert_eq(o.nside_args[0], 2);
+	cr_assert_str_eq(o.side_args[0][1], "X=1");
+	cr_assert_eq(o.nside_args[1], 1);
+	cr_assert_str_eq(o.output_dir, "out");
+	cr_assert_eq(o.timeout_ms, 90000);
+	cr_assert_eq(o.interval_ms, 500);
+	cr_assert(o.json);
+	cr_assert_eq(o.guest_argc, 3, "options after the guest are the guest's");
+	cr_assert_str_eq(o.guest_argv[0], "./guest");
+	cr_assert_str_eq(o.guest_argv[1], "--pid");
+	cr_assert(!o.verbose);
+}
+
+Test(options, run_mode_double_dash)
+{
+	char *argv[] = { "lockstep-bpf", "run", "-q", "--", "-guest-with-dash", "x" };
+
+	ls_opts_parse(ARGC(argv), argv, &o);
+	cr_assert(o.quiet);
+	cr_assert_eq(o.guest_argc, 2);
+	cr_assert_str_eq(o.guest_argv[0], "-guest-with-dash");
+	cr_assert_str_eq(o.qemu[1], "qemu-x86_64", "B defaults to A's QEMU");
+	cr_assert_eq(o.max_divergences, 1);
+}
+
+Test(options, run_without_guest, .exit_code = LS_EXIT_USAGE, .init = quiet)
+{
+	char *argv[] = { "lockstep-bpf", "run", "-q" };
+
+	ls_opts_parse(ARGC(argv), argv, &o);
+}
+
+Test(options, pid_is_not_a_run_option, .exit_code = LS_EXIT_USAGE, .init = quiet)
+{
+	char *argv[] = { "lockstep-bpf", "run", "--pid", "5", "./guest" };
+
+	ls_opts_parse(ARGC(argv), argv, &o);
+}
+
+Test(options, guest_is_not_a_pid_mode_argument, .exit_code = LS_EXIT_USAGE, .init = quiet)
+{
+	char *argv[] = { "lockstep-bpf", "--pid", "5", "--pid", "6", "./guest" };
+
+	ls_opts_parse(ARGC(argv), argv, &o);
+}
+
+Test(options, bad_interval_timeout_maxdiv, .exit_code = LS_EXIT_USAGE, .init = quiet)
+{
+	char *argv[] = { "lockstep-bpf", "--pid", "5", "--pid", "6", "--interval", "50ms" };
+
+	ls_opts_parse(ARGC(argv), argv, &o);
+}
+
+Test(options, timeout_needs_a_unit_it_knows, .exit_code = LS_EXIT_USAGE, .init = quiet)
+{
+	char *argv[] = { "lockstep-bpf", "--pid", "5", "--pid", "6", "--timeout", "1d" };
+
+	ls_opts_parse(ARGC(argv), argv, &o);
+}
+
+Test(options, max_divergences_zero, .exit_code = LS_EXIT_USAGE, .init = quiet)
+{
+	char *argv[] = { "lockstep-bpf", "--pid", "5", "--pid", "6", "--max-divergences", "0" };
+
+	ls_opts_parse(ARGC(argv), argv, &o);
+}

@@ -168,7 +168,7 @@ Test(plugin_args, duration_refusals)
 	refused("flush=-0", "flush=-0: must be a duration like 50ms or 1s, at most 60s (0 turns it off)");
 	refused("flush=5m", "flush=5m: must be a duration like 50ms or 1s, at most 60s (0 turns it off)");
 	refused("wait=3601s", "wait=3601s: must be a duration like 500ms or 30s, at most 3600s");
-	refused("wait=1h", "wait=1h: must be a duration like 500ms or 30s, at most 3600s");
+	refused("wait=61m", "wait=61m: must be a duration like 500ms or 30s, at most 3600s");
 	refused("wait=", "wait=: must be a duration like 500ms or 30s, at most 3600s");
 }
 

@@ -6,7 +6,8 @@
 #include "report.h"
 
 static const struct ls_side_desc sides[2] = {
-	{ .label = 'A', .pid = 4242, .exe = "/usr/bin/qemu-x86_64", .cmdline = "qemu-x86_64 -plugin ./liblockstep.so ./guest" },
+	{ .label = 'A', .pid = 4242, .exe = "/usr/bin/qemu-x86_64", .cmdline = "qemu-x86_64 -plugin ./liblockstep.so ./guest",
+	  .guest = "./guest", .plugin_version = "0.1.0" },
 	{ .label = 'B', .pid = 4243, .exe = "/opt/qemu/bin/qemu-x86_64", .cmdline = "" },
 };
 
@@ -58,14 +59,53 @@ static unsigned count_lines_starting(const char *text, const char *prefix)
 
 #define assert_line(text, line) cr_assert(has_line(text, line), "missing line:\n[%s]\nin:\n%s", line, text)
 
-Test(report, header_uses_cmdline_else_exe)
+Test(report, header_names_qemu_guest_plugin_and_cmdline)
 {
 	FILE *f = open_out();
 
 	ls_print_header(f, sides);
 	close_out(f);
-	cr_assert_str_eq(out, "A: pid 4242  qemu-x86_64 -plugin ./liblockstep.so ./guest\n"
-			      "B: pid 4243  /opt/qemu/bin/qemu-x86_64\n");
+	cr_assert_str_eq(out, "A: pid 4242, QEMU /usr/bin/qemu-x86_64, guest ./guest, plugin 0.1.0\n"
+			      "   qemu-x86_64 -plugin ./liblockstep.so ./guest\n"
+			      "B: pid 4243, QEMU /opt/qemu/bin/qemu-x86_64, guest (unknown), plugin (unknown)\n");
+}
+
+Test(report, live_line_columns)
+{
+	struct ls_live l = { .elapsed_s = 2.5, .blocks = { 1000, 900 }, .rate = { 400.4, 360.6 }, .compared_blocks = 800,
+			     .compared_rate = 320, .lag = -100, .divergences = 1, .uncompared = 7, .lost = 2,
+			     .ended = { false, true } };
+	FILE *f = open_out();
+
+	ls_print_live_header(f);
+	ls_print_live_line(f, &l);
+	close_out(f);
+	cr_assert(strstr(out, "\n     2.500            400            361              800            320         -100      1           7      2  B ended\n"),
+		  "%s", out);
+}
+
+Test(report, live_view_redraws_in_place)
+{
+	struct ls_live l = { .elapsed_s = 1, .blocks = { 1234567, 1234000 }, .rate = { 5e8, 4.9e8 } };
+	FILE *f = open_out();
+
+	ls_print_live_view(f, sides, &l, false);
+	ls_print_live_view(f, sides, &l, true);
+	close_out(f);
+	cr_assert_eq(count_lines_starting(out, "lockstep-bpf  1.0 s"), 1, "the first view has no escape in front");
+	cr_assert(strstr(out, "\033[6A\033[J"), "the second view moves up over the first:\n%s", out);
+	cr_assert_eq(count_lines_starting(out, "  blocks/s     500.00M"), 2, "%s", out);
+	cr_assert(strstr(out, "  blocks       1.23M"), "%s", out);
+}
+
+Test(report, si_units)
+{
+	char b[32];
+
+	cr_assert_str_eq(ls_si(b, sizeof(b), 999), "999");
+	cr_assert_str_eq(ls_si(b, sizeof(b), 1000), "1.00k");
+	cr_assert_str_eq(ls_si(b, sizeof(b), 2.5e9), "2.50G");
+	cr_assert_str_eq(ls_si(b, sizeof(b), -131072), "-131.07k");
 }
 
 static const struct ls_hist_row rows[] = {

@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: MIT
 /*
  * lockstep.c - the lockstep-bpf command: checks the environment and both
- * targets, loads and attaches the BPF program, waits for divergences and
- * process exits, reads both plugins' rings on a divergence, and reports.
+ * targets (or starts them: `run`), loads and attaches the BPF program, waits
+ * for divergences and process exits, reads both plugins' rings on a
+ * divergence, and reports: text, live summary, JSON lines, metrics.
  */
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
@@ -18,14 +19,18 @@
 #include <sys/resource.h>
 #include <sys/syscall.h>
 #include <sys/uio.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "correlate.h" /* before the skeleton: it names struct ls_control */
 #include "exitcodes.h"
 #include "history.h"
+#include "json.h"
+#include "launch.h"
 #include "lockstep.skel.h"
 #include "lockstep_wire.h"
+#include "metrics.h"
 #include "options.h"
 #include "report.h"
 #include "target.h"
@@ -40,12 +45,28 @@ struct ls_stream_ctl {
 	uint64_t lease_written_ns;
 };
 
+/*
+ * Attaching to running QEMUs: both are held at the same chunk T, and what
+ * both rings still hold before T is compared in user space, so comparison
+ * starts at the earliest block both sides still have, not at the attach.
+ */
+struct ls_backlog {
+	bool active; /* holding both sides at target */
+	bool done; /* compared: [lo, lo + blocks) */
+	uint64_t target; /* chunk T: the kernel compares from here */
+	uint64_t lo, blocks, insns;
+};
+
+#define LS_BACKLOG_WAIT_NS 2000000000ull /* how long both sides may take to reach T */
+
 #define LS_TICK_NS 1000000ull /* permit refresh period */
 #define LS_DISCOVER_TICKS 50 /* look for new vCPU threads every 50 ms */
 
 struct ls_run {
 	const struct ls_opts *opts;
 	struct ls_stream_ctl sc[2][LS_MAX_VCPUS];
+	struct ls_backlog bk[LS_MAX_VCPUS];
+	uint64_t bk_deadline;
 	uint64_t lease_ns;
 	struct lockstep_bpf *skel;
 	struct ls_target t[2];
@@ -55,9 +76,18 @@ struct ls_run {
 	bool stop;
 	bool diverged;
 	bool config_mismatch;
+	bool timed_out;
 	unsigned divergences;
 	uint64_t bad_events;
 	uint64_t start_ns;
+	/* run mode */
+	struct ls_child *child; /* [2], or NULL with --pid */
+	char end_how[2][160];
+	/* live summary and metrics */
+	struct ls_http *http;
+	bool tty, view_drawn, live_header_done, textfile_failed;
+	uint64_t last_live_ns;
+	struct ls_live prev;
 };
 
 static void on_signal(int sig)
@@ -99,6 +129,29 @@ static int fail(const char *fmt, ...)
 	return LS_EXIT_USAGE;
 }
 
+static double elapsed(const struct ls_run *run)
+{
+	return run->start_ns ? (now_ns() - run->start_ns) / 1e9 : 0;
+}
+
+/* A message beside the report: stderr in text mode, a notice object with --json. */
+static void notice(struct ls_run *run, const char *level, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static void notice(struct ls_run *run, const char *level, const char *fmt, ...)
+{
+	char msg[1024];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	if (run->opts->json) {
+		ls_json_notice(stdout, level, msg, elapsed(run));
+	} else {
+		fprintf(stderr, "lockstep-bpf: %s\n", msg);
+		run->view_drawn = false;
+	}
+}
+
 /* Root usually has them all; name exactly what is missing otherwise. */
 static int check_privileges(void)
 {
@@ -108,7 +161,7 @@ static int check_privileges(void)
 	} need[] = {
 		{ 39, "CAP_BPF" },
 		{ 38, "CAP_PERFMON" },
-		{ 21, "CAP_SYS_ADMIN (for bpf_probe_write_user)" },
+		{ 21, "CAP_SYS_ADMIN" },
 		{ 19, "CAP_SYS_PTRACE" },
 	};
 	struct __user_cap_header_struct hdr = { _LINUX_CAPABILITY_VERSION_3, 0 };
@@ -260,6 +313,7 @@ static void update_permits(struct ls_run *run, bool force)
 			if (!c->batch_addr || run->ended[i])
 				continue;
 			uint64_t p = LS_READ(ctl->released) ? ~0ull
+				   : run->bk[v].active	    ? run->bk[v].target
 				   : ls_permit(&run->skel->bss->pairs[v], (uint32_t)i, c->attach_chunk, frozen,
 					       run->ended[i ^ 1]);
 			if (!force && p == c->permit && now - c->lease_written_ns < run->lease_ns / 4)
@@ -286,7 +340,6 @@ static void handle_divergence(struct ls_run *run, const struct ls_event *ev)
 
 	run->diverged = true;
 	run->divergences++;
-	run->stop = true;
 	/* Stop both sides at their next chunk before their rings move on. */
 	update_permits(run, true);
 	for (i = 0; i < 2; i++) {
@@ -319,11 +372,133 @@ static void handle_divergence(struct ls_run *run, const struct ls_event *ev)
 	}
 	d.found = true;
 print:
-	ls_print_divergence(stdout, run->desc, &d);
-	fflush(stdout);
+	if (o->json) {
+		ls_json_divergence(stdout, run->desc, &d, run->divergences, elapsed(run));
+	} else {
+		ls_print_divergence(stdout, run->desc, &d);
+		fflush(stdout);
+		run->view_drawn = false;
+	}
+	if (run->divergences >= o->max_divergences) {
+		run->stop = true;
+	} else {
+		/*
+		 * Compare on.  Without re-alignment every later chunk that differs
+		 * counts again; chunks published while frozen stay uncompared
+		 * (counted as unmatched in the summary).
+		 */
+		__atomic_store_n(&run->skel->bss->control.frozen, 0, __ATOMIC_RELEASE);
+		update_permits(run, true);
+	}
 	free(rows);
 	free(buf[0]);
 	free(buf[1]);
+}
+
+/* Hold every stream pair at the later of the two sides' current chunks. */
+static void backlog_begin(struct ls_run *run)
+{
+	bool any = false;
+
+	for (int v = 0; v < LS_MAX_VCPUS; v++) {
+		const struct ls_stream_ctl *a = &run->sc[0][v], *b = &run->sc[1][v];
+		if (!a->batch_addr || !b->batch_addr)
+			continue;
+		uint64_t t = a->attach_chunk > b->attach_chunk ? a->attach_chunk : b->attach_chunk;
+		if (!t)
+			continue; /* both before their first chunk: nothing was missed */
+		run->bk[v] = (struct ls_backlog){ .active = true, .target = t };
+		any = true;
+	}
+	if (any)
+		run->bk_deadline = now_ns() + LS_BACKLOG_WAIT_NS;
+}
+
+/* Side i of vCPU v has published chunk t in full and waits before t + 1. */
+static bool held_at(struct ls_run *run, int i, int v, uint64_t t, struct ls_batch *b)
+{
+	uint64_t head;
+
+	if (ls_target_read(run->t[i].pid, run->sc[i][v].batch_addr, b, sizeof(*b)) ||
+	    read_head_seq(run->t[i].pid, b, &head))
+		return false;
+	return b->chunk == t && (b->flags & LS_PUB_FULL) && head == (t + 1) << b->batch_order;
+}
+
+static void handle_divergence(struct ls_run *run, const struct ls_event *ev);
+
+/* Compare [max(oldest held), T * chunk) of both held sides, record by record. */
+static void backlog_compare(struct ls_run *run, int v, const struct ls_batch b[2])
+{
+	struct ls_backlog *bk = &run->bk[v];
+	struct ls_side_records rec[2] = {};
+	uint64_t *buf[2] = {}, order = b[0].batch_order, ring = 1ull << b[0].ring_order;
+	uint64_t end = (bk->target + 1) << order, hi = bk->target << order;
+	uint64_t lo = end > ring ? end - ring : 0, d;
+	const char *problem = NULL;
+
+	for (int i = 0; i < 2; i++) {
+		if (copy_records(run->t[i].pid, run->sc[i][v].batch_addr, lo, hi, &rec[i], &buf[i], &problem)) {
+			notice(run, "notice", "vCPU %d: blocks before %" PRIu64 " not compared: %c: %s", v, hi,
+			       run->desc[i].label, problem ? problem : "cannot copy its ring");
+			goto out;
+		}
+	}
+	lo = rec[0].first_seq > rec[1].first_seq ? rec[0].first_seq : rec[1].first_seq;
+	if (lo >= hi)
+		goto out;
+	if (ls_first_divergence(rec, lo, hi, &d) == 0)
+		hi = d; /* compared up to the divergence */
+	bk->lo = lo;
+	bk->blocks = hi - lo;
+	for (uint64_t q = lo; q < hi; q++)
+		bk->insns += ls_rec_ninsns(rec[0].words[q - rec[0].first_seq]);
+	if (hi < bk->target << order) {
+		/* Report it like a kernel-found one: the exact block, history, anchored counts. */
+		struct ls_event ev = { .type = LS_EV_DIVERGE, .vcpu = (uint32_t)v, .chunk = d >> order,
+				       .range_lo = d, .range_hi = end };
+		for (int i = 0; i < 2; i++) {
+			ev.batch_addr[i] = run->sc[i][v].batch_addr;
+			ev.insn_end[i] = b[i].insn_base + b[i].insns;
+		}
+		handle_divergence(run, &ev);
+		goto out;
+	}
+	if (run->opts->verbose)
+		notice(run, "notice", "vCPU %d: compared blocks %" PRIu64 " to %" PRIu64 " from both rings", v, lo, hi - 1);
+out:
+	free(buf[0]);
+	free(buf[1]);
+}
+
+/* Each tick while holding: compare the pairs that have both arrived; give up on the rest in time. */
+static void backlog_step(struct ls_run *run)
+{
+	bool waiting = false, late = now_ns() > run->bk_deadline;
+
+	for (int v = 0; v < LS_MAX_VCPUS; v++) {
+		struct ls_backlog *bk = &run->bk[v];
+		struct ls_batch b[2];
+		if (!bk->active)
+			continue;
+		bool held0 = held_at(run, 0, v, bk->target, &b[0]), held1 = held_at(run, 1, v, bk->target, &b[1]);
+		if (held0 && held1) {
+			backlog_compare(run, v, b);
+		} else if (late || run->ended[0] || run->ended[1]) {
+			notice(run, "notice",
+			       "vCPU %d: blocks before %" PRIu64 " not compared: %s did not reach that block within %.0f s",
+			       v, bk->target << run->t[0].info.batch_order, !held0 && !held1 ? "neither side" : held0 ? "B" : "A",
+			       LS_BACKLOG_WAIT_NS / 1e9);
+		} else {
+			waiting = true;
+			continue;
+		}
+		bk->active = false;
+		bk->done = true;
+	}
+	if (!waiting)
+		run->bk_deadline = 0;
+	update_permits(run, true);
 }
 
 static int handle_event(void *ctx, void *data, size_t size)
@@ -338,20 +513,18 @@ static int handle_event(void *ctx, void *data, size_t size)
 	}
 	switch (ev->type) {
 	case LS_EV_DIVERGE:
-		if (!run->diverged)
+		if (!run->stop)
 			handle_divergence(run, ev);
 		break;
 	case LS_EV_STATS:
-		if (run->opts->verbose)
-			fprintf(stderr, "lockstep-bpf: %.1f s: running\n", (now_ns() - run->start_ns) / 1e9);
-		break;
+		break; /* the kernel's heartbeat: the live summary reads the counters itself */
 	case LS_EV_BAD_BATCH:
-		fprintf(stderr, "lockstep-bpf: %c published an unreadable or incompatible batch at 0x%" PRIx64 "\n",
-			run->desc[ev->side & 1].label, (uint64_t)ev->batch_addr[ev->side & 1]);
+		notice(run, "error", "%c published an unreadable or incompatible batch at 0x%" PRIx64,
+		       run->desc[ev->side & 1].label, (uint64_t)ev->batch_addr[ev->side & 1]);
 		break;
 	case LS_EV_CONFIG_MISMATCH:
-		fprintf(stderr, "lockstep-bpf: the two plugins cut blocks into chunks of different sizes "
-				"(batch=): start both QEMUs with the same plugin arguments\n");
+		notice(run, "error", "the two plugins cut blocks into chunks of different sizes "
+				     "(batch=): start both QEMUs with the same plugin arguments");
 		run->config_mismatch = true;
 		run->stop = true;
 		break;
@@ -379,10 +552,11 @@ static void collect(struct ls_run *run, struct ls_summary *s)
 		memcpy(&st, &run->skel->bss->pairs[k], sizeof(st));
 		if (!st.side[0].publications && !st.side[1].publications)
 			continue;
+		const struct ls_backlog *bk = &run->bk[k];
 		s->vcpus++;
-		s->compared_blocks += st.compared_blocks;
-		s->compared_insns += st.compared_insns;
-		uint64_t start = st.start1 ? (st.start1 - 1) << order : 0;
+		s->compared_blocks += st.compared_blocks + bk->blocks;
+		s->compared_insns += st.compared_insns + bk->insns;
+		uint64_t start = bk->blocks ? bk->lo : st.start1 ? (st.start1 - 1) << order : 0;
 		if (st.start1 && (!s->started || start < s->start_seq))
 			s->start_seq = start;
 		s->started |= st.start1 != 0;
@@ -396,7 +570,7 @@ static void collect(struct ls_run *run, struct ls_summary *s)
 			ss->early += early;
 			ss->late += late;
 			ss->overruns += st.side[i].overruns;
-			uint64_t accounted = early + late + st.compared_blocks;
+			uint64_t accounted = early + late + st.compared_blocks + bk->blocks;
 			ss->pending += pub > accounted ? pub - accounted : 0;
 		}
 	}
@@ -404,12 +578,111 @@ static void collect(struct ls_run *run, struct ls_summary *s)
 	s->bad_batches = run->skel->bss->control.bad_batches + run->bad_events;
 	s->divergences = run->divergences;
 	for (int i = 0; i < 2; i++) {
+		const char *how = s->vcpus && final[i] ? "finished (published its last block)"
+				  : run->ended[i]	   ? "exited without publishing its last block"
+							   : "still running";
 		s->side[i].ended = run->ended[i];
-		s->side[i].end_how = s->vcpus && final[i] ? "finished (published its last block)"
-				     : run->ended[i]	      ? "exited without publishing its last block"
-							      : "still running";
+		if (run->child && run->child[i].reaped) {
+			char buf[64];
+			snprintf(run->end_how[i], sizeof(run->end_how[i]), "%s; %s",
+				 strcmp(how, "still running") ? how : "stopped by lockstep-bpf",
+				 ls_child_how(&run->child[i], buf, sizeof(buf)));
+			how = run->end_how[i];
+		}
+		s->side[i].end_how = how;
 	}
-	s->late_why = run->diverged ? "after the divergence" : (run->ended[0] || run->ended[1]) ? "past the other side's end" : "after the monitor stopped";
+	s->late_why = run->diverged				 ? "after the divergence"
+		      : (run->ended[0] || run->ended[1]) ? "past the other side's end"
+							 : "after the monitor stopped";
+	s->elapsed_s = elapsed(run);
+}
+
+static void publish_metrics(struct ls_run *run, const struct ls_summary *s)
+{
+	char buf[16384];
+
+	if (!run->http && !run->opts->textfile)
+		return;
+	if (ls_metrics_format(buf, sizeof(buf), s, run->desc) < 0)
+		return; /* cannot happen with this buffer; never serve a cut-off text */
+	if (run->http)
+		ls_http_set_body(run->http, buf);
+	if (run->opts->textfile) {
+		int e = ls_textfile_write(run->opts->textfile, buf);
+		if (e && !run->textfile_failed)
+			notice(run, "error", "--textfile %s: %s (will keep trying)", run->opts->textfile, strerror(-e));
+		run->textfile_failed = e != 0;
+	}
+}
+
+/* One live-summary sample: printed (unless --quiet) and published as metrics. */
+static void live_sample(struct ls_run *run, bool print)
+{
+	const struct ls_opts *o = run->opts;
+	struct ls_summary s;
+	struct ls_live l = {};
+	uint64_t now = now_ns();
+
+	collect(run, &s);
+	l.elapsed_s = s.elapsed_s;
+	for (int i = 0; i < 2; i++) {
+		l.blocks[i] = s.side[i].published_end;
+		l.ended[i] = run->ended[i];
+		/* Pending blocks are still in flight while running: only the summary counts them. */
+		l.uncompared += s.side[i].early + s.side[i].late;
+	}
+	l.compared_blocks = s.compared_blocks;
+	l.compared_insns = s.compared_insns;
+	l.lag = (int64_t)(l.blocks[0] - l.blocks[1]);
+	l.divergences = s.divergences;
+	l.lost = s.ringbuf_lost + s.bad_batches;
+	if (run->last_live_ns && now > run->last_live_ns) {
+		double dt = (now - run->last_live_ns) / 1e9;
+		for (int i = 0; i < 2; i++)
+			l.rate[i] = (double)(l.blocks[i] - run->prev.blocks[i]) / dt;
+		l.compared_rate = (double)(l.compared_blocks - run->prev.compared_blocks) / dt;
+	}
+	run->prev = l;
+	run->last_live_ns = now;
+	publish_metrics(run, &s);
+	if (!print || o->quiet)
+		return;
+	if (o->json) {
+		ls_json_interval(stdout, &l);
+	} else if (run->tty) {
+		ls_print_live_view(stdout, run->desc, &l, run->view_drawn);
+		run->view_drawn = true;
+	} else {
+		if (!run->live_header_done)
+			ls_print_live_header(stdout);
+		run->live_header_done = true;
+		ls_print_live_line(stdout, &l);
+		fflush(stdout);
+	}
+}
+
+static void side_ended(struct ls_run *run, int w)
+{
+	struct ls_summary s;
+	char how[64] = "exited";
+	int status = -1;
+
+	if (run->child) {
+		if (ls_child_reap(&run->child[w])) {
+			int ws = run->child[w].wstatus;
+			status = WIFEXITED(ws) ? WEXITSTATUS(ws) : WIFSIGNALED(ws) ? WTERMSIG(ws) : -1;
+			ls_child_how(&run->child[w], how, sizeof(how));
+		}
+	}
+	collect(run, &s);
+	if (run->opts->json) {
+		ls_json_side_exit(stdout, &run->desc[w], how, status, s.side[w].published_end, elapsed(run));
+	} else if (!run->opts->quiet || run->opts->verbose) {
+		printf("%c (pid %d) %s after publishing %" PRIu64 " blocks (%.2f s)\n", run->desc[w].label,
+		       (int)run->desc[w].pid, how, s.side[w].published_end, elapsed(run));
+		fflush(stdout);
+		run->view_drawn = false;
+	}
 }
 
 /*
@@ -427,8 +700,10 @@ static bool comparison_complete(struct ls_run *run)
 			continue;
 		active++;
 		uint64_t end = LS_READ(st->side[0].pub_end), start1 = LS_READ(st->start1);
+		const struct ls_backlog *bk = &run->bk[k];
+		uint64_t start = bk->blocks ? bk->lo : start1 ? (start1 - 1) << order : 0;
 		if (!LS_READ(st->side[0].final) || !LS_READ(st->side[1].final) || end != LS_READ(st->side[1].pub_end) ||
-		    !start1 || LS_READ(st->compared_blocks) != end - ((start1 - 1) << order))
+		    !start1 || LS_READ(st->compared_blocks) + bk->blocks != end - start)
 			return false;
 	}
 	return active > 0;
@@ -489,24 +764,53 @@ static int run_monitor(struct ls_run *run)
 		code = fail("cannot set up the event ring buffer: %s", strerror(errno));
 		goto cleanup;
 	}
+	/* epoll data: 0-1 pidfds, 2 the ring buffer, 4 + 2 * side + n a side's stdout (n 0) or stderr (n 1). */
 	struct epoll_event ee = { .events = EPOLLIN, .data.u32 = 2 };
 	epoll_ctl(epfd, EPOLL_CTL_ADD, ring_buffer__epoll_fd(rb), &ee);
 	for (i = 0; i < 2; i++) {
 		ee.data.u32 = (uint32_t)i;
 		epoll_ctl(epfd, EPOLL_CTL_ADD, run->pidfd[i], &ee);
+		for (int n = 0; run->child && n < 2; n++) {
+			if (run->child[i].fd[n] < 0)
+				continue;
+			ee.data.u32 = (uint32_t)(4 + 2 * i + n);
+			epoll_ctl(epfd, EPOLL_CTL_ADD, run->child[i].fd[n], &ee);
+		}
+	}
+	if (o->metrics) {
+		char err[256];
+		run->http = ls_http_start(o->metrics, err, sizeof(err));
+		if (!run->http) {
+			code = fail("--metrics %s", err);
+			goto cleanup;
+		}
 	}
 
 	run->lease_ns = (uint64_t)o->lease_ms * 1000000ull;
+	run->tty = isatty(STDOUT_FILENO) && !o->json;
 	discover_streams(run);
-	update_permits(run, true);
-	ls_print_header(stdout, run->desc);
-	printf("comparing (batch of %u blocks per uprobe hit); Ctrl-C stops\n", 1u << run->t[0].info.batch_order);
-	fflush(stdout);
+	if (!run->child)
+		backlog_begin(run);
 	run->start_ns = now_ns();
+	if (o->json) {
+		ls_json_start(stdout, run->desc, 1u << run->t[0].info.batch_order, 0);
+	} else {
+		ls_print_header(stdout, run->desc);
+		printf("comparing (batch of %u blocks per uprobe hit)%s; Ctrl-C stops\n", 1u << run->t[0].info.batch_order,
+		       run->child ? ", from the first block" : "");
+		if (run->http)
+			printf("metrics on http://%s/metrics\n", ls_http_addr(run->http));
+		fflush(stdout);
+	}
+	/* The first lease lets QEMUs held by wait= go. */
+	update_permits(run, true);
+	live_sample(run, false);
+	uint64_t interval_ns = o->interval_ms * 1000000ull;
+	uint64_t deadline = o->timeout_ms ? run->start_ns + o->timeout_ms * 1000000ull : 0;
 	for (unsigned tick = 1; !exiting && !run->stop; tick++) {
-		struct epoll_event evs[3];
+		struct epoll_event evs[8];
 		struct timespec ts = { 0, (long)LS_TICK_NS };
-		int n = epoll_pwait2(epfd, evs, 3, &ts, NULL);
+		int n = epoll_pwait2(epfd, evs, 8, &ts, NULL);
 		if (n < 0 && errno != EINTR) {
 			code = fail("epoll_wait: %s", strerror(errno));
 			goto cleanup;
@@ -515,46 +819,105 @@ static int run_monitor(struct ls_run *run)
 			uint32_t w = evs[k].data.u32;
 			if (w == 2) {
 				ring_buffer__consume(rb);
+			} else if (w >= 4) {
+				ls_child_pump(&run->child[(w - 4) / 2], (int)(w - 4) % 2, stderr);
+				run->view_drawn = false;
 			} else if (!run->ended[w]) {
+				/* Anything it published before exiting counts: look before deciding. */
+				ring_buffer__consume(rb);
 				run->ended[w] = true;
 				run->skel->bss->control.ended[w] = 1;
 				epoll_ctl(epfd, EPOLL_CTL_DEL, run->pidfd[w], NULL);
-				if (o->verbose)
-					fprintf(stderr, "lockstep-bpf: %c (pid %d) exited\n", run->t[w].label,
-						(int)run->t[w].pid);
+				side_ended(run, (int)w);
 			}
 		}
 		if ((run->ended[0] && run->ended[1]) || comparison_complete(run))
 			break;
 		if (tick % LS_DISCOVER_TICKS == 0)
 			discover_streams(run);
+		if (run->bk_deadline)
+			backlog_step(run);
 		update_permits(run, false);
 		if ((run->ended[0] || run->ended[1]) && nothing_left_to_compare(run))
 			break;
+		uint64_t now = now_ns();
+		if (now - run->last_live_ns >= interval_ns)
+			live_sample(run, true);
+		if (deadline && now >= deadline) {
+			run->timed_out = true;
+			notice(run, "notice", "--timeout reached after %.2f s: stopping", elapsed(run));
+			break;
+		}
 	}
 	/* Drain what the kernel produced before we stopped looking. */
 	ring_buffer__consume(rb);
+	if (exiting)
+		notice(run, "notice", "interrupted after %.2f s: stopping", elapsed(run));
 	/* Let waiting QEMUs go at once rather than when their lease expires. */
 	run->skel->bss->control.released = 1;
 	update_permits(run, true);
+	if (run->child) {
+		bool early = run->stop || run->timed_out || exiting;
+		/* Finished QEMUs are exiting by themselves: let them, carrying their output through. */
+		for (uint64_t until = now_ns() + 10000000000ull; !early && now_ns() < until;) {
+			if (ls_child_reap(&run->child[0]) && ls_child_reap(&run->child[1]))
+				break;
+			for (i = 0; i < 2; i++)
+				for (int n = 0; n < 2; n++)
+					ls_child_pump(&run->child[i], n, stderr);
+			struct timespec ts = { 0, 5000000 };
+			nanosleep(&ts, NULL);
+		}
+		/* Stopped early (divergence limit, timeout, signal) or hanging: end them. */
+		for (i = 0; i < 2; i++) {
+			if (!ls_child_reap(&run->child[i]))
+				notice(run, "notice", "stopping %c (pid %d)", run->desc[i].label, (int)run->desc[i].pid);
+			ls_child_stop(&run->child[i], 1000);
+			ls_child_drain(&run->child[i], stderr);
+			if (!run->ended[i]) {
+				run->ended[i] = true;
+				side_ended(run, i);
+			}
+		}
+	}
 
 	collect(run, &sum);
-	sum.elapsed_s = (now_ns() - run->start_ns) / 1e9;
-	ls_print_summary(stdout, run->desc, &sum);
-	if (run->diverged)
+	bool outcomes_differ = false;
+	if (run->child && run->child[0].reaped && run->child[1].reaped &&
+	    run->child[0].wstatus != run->child[1].wstatus && comparison_complete(run))
+		outcomes_differ = true;
+	if (run->diverged || outcomes_differ)
 		code = LS_EXIT_DIVERGED;
 	else if (run->config_mismatch)
 		code = LS_EXIT_USAGE;
 	else if (comparison_complete(run))
 		code = LS_EXIT_OK;
+	else if (run->timed_out || exiting)
+		code = LS_EXIT_STOPPED;
 	else if (run->ended[0] || run->ended[1])
 		code = LS_EXIT_SIDE_ENDED;
 	else
-		code = LS_EXIT_OK;
-	const char *verdict[] = { "no divergence", "DIVERGED", "error", "a side ended before the comparison finished" };
-	printf("result: %s (exit %d)\n", verdict[code], code);
+		code = LS_EXIT_STOPPED;
+	const char *verdict[] = { "no divergence", "DIVERGED", "error", "a side ended before the comparison finished",
+				  "stopped before the comparison finished" };
+	char result[256];
+	if (outcomes_differ) {
+		char a[64], b[64];
+		snprintf(result, sizeof(result), "DIVERGED: every block matched, but A %s and B %s",
+			 ls_child_how(&run->child[0], a, sizeof(a)), ls_child_how(&run->child[1], b, sizeof(b)));
+	} else {
+		snprintf(result, sizeof(result), "%s", verdict[code]);
+	}
+	live_sample(run, false); /* final metrics */
+	if (o->json) {
+		ls_json_summary(stdout, run->desc, &sum, code, result);
+	} else {
+		ls_print_summary(stdout, run->desc, &sum);
+		printf("result: %s (exit %d)\n", result, code);
+	}
 
 cleanup:
+	ls_http_stop(run->http);
 	if (epfd >= 0)
 		close(epfd);
 	ring_buffer__free(rb);
@@ -567,36 +930,100 @@ cleanup:
 	return code;
 }
 
+/*
+ * `run`: start both QEMUs held before their first block (wait=), and wait
+ * until each has its plugin loaded and vCPU 0's stream registered, so the
+ * monitor attaches before any block runs.
+ */
+static int launch_both(struct ls_run *run, struct ls_opts *o, struct ls_child child[2])
+{
+	char plugin[PATH_MAX], err[1024];
+	char parg[PATH_MAX + 512];
+
+	if (ls_find_plugin(o->plugin, plugin, sizeof(plugin), err, sizeof(err)))
+		return fail("%s", err);
+	/* wait= first: a user's own wait= in --plugin-args comes later and wins. */
+	snprintf(parg, sizeof(parg), "%s,wait=60s%s%s", plugin, o->plugin_args ? "," : "",
+		 o->plugin_args ? o->plugin_args : "");
+	for (int i = 0; i < 2; i++) {
+		if (ls_launch(&child[i], (char)('A' + i), o->qemu[i], o->side_args[i], o->nside_args[i], parg,
+			      o->guest_argv, o->guest_argc, o->output_dir, err, sizeof(err)))
+			return fail("%s", err);
+		o->pid[i] = child[i].pid;
+	}
+	run->child = child;
+	uint64_t give_up = now_ns() + 20000000000ull;
+	for (int i = 0; i < 2; i++) {
+		for (;;) {
+			uint64_t batch0 = 0;
+			if (ls_target_open(&run->t[i], child[i].pid, (char)('A' + i), err, sizeof(err)) == 0 &&
+			    ls_target_read(child[i].pid, run->t[i].info.batches_addr, &batch0, sizeof(batch0)) == 0 &&
+			    batch0)
+				break;
+			for (int j = 0; j < 2; j++)
+				ls_child_pump(&child[i], j, stderr);
+			if (ls_child_reap(&child[i])) {
+				char how[64];
+				ls_child_drain(&child[i], stderr);
+				return fail("%c: %s %s before its plugin was ready (see its output above%s)", 'A' + i,
+					    o->qemu[i], ls_child_how(&child[i], how, sizeof(how)),
+					    o->output_dir ? ", in --output-dir" : "");
+			}
+			if (now_ns() > give_up)
+				return fail("%c: %s did not load the plugin within 20 s: %s", 'A' + i, o->qemu[i], err);
+			struct timespec ts = { 0, 2000000 };
+			nanosleep(&ts, NULL);
+		}
+	}
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	struct ls_opts opts;
 	struct ls_run run;
+	struct ls_child child[2];
 	struct sigaction sa;
 	char err[1024];
 	int rc;
 
 	ls_opts_parse(argc, argv, &opts);
 	memset(&run, 0, sizeof(run));
+	memset(child, 0, sizeof(child));
 	run.opts = &opts;
 	libbpf_set_print(opts.verbose ? libbpf_print_verbose : libbpf_print_quiet);
 
 	if ((rc = check_privileges()) || (rc = check_kernel()))
 		return rc;
-	/* A freeze must land before the rings move on: do not queue behind the QEMUs. */
-	setpriority(PRIO_PROCESS, 0, -10);
-	for (int i = 0; i < 2; i++) {
-		if (ls_target_open(&run.t[i], opts.pid[i], (char)('A' + i), err, sizeof(err)))
-			return fail("%s", err);
-		run.desc[i] = (struct ls_side_desc){ run.t[i].label, run.t[i].pid, run.t[i].exe, run.t[i].cmdline };
-	}
-	if (run.t[0].info.batch_order != run.t[1].info.batch_order)
-		return fail("A uses batch=%u and B batch=%u: start both QEMUs with the same plugin arguments",
-			    1u << run.t[0].info.batch_order, 1u << run.t[1].info.batch_order);
-
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = on_signal;
 	sigemptyset(&sa.sa_mask);
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
-	return run_monitor(&run);
+	signal(SIGPIPE, SIG_IGN); /* a metrics client that hangs up must not kill us */
+	/* A freeze must land before the rings move on: do not queue behind the QEMUs. */
+	setpriority(PRIO_PROCESS, 0, -10);
+	if (opts.launch) {
+		rc = launch_both(&run, &opts, child);
+	} else {
+		for (int i = 0; i < 2 && !rc; i++)
+			if (ls_target_open(&run.t[i], opts.pid[i], (char)('A' + i), err, sizeof(err)))
+				rc = fail("%s", err);
+	}
+	for (int i = 0; i < 2 && !rc; i++)
+		run.desc[i] = (struct ls_side_desc){ run.t[i].label, run.t[i].pid, run.t[i].exe, run.t[i].cmdline,
+						     run.t[i].guest, run.t[i].plugin_version };
+	if (!rc && run.t[0].info.batch_order != run.t[1].info.batch_order)
+		rc = fail("A uses batch=%u and B batch=%u: start both QEMUs with the same plugin arguments",
+			  1u << run.t[0].info.batch_order, 1u << run.t[1].info.batch_order);
+	if (!rc)
+		rc = run_monitor(&run);
+	if (opts.launch) {
+		/* On an error before or during monitoring, do not leave held QEMUs behind. */
+		for (int i = 0; i < 2; i++) {
+			ls_child_stop(&child[i], 1000);
+			ls_child_drain(&child[i], stderr);
+		}
+	}
+	return rc;
 }

@@ -12,14 +12,32 @@
 
 #define LS_DEFAULT_HISTORY 16
 #define LS_MAX_HISTORY 4096
+#define LS_MAX_SIDE_ARGS 64
 
 struct ls_opts {
+	bool launch; /* `lockstep-bpf run ...`: start both QEMUs ourselves */
 	pid_t pid[2];
 	int npids;
 	bool verbose;
+	bool quiet; /* no live summary */
+	bool json; /* JSON lines on stdout instead of text */
 	unsigned history; /* blocks shown before the divergence */
 	unsigned after; /* blocks shown after it */
 	uint32_t lease_ms; /* how long a hold lasts if the monitor dies */
+	uint64_t interval_ms; /* live summary period */
+	uint64_t timeout_ms; /* 0: none */
+	unsigned max_divergences; /* stop after this many */
+	const char *metrics; /* [ADDR:]PORT for /metrics, or NULL */
+	const char *textfile; /* node_exporter textfile, or NULL */
+	/* run mode */
+	const char *qemu[2];
+	const char *plugin; /* NULL: beside the command */
+	const char *plugin_args; /* extra key=value,... for both plugins */
+	const char *output_dir; /* NULL: prefix the QEMUs' output on stderr */
+	const char *side_args[2][LS_MAX_SIDE_ARGS];
+	int nside_args[2];
+	char **guest_argv; /* GUEST [ARGS...] */
+	int guest_argc;
 };
 
 /* Checked conversions: the whole string, in range, or -1. */
@@ -27,7 +45,8 @@ int ls_parse_pid(const char *s, pid_t *out);
 int ls_parse_uint(const char *s, unsigned long min, unsigned long max, unsigned long *out);
 
 /*
- * Parse argv into *o.  Usage errors print a specific message and exit with
+ * Parse argv into *o: `lockstep-bpf [OPTION...] --pid A --pid B` or
+ * `lockstep-bpf run [OPTION...] [--] GUEST [ARGS...]`.  Usage errors print a specific message and exit with
  * LS_EXIT_USAGE; --help and --version print and exit 0 (argp's contract).
  */
 void ls_opts_parse(int argc, char **argv, struct ls_opts *o);

@@ -4,11 +4,72 @@
 
 #include <inttypes.h>
 
+static const char *or_unknown(const char *s)
+{
+	return s && *s ? s : "(unknown)";
+}
+
 void ls_print_header(FILE *f, const struct ls_side_desc sides[2])
 {
-	for (int i = 0; i < 2; i++)
-		fprintf(f, "%c: pid %d  %s\n", sides[i].label, (int)sides[i].pid,
-			sides[i].cmdline && *sides[i].cmdline ? sides[i].cmdline : sides[i].exe);
+	for (int i = 0; i < 2; i++) {
+		fprintf(f, "%c: pid %d, QEMU %s, guest %s, plugin %s\n", sides[i].label, (int)sides[i].pid,
+			or_unknown(sides[i].exe), or_unknown(sides[i].guest), or_unknown(sides[i].plugin_version));
+		if (sides[i].cmdline && *sides[i].cmdline)
+			fprintf(f, "   %s\n", sides[i].cmdline);
+	}
+}
+
+const char *ls_si(char *buf, size_t len, double v)
+{
+	static const char suffix[] = " kMGTPE";
+	int k = 0;
+	double a = v < 0 ? -v : v;
+
+	while (a >= 999.95 && k < 6) {
+		a /= 1000;
+		v /= 1000;
+		k++;
+	}
+	if (k == 0)
+		snprintf(buf, len, "%.0f", v);
+	else
+		snprintf(buf, len, "%.2f%c", v, suffix[k]);
+	return buf;
+}
+
+void ls_print_live_header(FILE *f)
+{
+	fprintf(f, "#%9s %14s %14s %16s %14s %12s %6s %11s %6s\n", "time(s)", "A blocks/s", "B blocks/s",
+		"compared", "compared/s", "lag(A-B)", "div", "uncompared", "lost");
+}
+
+void ls_print_live_line(FILE *f, const struct ls_live *l)
+{
+	fprintf(f, "%10.3f %14.0f %14.0f %16" PRIu64 " %14.0f %12" PRId64 " %6u %11" PRIu64 " %6" PRIu64 "%s%s\n",
+		l->elapsed_s, l->rate[0], l->rate[1], l->compared_blocks, l->compared_rate, l->lag, l->divergences,
+		l->uncompared, l->lost, l->ended[0] ? "  A ended" : "", l->ended[1] ? "  B ended" : "");
+}
+
+void ls_print_live_view(FILE *f, const struct ls_side_desc sides[2], const struct ls_live *l, bool redraw)
+{
+	char a[32], b[32], c[32], d[32];
+
+	if (redraw) /* cursor up over the last view, then clear to the end of the screen */
+		fprintf(f, "\033[%dA\033[J", LS_LIVE_VIEW_LINES);
+	fprintf(f, "lockstep-bpf  %.1f s  (Ctrl-C stops)\n", l->elapsed_s);
+	snprintf(a, sizeof(a), "A (pid %d)%s", (int)sides[0].pid, l->ended[0] ? " ended" : "");
+	snprintf(b, sizeof(b), "B (pid %d)%s", (int)sides[1].pid, l->ended[1] ? " ended" : "");
+	fprintf(f, "  %-12s %-24s %-24s\n", "", a, b);
+	fprintf(f, "  %-12s %-24s %-24s\n", "blocks", ls_si(a, sizeof(a), (double)l->blocks[0]),
+		ls_si(b, sizeof(b), (double)l->blocks[1]));
+	fprintf(f, "  %-12s %-24s %-24s\n", "blocks/s", ls_si(a, sizeof(a), l->rate[0]),
+		ls_si(b, sizeof(b), l->rate[1]));
+	fprintf(f, "  %-12s %s blocks (%s/s), %s instructions; lag A-B %s blocks\n", "compared",
+		ls_si(a, sizeof(a), (double)l->compared_blocks), ls_si(b, sizeof(b), l->compared_rate),
+		ls_si(c, sizeof(c), (double)l->compared_insns), ls_si(d, sizeof(d), (double)l->lag));
+	fprintf(f, "  %-12s %u divergence%s, %" PRIu64 " blocks not compared, %" PRIu64 " lost\n", "found",
+		l->divergences, l->divergences == 1 ? "" : "s", l->uncompared, l->lost);
+	fflush(f);
 }
 
 static void print_cell(FILE *f, const struct ls_hist_row *r, int i)

@@ -18,6 +18,22 @@ struct ls_side_desc {
 	pid_t pid;
 	const char *exe; /* the QEMU binary */
 	const char *cmdline; /* as in /proc/PID/cmdline, spaces between arguments */
+	const char *guest; /* the guest program, as QEMU was given it */
+	const char *plugin_version;
+};
+
+/* One live-summary sample: totals now, rates over the last interval. */
+struct ls_live {
+	double elapsed_s;
+	uint64_t blocks[2]; /* published so far */
+	double rate[2]; /* blocks/s over the last interval */
+	uint64_t compared_blocks, compared_insns;
+	double compared_rate; /* blocks/s */
+	int64_t lag; /* blocks A has published minus B's */
+	unsigned divergences;
+	uint64_t uncompared; /* both sides, every reason */
+	uint64_t lost; /* ring-buffer drops and unreadable publications */
+	bool ended[2];
 };
 
 struct ls_divergence {
@@ -56,6 +72,14 @@ struct ls_summary {
 };
 
 void ls_print_header(FILE *f, const struct ls_side_desc sides[2]);
+/* Non-terminal live summary: a column header, then one line per interval. */
+void ls_print_live_header(FILE *f);
+void ls_print_live_line(FILE *f, const struct ls_live *l);
+/* Terminal live summary: a block of `LS_LIVE_VIEW_LINES` lines redrawn in place. */
+#define LS_LIVE_VIEW_LINES 6
+void ls_print_live_view(FILE *f, const struct ls_side_desc sides[2], const struct ls_live *l, bool redraw);
+/* 1234567 -> "1.23M"; for the live view. */
+const char *ls_si(char *buf, size_t len, double v);
 void ls_print_divergence(FILE *f, const struct ls_side_desc sides[2], const struct ls_divergence *d);
 void ls_print_summary(FILE *f, const struct ls_side_desc sides[2], const struct ls_summary *s);
 

@@ -13,6 +13,7 @@
 
 #include "elfsym.h"
 #include "procmaps.h"
+#include "qemucmd.h"
 
 int ls_target_read(pid_t pid, uint64_t addr, void *buf, size_t len)
 {
@@ -139,6 +140,10 @@ int ls_target_open(struct ls_target *t, pid_t pid, char label, char *err, size_t
 	snprintf(path, sizeof(path), "/proc/%d/cmdline", (int)pid);
 	cmd = read_file(path, &len, &e);
 	if (cmd) {
+		const char *av[256];
+		int ac = ls_split_cmdline(cmd, len, av, 256), g = ls_qemu_guest_index(av, ac);
+		if (g >= 0)
+			snprintf(t->guest, sizeof(t->guest), "%s", av[g]);
 		for (size_t i = 0; i + 1 < len; i++)
 			if (!cmd[i])
 				cmd[i] = ' ';
@@ -185,6 +190,7 @@ int ls_target_open(struct ls_target *t, pid_t pid, char label, char *err, size_t
 			 label, (int)pid, t->info.plugin_version, t->info.version, LS_VERSION, LS_WIRE_VERSION);
 		goto cleanup;
 	}
+	snprintf(t->plugin_version, sizeof(t->plugin_version), "%.16s", t->info.plugin_version);
 	if (!t->info.batch_order) {
 		snprintf(err, errlen, "%c: pid %d: the lockstep plugin is loaded but not initialised", label,
 			 (int)pid);

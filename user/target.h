@@ -22,6 +22,8 @@ struct ls_target {
 	struct ls_plugin_info info;
 	char exe[PATH_MAX];
 	char cmdline[1024];
+	char plugin_version[17]; /* info.plugin_version, terminated */
+	char guest[PATH_MAX]; /* the guest program as QEMU was given it, or "" */
 };
 
 /* 0, or -1 with a specific one-line reason in err. */

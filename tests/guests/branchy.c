@@ -4,9 +4,12 @@
  * divergent block is therefore exactly the entry of path_a or path_b, which
  * the tests check against this binary's symbol table.
  *   branchy MODE [WORK]   WORK = loop iterations before the split (default 3e6)
+ * MODE "env" reads the mode from $BRANCHY, so two QEMUs given the same
+ * arguments can still part (qemu -E BRANCHY=b for one of them).
  */
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 static volatile unsigned long sink;
 
@@ -33,10 +36,14 @@ static void (*const volatile targets[2])(void) = { path_b, path_a };
 int main(int argc, char **argv)
 {
 	unsigned long n = argc > 2 ? strtoul(argv[2], NULL, 0) : 3000000ul;
+	const char *mode = argc > 1 ? argv[1] : "a";
+
+	if (!strcmp(mode, "env"))
+		mode = getenv("BRANCHY") ? getenv("BRANCHY") : "a";
 
 	/* Select by indexing, not by branching: 'a' is odd, 'b' even.  Up to the
 	 * call, both modes execute exactly the same blocks. */
-	split = targets[argc > 1 ? argv[1][0] & 1 : 1];
+	split = targets[mode[0] & 1];
 	work(n);
 	split();
 	work(n);

@@ -1,0 +1,174 @@
+/* SPDX-License-Identifier: MIT */
+/* json.c - the --json event objects (schema LS_JSON_SCHEMA, documented in README.md). */
+#include "json.h"
+
+#include <inttypes.h>
+
+void ls_json_str(FILE *f, const char *s)
+{
+	if (!s) {
+		fputs("null", f);
+		return;
+	}
+	fputc('"', f);
+	for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+		switch (*p) {
+		case '"':
+			fputs("\\\"", f);
+			break;
+		case '\\':
+			fputs("\\\\", f);
+			break;
+		case '\n':
+			fputs("\\n", f);
+			break;
+		case '\r':
+			fputs("\\r", f);
+			break;
+		case '\t':
+			fputs("\\t", f);
+			break;
+		default:
+			/* Other control bytes escaped; bytes from 0x80 pass through (UTF-8 assumed). */
+			if (*p < 0x20 || *p == 0x7f)
+				fprintf(f, "\\u%04x", *p);
+			else
+				fputc(*p, f);
+		}
+	}
+	fputc('"', f);
+}
+
+static void side_obj(FILE *f, const struct ls_side_desc *s)
+{
+	fprintf(f, "{\"label\":\"%c\",\"pid\":%d,\"qemu\":", s->label, (int)s->pid);
+	ls_json_str(f, s->exe);
+	fputs(",\"guest\":", f);
+	ls_json_str(f, s->guest);
+	fputs(",\"plugin_version\":", f);
+	ls_json_str(f, s->plugin_version);
+	fputs(",\"cmdline\":", f);
+	ls_json_str(f, s->cmdline);
+	fputc('}', f);
+}
+
+static void end(FILE *f)
+{
+	fputs("}\n", f);
+	fflush(f);
+}
+
+void ls_json_start(FILE *f, const struct ls_side_desc sides[2], unsigned batch_blocks, double t)
+{
+	fprintf(f, "{\"type\":\"start\",\"schema\":%d,\"time\":%.6f,\"batch_blocks\":%u,\"sides\":[", LS_JSON_SCHEMA, t,
+		batch_blocks);
+	side_obj(f, &sides[0]);
+	fputc(',', f);
+	side_obj(f, &sides[1]);
+	fputc(']', f);
+	end(f);
+}
+
+void ls_json_interval(FILE *f, const struct ls_live *l)
+{
+	fprintf(f,
+		"{\"type\":\"interval\",\"time\":%.6f,\"blocks\":{\"A\":%" PRIu64 ",\"B\":%" PRIu64 "},"
+		"\"blocks_per_s\":{\"A\":%.1f,\"B\":%.1f},\"ended\":{\"A\":%s,\"B\":%s},"
+		"\"compared_blocks\":%" PRIu64 ",\"compared_instructions\":%" PRIu64 ",\"compared_per_s\":%.1f,"
+		"\"lag_blocks\":%" PRId64 ",\"divergences\":%u,\"uncompared_blocks\":%" PRIu64 ",\"lost\":%" PRIu64,
+		l->elapsed_s, l->blocks[0], l->blocks[1], l->rate[0], l->rate[1], l->ended[0] ? "true" : "false",
+		l->ended[1] ? "true" : "false", l->compared_blocks, l->compared_insns, l->compared_rate, l->lag,
+		l->divergences, l->uncompared, l->lost);
+	end(f);
+}
+
+static void cell(FILE *f, const struct ls_hist_row *r, int i)
+{
+	if (!r->have[i]) {
+		fputs("null", f);
+		return;
+	}
+	fprintf(f, "{\"pc\":\"0x%" PRIx64 "\",\"insns\":%u,\"cumulative_insns\":%" PRIu64 "}", r->pc[i], r->ninsns[i],
+		r->cum[i]);
+}
+
+void ls_json_divergence(FILE *f, const struct ls_side_desc sides[2], const struct ls_divergence *d,
+			unsigned index, double t)
+{
+	fprintf(f,
+		"{\"type\":\"divergence\",\"time\":%.6f,\"index\":%u,\"vcpu\":%u,\"found\":%s,"
+		"\"range\":{\"from_block\":%" PRIu64 ",\"to_block\":%" PRIu64 "}",
+		t, index, d->vcpu, d->found ? "true" : "false", d->range_lo, d->range_hi);
+	if (!d->found) {
+		fputs(",\"problem\":", f);
+		ls_json_str(f, d->problem ? d->problem : "unknown");
+		end(f);
+		return;
+	}
+	fprintf(f, ",\"block\":%" PRIu64 ",\"same_pc\":%s,\"sides\":{", d->seq, d->pc[0] == d->pc[1] ? "true" : "false");
+	for (int i = 0; i < 2; i++)
+		fprintf(f, "%s\"%c\":{\"pid\":%d,\"pc\":\"0x%" PRIx64 "\",\"insns\":%u,\"cumulative_insns\":%" PRIu64 "}",
+			i ? "," : "", sides[i].label, (int)sides[i].pid, d->pc[i], d->ninsns[i], d->cum[i]);
+	fputs("},\"history\":[", f);
+	for (size_t k = 0; k < d->nrows; k++) {
+		const struct ls_hist_row *r = &d->rows[k];
+		fprintf(f, "%s{\"block\":%" PRIu64 ",\"differs\":%s,\"A\":", k ? "," : "", r->seq,
+			r->differs ? "true" : "false");
+		cell(f, r, 0);
+		fputs(",\"B\":", f);
+		cell(f, r, 1);
+		fputc('}', f);
+	}
+	fputc(']', f);
+	end(f);
+}
+
+void ls_json_side_exit(FILE *f, const struct ls_side_desc *side, const char *how, int status, uint64_t blocks,
+		       double t)
+{
+	fprintf(f, "{\"type\":\"side_exit\",\"time\":%.6f,\"side\":\"%c\",\"pid\":%d,\"how\":", t, side->label,
+		(int)side->pid);
+	ls_json_str(f, how);
+	if (status >= 0)
+		fprintf(f, ",\"status\":%d", status);
+	else
+		fputs(",\"status\":null", f);
+	fprintf(f, ",\"blocks_published\":%" PRIu64, blocks);
+	end(f);
+}
+
+void ls_json_summary(FILE *f, const struct ls_side_desc sides[2], const struct ls_summary *s, int exit_code,
+		     const char *result)
+{
+	fprintf(f,
+		"{\"type\":\"summary\",\"time\":%.6f,\"started\":%s,\"start_block\":%" PRIu64
+		",\"compared_blocks\":%" PRIu64 ",\"compared_instructions\":%" PRIu64 ",\"divergences\":%u,"
+		"\"vcpus\":%u,\"events_lost\":%" PRIu64 ",\"bad_batches\":%" PRIu64 ",\"sides\":{",
+		s->elapsed_s, s->started ? "true" : "false", s->start_seq, s->compared_blocks, s->compared_insns,
+		s->divergences, s->vcpus, s->ringbuf_lost, s->bad_batches);
+	for (int i = 0; i < 2; i++) {
+		const struct ls_side_summary *ss = &s->side[i];
+		fprintf(f,
+			"%s\"%c\":{\"pid\":%d,\"blocks_published\":%" PRIu64 ",\"state\":",
+			i ? "," : "", sides[i].label, (int)sides[i].pid, ss->published_end);
+		ls_json_str(f, ss->end_how);
+		fprintf(f,
+			",\"uncompared\":{\"before_start\":%" PRIu64 ",\"after_stop\":%" PRIu64 ",\"unmatched\":%" PRIu64
+			",\"total\":%" PRIu64 "},\"window_overruns\":%" PRIu64 "}",
+			ss->early, ss->late, ss->pending, ss->early + ss->late + ss->pending, ss->overruns);
+	}
+	fputs("},\"after_stop_reason\":", f);
+	ls_json_str(f, s->late_why);
+	fprintf(f, ",\"exit_code\":%d,\"result\":", exit_code);
+	ls_json_str(f, result);
+	end(f);
+}
+
+void ls_json_notice(FILE *f, const char *level, const char *msg, double t)
+{
+	fprintf(f, "{\"type\":\"notice\",\"time\":%.6f,\"level\":", t);
+	ls_json_str(f, level);
+	fputs(",\"message\":", f);
+	ls_json_str(f, msg);
+	end(f);
+}
