@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # demo.sh - the main job on a bundled guest with a known divergence: two
-# qemu-x86_64 runs of tests/guests/branchy that differ only in which function
-# one indirect call reaches, compared by lockstep-bpf.
+# qemu-x86_64 runs of tests/guests/branchy, started and compared by
+# `lockstep-bpf run`, that differ only in which function one indirect call
+# reaches (the guest reads the choice from $BRANCHY, set per side with -E).
 set -uo pipefail
 cd "$(dirname "$0")/.."
 OUT=${OUTPUT:-.output}
@@ -10,18 +11,11 @@ if [ "$(id -u)" != 0 ]; then
 	exit 2
 fi
 G=$OUT/guests/branchy
-echo "== A: qemu-x86_64 -plugin $OUT/liblockstep.so,wait=10s $G a 3000000"
-echo "== B: qemu-x86_64 -plugin $OUT/liblockstep.so,wait=10s $G b 3000000"
-echo "   (wait=10s holds each guest before its first block until a monitor attaches)"
-qemu-x86_64 -plugin "$OUT/liblockstep.so,wait=10s" "$G" a 3000000 >/dev/null & A=$!
-qemu-x86_64 -plugin "$OUT/liblockstep.so,wait=10s" "$G" b 3000000 >/dev/null & B=$!
-for p in $A $B; do
-	for _ in $(seq 100); do grep -q liblockstep "/proc/$p/maps" 2>/dev/null && break; sleep 0.05; done
-done
-echo "== lockstep-bpf --pid $A --pid $B"
-"$OUT/lockstep-bpf" --pid "$A" --pid "$B"
+cmd=("$OUT/lockstep-bpf" run --a-arg -E --a-arg BRANCHY=a --b-arg -E --b-arg BRANCHY=b -- "$G" env 300000000)
+echo "== ${cmd[*]}"
+echo "   (both QEMUs start held before their first block; the monitor attaches, then releases them)"
+"${cmd[@]}"
 rc=$?
-wait $A $B
 echo "== lockstep-bpf exited with $rc (1 = divergence found)"
 echo "   path_a and path_b in the guest's symbol table:"
 nm "$G" | grep -E ' path_[ab]$' | sed 's/^/   /'

@@ -126,6 +126,39 @@ else
 	ko "$t" "exit=$mrc from=$from early=$early A=$apc B=$bpc" "$(cat "$TMP/t3.mon")"
 fi
 
+t="attach late: what both rings still hold is compared too (a divergence before the attach is found)"
+LA=$(sym "$G/latesplit" path_a) LB=$(sym "$G/latesplit" path_b)
+start_qemu a3b "" "$G/latesplit" a 3000000; A=$qpid
+start_qemu b3b "" "$G/latesplit" b 3000000; B=$qpid
+for _ in $(seq 200); do grep -q split "$TMP/a3b.out" && grep -q split "$TMP/b3b.out" && break; sleep 0.01; done
+monitor t3b --pid "$A" --pid "$B"
+kill "$A" "$B" 2>/dev/null
+wait "$A" "$B" 2>/dev/null
+apc=$(sed -n 's/^  A (pid [0-9]*): pc \(0x[0-9a-f]*\),.*/\1/p' "$TMP/t3b.mon")
+bpc=$(sed -n 's/^  B (pid [0-9]*): pc \(0x[0-9a-f]*\),.*/\1/p' "$TMP/t3b.mon")
+if [ "$mrc" = 1 ] && [ "$((apc))" = "$((LA))" ] && [ "$((bpc))" = "$((LB))" ] && grep -q "from block 0 on" "$TMP/t3b.mon"; then
+	ok "$t"
+else
+	ko "$t" "exit=$mrc A=$apc want $LA B=$bpc want $LB" "$(cat "$TMP/t3b.mon")"
+fi
+
+t="attach late to identical QEMUs: the backlog counts as compared, nothing is lost"
+start_qemu a3c "" "$G/intloop" 1500000000; A=$qpid
+start_qemu b3c "" "$G/intloop" 1500000000; B=$qpid
+sleep 0.5
+monitor t3c --pid "$A" --pid "$B"
+wait "$A" "$B"
+from=$(sed -n 's/.*compared: *[0-9]* blocks.*from block \([0-9]*\) on.*/\1/p' "$TMP/t3c.mon")
+compared=$(sed -n 's/.*compared: *\([0-9]*\) blocks.*/\1/p' "$TMP/t3c.mon")
+pub=$(sed -n 's/^  A (pid [0-9]*): *finished.*, \([0-9]*\) blocks published/\1/p' "$TMP/t3c.mon")
+# The comparison starts a ring (2097152 records) before the attach point, rounded to chunks.
+if [ "$mrc" = 0 ] && [ -n "$from" ] && [ -n "$pub" ] && [ $((from + compared)) = "$pub" ] && [ "$from" -gt 0 ] &&
+	grep -q "A: $from before the comparison started, 0 past the other side's end, 0 published" "$TMP/t3c.mon"; then
+	ok "$t (from block $from, $compared compared of $pub)"
+else
+	ko "$t" "exit=$mrc from=$from compared=$compared pub=$pub" "$(cat "$TMP/t3c.mon")"
+fi
+
 # --- 4. a side killed mid-run: exit 3, says which side ended ---------------------
 t="a side killed mid-run: exit 3, the report says which side ended"
 start_qemu a4 "wait=20s" "$G/intloop" 3000000000; A=$qpid
@@ -151,7 +184,7 @@ kill -9 "$A" "$B" 2>/dev/null
 wait "$A" "$B" 2>/dev/null
 compared=$(sed -n 's/.*compared: *\([0-9]*\) blocks.*/\1/p' "$TMP/t5.mon")
 published=$(sed -n 's/^  A (pid [0-9]*): *still running, \([0-9]*\) blocks published/\1/p' "$TMP/t5.mon")
-if [ "$mrc" = 0 ] && [ -n "$compared" ] && [ "$compared" = "$published" ] && [ $((compared % 16384)) != 0 ]; then
+if [ "$mrc" = 4 ] && [ -n "$compared" ] && [ "$compared" = "$published" ] && [ $((compared % 16384)) != 0 ]; then
 	ok "$t ($compared blocks compared before the guest woke up)"
 else
 	ko "$t" "exit=$mrc compared=$compared published=$published" "$(cat "$TMP/t5.mon")"
@@ -204,6 +237,209 @@ rc=$?
 rm -rf "$PRIV"
 if [ "$rc" = 2 ] && grep -q "missing privileges: CAP_BPF, CAP_PERFMON, CAP_SYS_ADMIN" "$TMP/priv.out"; then ok "$t"; else ko "$t" "rc=$rc" "$(cat "$TMP/priv.out")"; fi
 kill -9 "$S" "$Q" 2>/dev/null
+
+# ================= lockstep-bpf run, live summary, JSON, metrics =================
+# timed CMD...: run with a time limit, exit code in $rc, wall seconds in $secs
+timed() {
+	local t0 t1
+	t0=$(date +%s.%N)
+	"$@"
+	rc=$?
+	t1=$(date +%s.%N)
+	secs=$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.2f", b - a }')
+}
+alive() { kill -0 "$1" 2>/dev/null && [ "$(awk '{print $3}' "/proc/$1/stat" 2>/dev/null)" != Z ]; }
+
+t="run: identical QEMUs from the first block, exit 0, output prefixed per side"
+timeout 120 "$MON" run -q -- "$G/intloop" 20000000 >"$TMP/r1.out" 2>"$TMP/r1.err"
+rc=$?
+compared=$(sed -n 's/.*compared: *\([0-9]*\) blocks.*from block \([0-9]*\) on.*/\1 \2/p' "$TMP/r1.out")
+pubA=$(sed -n 's/^  A (pid [0-9]*): *finished.*exited with status 0, \([0-9]*\) blocks published/\1/p' "$TMP/r1.out")
+if [ "$rc" = 0 ] && [ "$compared" = "$pubA 0" ] && grep -q "^A| [0-9]" "$TMP/r1.err" && grep -q "^B| [0-9]" "$TMP/r1.err" &&
+	grep -q "result: no divergence (exit 0)" "$TMP/r1.out" && grep -q "guest $G/intloop, plugin" "$TMP/r1.out"; then
+	ok "$t ($pubA blocks)"
+else
+	ko "$t" "rc=$rc compared='$compared' pubA='$pubA'" "$(cat "$TMP/r1.out" "$TMP/r1.err")"
+fi
+
+t="run: per-side QEMU arguments make B diverge; exit 1 at path_a/path_b"
+PA=$(sym "$G/branchy" path_a) PB=$(sym "$G/branchy" path_b)
+# Both sides get an environment of the same size: a longer one would move the stack and part them at start-up.
+EA="--a-arg -E --a-arg BRANCHY=a" EB="--b-arg -E --b-arg BRANCHY=b"
+# shellcheck disable=SC2086
+timeout 120 "$MON" run -q $EA $EB -- "$G/branchy" env 1000000 >"$TMP/r2.out" 2>"$TMP/r2.err"
+rc=$?
+apc=$(sed -n 's/^  A (pid [0-9]*): pc \(0x[0-9a-f]*\),.*/\1/p' "$TMP/r2.out")
+bpc=$(sed -n 's/^  B (pid [0-9]*): pc \(0x[0-9a-f]*\),.*/\1/p' "$TMP/r2.out")
+# Having found what it was asked for, the monitor ends both QEMUs and says so.
+if [ "$rc" = 1 ] && [ "$((apc))" = "$((PA))" ] && [ "$((bpc))" = "$((PB))" ] && grep -q "stopping B (pid" "$TMP/r2.err"; then
+	ok "$t"
+else
+	ko "$t" "rc=$rc A=$apc (want $PA) B=$bpc (want $PB)" "$(cat "$TMP/r2.out" "$TMP/r2.err")"
+fi
+
+t="run: --max-divergences keeps comparing after a divergence"
+# shellcheck disable=SC2086
+timeout 120 "$MON" run -q --max-divergences 5 $EA $EB -- "$G/branchy" env 1000000 >"$TMP/r3.out" 2>&1
+rc=$?
+ndiv=$(sed -n 's/^  divergences: *\([0-9]*\)/\1/p' "$TMP/r3.out")
+compared=$(sed -n 's/.*compared: *\([0-9]*\) blocks.*/\1/p' "$TMP/r3.out")
+# branchy's two paths are one block each: the streams realign, so only one chunk differs
+# and every later chunk is compared again.
+if [ "$rc" = 1 ] && [ "$ndiv" = 1 ] && [ -n "$compared" ] && [ "$compared" -gt 1500000 ]; then
+	ok "$t ($ndiv divergence, $compared blocks compared)"
+else
+	ko "$t" "rc=$rc divergences=$ndiv compared=$compared" "$(cat "$TMP/r3.out")"
+fi
+
+t="run: --output-dir keeps each side's stdout and stderr in files; --qemu-b runs that binary"
+# Another path to the same QEMU stands in for a second build (a shell wrapper would change the guest's environment).
+ln -s "$(command -v "$QEMU")" "$TMP/qemu-b"
+timeout 120 "$MON" run -q --qemu-b "$TMP/qemu-b" --plugin-args verbose=on -o "$TMP/outdir" -- "$G/branchy" a 100000 >"$TMP/r4.out" 2>"$TMP/r4.err"
+rc=$?
+"$QEMU" "$G/branchy" a 100000 >"$TMP/r4.plain"
+if [ "$rc" = 0 ] && cmp -s "$TMP/outdir/A.stdout" "$TMP/r4.plain" && cmp -s "$TMP/outdir/B.stdout" "$TMP/r4.plain" &&
+	grep -q "^   $TMP/qemu-b -plugin" "$TMP/r4.out" && grep -q "^   qemu-x86_64 -plugin" "$TMP/r4.out" &&
+	grep -q "liblockstep: exit:" "$TMP/outdir/A.stderr" && grep -q "liblockstep: exit:" "$TMP/outdir/B.stderr" && ! grep -q "^[AB]|" "$TMP/r4.err"; then
+	ok "$t"
+else
+	ko "$t" "rc=$rc" "$(cat "$TMP/r4.out" "$TMP/r4.err"; ls -l "$TMP/outdir")"
+fi
+
+t="run: --timeout stops both QEMUs, prints the summary, exit 4"
+timed timeout 60 "$MON" run -q --timeout 2s -- "$G/intloop" 300000000000 >"$TMP/r5.out" 2>&1
+pids5=$(sed -n 's/^\([AB]\): pid \([0-9]*\),.*/\2/p' "$TMP/r5.out")
+left=0
+for p in $pids5; do alive "$p" && left=1; done
+if [ "$rc" = 4 ] && [ "$left" = 0 ] && [ -n "$pids5" ] && grep -q "^Summary after" "$TMP/r5.out" &&
+	grep -q "result: stopped before the comparison finished (exit 4)" "$TMP/r5.out" && awk -v s="$secs" 'BEGIN { exit !(s < 10) }'; then
+	ok "$t (${secs}s)"
+else
+	ko "$t" "rc=$rc left=$left secs=$secs" "$(cat "$TMP/r5.out")"
+fi
+
+t="run: SIGTERM to the monitor stops both QEMUs cleanly and still prints the summary"
+"$MON" run -q -- "$G/intloop" 300000000000 >"$TMP/r6.out" 2>&1 &
+m=$!
+sleep 2
+pids6=$(sed -n 's/^\([AB]\): pid \([0-9]*\),.*/\2/p' "$TMP/r6.out")
+kill -TERM "$m"
+wait "$m"
+rc=$?
+left=0
+for p in $pids6; do alive "$p" && left=1; done
+if [ "$rc" = 4 ] && [ "$left" = 0 ] && [ -n "$pids6" ] && grep -q "interrupted after" "$TMP/r6.out" && grep -q "^Summary after" "$TMP/r6.out"; then
+	ok "$t"
+else
+	ko "$t" "rc=$rc left=$left pids=$pids6" "$(cat "$TMP/r6.out")"
+fi
+
+t="--json: every line is a JSON object; start, interval, divergence (with history), side_exit, summary"
+# shellcheck disable=SC2086
+timeout 120 "$MON" run --json -I 100ms --max-divergences 2 $EA $EB -- "$G/branchy" env 100000000 >"$TMP/j.out" 2>"$TMP/j.err"
+rc=$?
+if python3 - "$TMP/j.out" "$PA" "$PB" "$rc" >"$TMP/j.check" 2>&1 <<'PY'
+import json, sys
+path, pa, pb, rc = sys.argv[1], int(sys.argv[2], 16), int(sys.argv[3], 16), int(sys.argv[4])
+objs = [json.loads(l) for l in open(path)]
+types = [o["type"] for o in objs]
+assert types[0] == "start" and types[-1] == "summary", types
+start = objs[0]
+assert start["schema"] == 1 and [s["label"] for s in start["sides"]] == ["A", "B"], start
+assert all(s["pid"] > 0 and s["guest"].endswith("branchy") and s["plugin_version"] for s in start["sides"]), start
+assert "interval" in types, types
+iv = [o for o in objs if o["type"] == "interval"]
+for o in iv:
+    for k in ("blocks", "blocks_per_s", "compared_blocks", "lag_blocks", "divergences", "uncompared_blocks", "lost"):
+        assert k in o, (k, o)
+d = [o for o in objs if o["type"] == "divergence"]
+assert len(d) == 1, d
+d = d[0]
+assert d["found"] and int(d["sides"]["A"]["pc"], 16) == pa and int(d["sides"]["B"]["pc"], 16) == pb, d
+before = [r for r in d["history"] if r["block"] < d["block"]]
+assert len(before) >= 16 and all(not r["differs"] for r in before), d["history"]
+row = [r for r in d["history"] if r["block"] == d["block"]][0]
+assert row["differs"] and int(row["A"]["pc"], 16) == pa, row
+ex = [o for o in objs if o["type"] == "side_exit"]
+assert sorted(o["side"] for o in ex) == ["A", "B"], ex
+s = objs[-1]
+assert s["exit_code"] == rc == 1 and s["divergences"] == 1 and s["result"] == "DIVERGED", s
+assert set(s["sides"]) == {"A", "B"} and "uncompared" in s["sides"]["A"], s
+print("ok", len(objs), "objects")
+PY
+then
+	ok "$t ($(cat "$TMP/j.check"))"
+else
+	ko "$t" "rc=$rc" "$(cat "$TMP/j.check")" "$(head -c 3000 "$TMP/j.out")"
+fi
+
+t="live summary: plain lines every --interval when stdout is not a terminal"
+timeout 120 "$MON" run -I 200ms -- "$G/intloop" 800000000 >"$TMP/l.out" 2>/dev/null
+rc=$?
+nlines=$(awk '/^# *time/ { h = 1; next } h && /^ *[0-9]+\.[0-9]+ +[0-9]+ +[0-9]+ +[0-9]+ +[0-9]+ +-?[0-9]+ +[0-9]+ +[0-9]+ +[0-9]+/ { n++ } END { print n + 0 }' "$TMP/l.out")
+if [ "$rc" = 0 ] && [ "$nlines" -ge 3 ] && ! grep -q $'\033' "$TMP/l.out"; then
+	ok "$t ($nlines lines)"
+else
+	ko "$t" "rc=$rc lines=$nlines" "$(cat "$TMP/l.out")"
+fi
+
+t="live summary: a refreshing view on a terminal; --quiet turns it off"
+script -qfec "$MON run -I 200ms -- $G/intloop 800000000" /dev/null >"$TMP/tty.out" 2>&1
+rc=$?
+script -qfec "$MON run -q -- $G/intloop 100000000" /dev/null >"$TMP/ttyq.out" 2>&1
+rcq=$?
+redraws=$(grep -c $'\033\\[6A' "$TMP/tty.out")
+if [ "$rc" = 0 ] && [ "$rcq" = 0 ] && [ "$redraws" -ge 2 ] && grep -q "blocks/s" "$TMP/tty.out" && ! grep -q "blocks/s" "$TMP/ttyq.out"; then
+	ok "$t ($redraws redraws)"
+else
+	ko "$t" "rc=$rc rcq=$rcq redraws=$redraws" "$(tail -c 2000 "$TMP/tty.out" | cat -v)"
+fi
+
+t="--metrics serves Prometheus text on loopback; --textfile is written atomically"
+PORT=$((20000 + RANDOM % 20000))
+"$MON" run -q --metrics "$PORT" --textfile "$TMP/lockstep.prom" -I 200ms --timeout 4s -- "$G/intloop" 300000000000 >"$TMP/m.out" 2>&1 &
+m=$!
+got=
+for _ in $(seq 50); do
+	sleep 0.1
+	curl -sf "http://127.0.0.1:$PORT/metrics" >"$TMP/scrape1" 2>/dev/null && grep -q 'lockstep_blocks_compared_total [1-9]' "$TMP/scrape1" && { got=1; break; }
+done
+sleep 0.5
+curl -sf "http://127.0.0.1:$PORT/metrics" >"$TMP/scrape2" 2>/dev/null
+code404=$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$PORT/nothing")
+wait "$m"
+rc=$?
+c1=$(awk '/^lockstep_blocks_compared_total / { print $2 }' "$TMP/scrape1" 2>/dev/null)
+c2=$(awk '/^lockstep_blocks_compared_total / { print $2 }' "$TMP/scrape2" 2>/dev/null)
+if [ "$rc" = 4 ] && [ -n "$got" ] && [ "${c2:-0}" -gt "${c1:-0}" ] && [ "$code404" = 404 ] &&
+	grep -q '^lockstep_blocks_published_total{side="A",pid="[0-9]*"} [1-9]' "$TMP/scrape2" &&
+	grep -q '^# TYPE lockstep_divergences_total counter' "$TMP/scrape2" &&
+	grep -q '^lockstep_blocks_compared_total [1-9]' "$TMP/lockstep.prom" &&
+	[ -z "$(ls "$TMP" | grep 'lockstep.prom.tmp')" ]; then
+	ok "$t (compared $c1 then $c2 blocks)"
+else
+	ko "$t" "rc=$rc got=$got c1=$c1 c2=$c2 404=$code404" "$(cat "$TMP/m.out")" "$(head -20 "$TMP/scrape2" 2>/dev/null)"
+fi
+
+t="plugin wait=: a QEMU with no monitor runs on after the timeout and says so"
+"$QEMU" -plugin "$PLUGIN,wait=300ms" "$G/branchy" a 1000 >"$TMP/w.out" 2>"$TMP/w.err"
+rc=$?
+if [ "$rc" = 0 ] && [ "$(cat "$TMP/w.out")" = 1 ] && grep -q "no lockstep-bpf monitor attached within 300 ms: running unmonitored" "$TMP/w.err"; then
+	ok "$t"
+else
+	ko "$t" "rc=$rc" "$(cat "$TMP/w.err")"
+fi
+
+for args in "run|no guest program given" "run --timeout 5x -- $G/intloop|--timeout '5x'" "--pid 1 --pid 2 --interval 10ms|--interval '10ms'" \
+	"run --max-divergences 0 -- x|--max-divergences '0'" "run --qemu-a /nonexistent/qemu -- $G/intloop 10|cannot run /nonexistent/qemu" \
+	"run --plugin /nonexistent.so -- $G/intloop|--plugin /nonexistent.so" "run --metrics 1.2.3:99999 -- $G/branchy a 10|--metrics"; do
+	a=${args%%|*} want=${args#*|}
+	t="bad input: lockstep-bpf $a"
+	# shellcheck disable=SC2086
+	timeout 60 "$MON" $a >"$TMP/bad.out" 2>&1
+	rc=$?
+	if [ "$rc" = 2 ] && grep -qF -- "$want" "$TMP/bad.out"; then ok "$t"; else ko "$t" "rc=$rc (want 2, '$want')" "$(cat "$TMP/bad.out")"; fi
+done
 
 echo "e2e: $pass passed, $fail failed"
 [ "$fail" = 0 ]
