@@ -39,10 +39,10 @@ STORE_PLUGIN := $(OUTPUT)/libstoreblocks.so
 UNIT := $(OUTPUT)/unit-tests
 GUESTS := $(patsubst tests/guests/%.c,$(OUTPUT)/guests/%,$(wildcard tests/guests/*.c))
 
-.PHONY: all clean check unit e2e demo deps install uninstall vmlinux bench
+.PHONY: all clean check unit e2e demo deps install uninstall vmlinux bench sanitize valgrind
 all: $(CMD) $(PLUGIN) $(COUNT_PLUGIN) $(STORE_PLUGIN) $(GUESTS)
 
-$(OUTPUT) $(OUTPUT)/user $(OUTPUT)/plugin $(OUTPUT)/tests $(OUTPUT)/guests $(OUTPUT)/bench:
+$(OUTPUT) $(OUTPUT)/user $(OUTPUT)/plugin $(OUTPUT)/tests $(OUTPUT)/tests/plugin $(OUTPUT)/guests $(OUTPUT)/bench:
 	$(Q)mkdir -p $@
 
 # ---- BPF object and skeleton ----
@@ -67,21 +67,27 @@ $(CMD): $(addprefix $(OUTPUT)/user/,$(addsuffix .o,$(USER_SRCS)))
 	$(Q)$(CC) $(ALL_LDFLAGS) $^ $(LIBBPF_LIBS) $(LIBELF_LIBS) -lz -lpthread -o $@
 
 # ---- plugin ----
+# The plugin runs inside an uninstrumented QEMU, where the ASan runtime cannot
+# come first: `make sanitize` gives it UBSan only (its logic gets ASan in the
+# unit tests, which build their own copies of its objects).
+PLUGIN_CFLAGS = $(filter-out -fsanitize=address,$(ALL_CFLAGS))
+PLUGIN_LDFLAGS = $(filter-out -fsanitize=address,$(ALL_LDFLAGS))
+
 $(OUTPUT)/plugin/%.o: plugin/%.c | $(OUTPUT)/plugin
 	$(call msg,CC,$@)
-	$(Q)$(CC) $(ALL_CFLAGS) -fPIC -fvisibility=hidden -Ibpf -c $< -o $@
+	$(Q)$(CC) $(PLUGIN_CFLAGS) -fPIC -fvisibility=hidden -Ibpf -c $< -o $@
 
 # The once-per-chunk fold loop is the plugin's second-largest cost: let it vectorise.
-$(OUTPUT)/plugin/stream.o: EXTRA_CFLAGS += -O3
+$(OUTPUT)/plugin/stream.o $(OUTPUT)/tests/plugin/stream.o: EXTRA_CFLAGS += -O3
 
 # The plugin shares the monitor's duration parser: one source, built -fPIC here.
 $(OUTPUT)/plugin/duration.o: user/duration.c | $(OUTPUT)/plugin
 	$(call msg,CC,$@)
-	$(Q)$(CC) $(ALL_CFLAGS) -fPIC -fvisibility=hidden -c $< -o $@
+	$(Q)$(CC) $(PLUGIN_CFLAGS) -fPIC -fvisibility=hidden -c $< -o $@
 
 $(PLUGIN): $(addprefix $(OUTPUT)/plugin/,lockstep_plugin.o duration.o $(addsuffix .o,$(PLUGIN_PURE)))
 	$(call msg,LINK,$@)
-	$(Q)$(CC) $(ALL_LDFLAGS) -shared $^ -lpthread -o $@
+	$(Q)$(CC) $(PLUGIN_LDFLAGS) -shared $^ -lpthread -o $@
 
 # Benchmark floors: counting blocks, and storing one word per block.
 $(OUTPUT)/lib%blocks.so: bench/%blocks.c | $(OUTPUT)
@@ -95,8 +101,13 @@ $(OUTPUT)/guests/%: tests/guests/%.c | $(OUTPUT)/guests
 	$(Q)$(CC) -O1 -g -static -fno-inline -Wall -Wextra -Werror $(DEPFLAGS) $< -o $@ -lpthread
 
 UNIT_OBJS := $(addprefix $(OUTPUT)/user/,$(addsuffix .o,$(USER_PURE))) \
-	$(addprefix $(OUTPUT)/plugin/,$(addsuffix .o,$(PLUGIN_PURE)))
+	$(addprefix $(OUTPUT)/tests/plugin/,$(addsuffix .o,$(PLUGIN_PURE)))
 UNIT_TESTS := $(patsubst tests/%.c,$(OUTPUT)/tests/%.o,$(wildcard tests/test_*.c))
+
+# The plugin's pure parts again, with every sanitizer the rest of the tests get.
+$(OUTPUT)/tests/plugin/%.o: plugin/%.c | $(OUTPUT)/tests/plugin
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(ALL_CFLAGS) -Ibpf -c $< -o $@
 
 $(OUTPUT)/tests/%.o: tests/%.c | $(OUTPUT)/tests
 	$(call msg,CC,$@)
@@ -116,6 +127,20 @@ check: deps
 	$(Q)$(MAKE) all $(UNIT)
 	$(Q)$(UNIT) --jobs 2
 	$(Q)bash tests/e2e.sh
+
+# The monitor, the plugin and the unit tests built with ASan and UBSan (any
+# finding aborts), then the unit and integration tests run on that build.
+# Inside QEMU the plugin has UBSan only (see PLUGIN_CFLAGS).
+SAN_OUTPUT := $(OUTPUT)/san
+SAN_FLAGS := -fsanitize=address -fsanitize=undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
+sanitize: deps
+	$(Q)$(MAKE) OUTPUT=$(SAN_OUTPUT) EXTRA_CFLAGS="$(SAN_FLAGS)" EXTRA_LDFLAGS="$(SAN_FLAGS)" all $(SAN_OUTPUT)/unit-tests
+	$(Q)OUTPUT=$(SAN_OUTPUT) bash tests/sanitize.sh
+
+# The unit tests under valgrind memcheck (tests/valgrind.sh says why a script).
+valgrind: deps
+	$(Q)$(MAKE) all $(UNIT)
+	$(Q)bash tests/valgrind.sh
 
 demo: deps
 	$(Q)$(MAKE) all
@@ -143,4 +168,4 @@ uninstall:
 clean:
 	rm -rf $(OUTPUT)
 
--include $(wildcard $(OUTPUT)/*.d $(OUTPUT)/*/*.d)
+-include $(wildcard $(OUTPUT)/*.d $(OUTPUT)/*/*.d $(OUTPUT)/tests/plugin/*.d)

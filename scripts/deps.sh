@@ -3,7 +3,7 @@
 # run its demo.  Idempotent: silent when everything is already there.
 set -euo pipefail
 PKGS=(make gcc clang llvm pkg-config libbpf-dev bpftool libelf-dev zlib1g-dev libcriterion-dev
-	qemu-user binutils python3 procps time curl bsdutils)
+	qemu-user binutils python3 procps time curl bsdutils valgrind)
 
 missing=()
 for p in "${PKGS[@]}"; do

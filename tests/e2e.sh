@@ -334,6 +334,56 @@ else
 	ko "$t" "rc=$rc left=$left pids=$pids6" "$(cat "$TMP/r6.out")"
 fi
 
+t="run: SIGHUP (terminal closed) stops both QEMUs too"
+"$MON" run -q -- "$G/intloop" 300000000000 >"$TMP/r7.out" 2>&1 &
+m=$!
+sleep 1.5
+pids7=$(sed -n 's/^\([AB]\): pid \([0-9]*\),.*/\2/p' "$TMP/r7.out")
+kill -HUP "$m"
+wait "$m"
+rc=$?
+left=0
+for p in $pids7; do alive "$p" && left=1; done
+if [ "$rc" = 4 ] && [ "$left" = 0 ] && [ -n "$pids7" ] && grep -q "^Summary after" "$TMP/r7.out"; then
+	ok "$t"
+else
+	ko "$t" "rc=$rc left=$left" "$(cat "$TMP/r7.out")"
+fi
+
+t="run: a QEMU killed mid-run: exit 3 at once, the other is stopped, which side ended is named"
+"$MON" run -q -- "$G/intloop" 300000000000 >"$TMP/r8.out" 2>&1 &
+m=$!
+sleep 1.5
+pb8=$(sed -n 's/^B: pid \([0-9]*\),.*/\1/p' "$TMP/r8.out")
+pa8=$(sed -n 's/^A: pid \([0-9]*\),.*/\1/p' "$TMP/r8.out")
+t0=$(date +%s.%N)
+kill -9 "$pb8"
+wait "$m"
+rc=$?
+secs=$(awk -v a="$t0" -v b="$(date +%s.%N)" 'BEGIN { printf "%.2f", b - a }')
+if [ "$rc" = 3 ] && ! alive "$pa8" && grep -q "^  B (pid $pb8): .*killed by SIGKILL" "$TMP/r8.out" &&
+	grep -q "result: a side ended before the comparison finished (exit 3)" "$TMP/r8.out" &&
+	awk -v s="$secs" 'BEGIN { exit !(s < 3) }'; then
+	ok "$t (${secs}s)"
+else
+	ko "$t" "rc=$rc secs=$secs" "$(cat "$TMP/r8.out")"
+fi
+
+t="run: the QEMUs do not inherit the monitor's raised priority"
+"$MON" run -q --timeout 2s -- "$G/intloop" 300000000000 >"$TMP/r9.out" 2>&1 &
+m=$!
+sleep 1
+p9=$(sed -n 's/^A: pid \([0-9]*\),.*/\1/p' "$TMP/r9.out")
+ni=$(ps -o ni= -p "$p9" 2>/dev/null | tr -d ' ')
+mni=$(ps -o ni= -p "$m" 2>/dev/null | tr -d ' ')
+wait "$m"
+if [ "$ni" = 0 ] && [ "$mni" = -10 ]; then ok "$t"; else ko "$t" "QEMU nice=$ni monitor nice=$mni"; fi
+
+t="run: a guest QEMU cannot load: a clear error, exit 2"
+timeout 30 "$MON" run -q -- /etc/passwd >"$TMP/r10.out" 2>&1
+rc=$?
+if [ "$rc" = 2 ] && grep -q "neither QEMU ran a single guest block" "$TMP/r10.out"; then ok "$t"; else ko "$t" "rc=$rc" "$(cat "$TMP/r10.out")"; fi
+
 t="--json: every line is a JSON object; start, interval, divergence (with history), side_exit, summary"
 # shellcheck disable=SC2086
 timeout 120 "$MON" run --json -I 100ms --max-divergences 2 $EA $EB -- "$G/branchy" env 100000000 >"$TMP/j.out" 2>"$TMP/j.err"

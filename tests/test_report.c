@@ -92,7 +92,7 @@ Test(report, live_view_redraws_in_place)
 	ls_print_live_view(f, sides, &l, false);
 	ls_print_live_view(f, sides, &l, true);
 	close_out(f);
-	cr_assert_eq(count_lines_starting(out, "lockstep-bpf  1.0 s"), 1, "the first view has no escape in front");
+	cr_assert_eq(count_lines_starting(out, "lockstep-bpf  1.0 s  lag A-B 0 blocks"), 1, "the first view has no escape in front");
 	cr_assert(strstr(out, "\033[6A\033[J"), "the second view moves up over the first:\n%s", out);
 	cr_assert_eq(count_lines_starting(out, "  blocks/s     500.00M"), 2, "%s", out);
 	cr_assert(strstr(out, "  blocks       1.23M"), "%s", out);

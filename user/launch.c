@@ -9,6 +9,7 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -112,9 +113,11 @@ int ls_launch(struct ls_child *c, char label, const char *qemu, const char *cons
 		goto out;
 	}
 	if (pid == 0) {
-		int null = open("/dev/null", O_RDONLY);
+		int null = open("/dev/null", O_RDONLY | O_CLOEXEC);
 		setpgid(0, 0);
 		signal(SIGPIPE, SIG_DFL);
+		/* The monitor raised its own priority; the guests must not inherit that. */
+		setpriority(PRIO_PROCESS, 0, 0);
 		if (null < 0 || dup2(null, 0) < 0 || dup2(out[0], 1) < 0 || dup2(out[1], 2) < 0)
 			_exit(127);
 		execvp(qemu, (char *const *)argv);
@@ -124,6 +127,7 @@ int ls_launch(struct ls_child *c, char label, const char *qemu, const char *cons
 		_exit(127);
 	}
 	c->pid = pid;
+	setpgid(pid, pid); /* also here, so a signal to the group cannot race the child's own call */
 	close(report[1]);
 	report[1] = -1;
 	int e = 0;
@@ -228,20 +232,35 @@ bool ls_child_reap(struct ls_child *c)
 	return c->reaped;
 }
 
-void ls_child_stop(struct ls_child *c, unsigned grace_ms)
+static bool all_reaped(struct ls_child *c, int n)
 {
-	if (c->pid <= 0 || ls_child_reap(c))
-		return;
-	kill(c->pid, SIGTERM);
-	for (unsigned t = 0; t < grace_ms; t += 10) {
+	bool all = true;
+
+	for (int i = 0; i < n; i++)
+		all &= c[i].pid <= 0 || ls_child_reap(&c[i]);
+	return all;
+}
+
+void ls_children_stop(struct ls_child *c, int n, unsigned grace_ms)
+{
+	for (int i = 0; i < n; i++)
+		if (c[i].pid > 0 && !ls_child_reap(&c[i]))
+			kill(-c[i].pid, SIGTERM);
+	for (unsigned t = 0; t < grace_ms && !all_reaped(c, n); t += 10) {
 		struct timespec ts = { 0, 10000000 };
-		if (ls_child_reap(c))
-			return;
 		nanosleep(&ts, NULL);
 	}
-	kill(c->pid, SIGKILL);
-	if (waitpid(c->pid, &c->wstatus, 0) == c->pid)
-		c->reaped = true;
+	for (int i = 0; i < n; i++) {
+		if (c[i].pid <= 0 || ls_child_reap(&c[i]))
+			continue;
+		kill(-c[i].pid, SIGKILL);
+		if (waitpid(c[i].pid, &c[i].wstatus, 0) == c[i].pid)
+			c[i].reaped = true;
+	}
+	/* Whatever the QEMU left behind in its group (it reaped, we killed the leader) goes too. */
+	for (int i = 0; i < n; i++)
+		if (c[i].pid > 0)
+			kill(-c[i].pid, SIGKILL);
 }
 
 const char *ls_child_how(const struct ls_child *c, char *buf, size_t len)

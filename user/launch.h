@@ -45,8 +45,12 @@ void ls_child_drain(struct ls_child *c, FILE *out);
 
 /* Reap if it has exited (no wait).  true once reaped. */
 bool ls_child_reap(struct ls_child *c);
-/* SIGTERM, then SIGKILL after grace_ms; reaps.  No-op if already reaped. */
-void ls_child_stop(struct ls_child *c, unsigned grace_ms);
+/*
+ * SIGTERM to each child's process group (QEMU and anything it started) at
+ * once, then SIGKILL to what is left after grace_ms; reaps.  Reaped or never
+ * started children are skipped.
+ */
+void ls_children_stop(struct ls_child *c, int n, unsigned grace_ms);
 /* "exited with status 3", "killed by SIGKILL", ... */
 const char *ls_child_how(const struct ls_child *c, char *buf, size_t len);
 

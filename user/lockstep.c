@@ -52,9 +52,10 @@ struct ls_stream_ctl {
  */
 struct ls_backlog {
 	bool active; /* holding both sides at target */
-	bool done; /* compared: [lo, lo + blocks) */
+	bool done; /* held, then compared: [lo, lo + blocks) */
 	uint64_t target; /* chunk T: the kernel compares from here */
 	uint64_t lo, blocks, insns;
+	uint64_t end; /* both sides had published up to here when held */
 };
 
 #define LS_BACKLOG_WAIT_NS 2000000000ull /* how long both sides may take to reach T */
@@ -66,7 +67,6 @@ struct ls_run {
 	const struct ls_opts *opts;
 	struct ls_stream_ctl sc[2][LS_MAX_VCPUS];
 	struct ls_backlog bk[LS_MAX_VCPUS];
-	uint64_t bk_deadline;
 	uint64_t lease_ns;
 	struct lockstep_bpf *skel;
 	struct ls_target t[2];
@@ -77,6 +77,7 @@ struct ls_run {
 	bool diverged;
 	bool config_mismatch;
 	bool timed_out;
+	bool self_ended; /* a side ended by itself (not stopped by us) before the comparison finished */
 	unsigned divergences;
 	uint64_t bad_events;
 	uint64_t start_ns;
@@ -395,25 +396,6 @@ print:
 	free(buf[1]);
 }
 
-/* Hold every stream pair at the later of the two sides' current chunks. */
-static void backlog_begin(struct ls_run *run)
-{
-	bool any = false;
-
-	for (int v = 0; v < LS_MAX_VCPUS; v++) {
-		const struct ls_stream_ctl *a = &run->sc[0][v], *b = &run->sc[1][v];
-		if (!a->batch_addr || !b->batch_addr)
-			continue;
-		uint64_t t = a->attach_chunk > b->attach_chunk ? a->attach_chunk : b->attach_chunk;
-		if (!t)
-			continue; /* both before their first chunk: nothing was missed */
-		run->bk[v] = (struct ls_backlog){ .active = true, .target = t };
-		any = true;
-	}
-	if (any)
-		run->bk_deadline = now_ns() + LS_BACKLOG_WAIT_NS;
-}
-
 /* Side i of vCPU v has published chunk t in full and waits before t + 1. */
 static bool held_at(struct ls_run *run, int i, int v, uint64_t t, struct ls_batch *b)
 {
@@ -433,7 +415,7 @@ static void backlog_compare(struct ls_run *run, int v, const struct ls_batch b[2
 	struct ls_backlog *bk = &run->bk[v];
 	struct ls_side_records rec[2] = {};
 	uint64_t *buf[2] = {}, order = b[0].batch_order, ring = 1ull << b[0].ring_order;
-	uint64_t end = (bk->target + 1) << order, hi = bk->target << order;
+	uint64_t end = (bk->target + 1) << order, hi = end;
 	uint64_t lo = end > ring ? end - ring : 0, d;
 	const char *problem = NULL;
 
@@ -450,10 +432,11 @@ static void backlog_compare(struct ls_run *run, int v, const struct ls_batch b[2
 	if (ls_first_divergence(rec, lo, hi, &d) == 0)
 		hi = d; /* compared up to the divergence */
 	bk->lo = lo;
+	bk->end = end;
 	bk->blocks = hi - lo;
 	for (uint64_t q = lo; q < hi; q++)
 		bk->insns += ls_rec_ninsns(rec[0].words[q - rec[0].first_seq]);
-	if (hi < bk->target << order) {
+	if (hi < end) {
 		/* Report it like a kernel-found one: the exact block, history, anchored counts. */
 		struct ls_event ev = { .type = LS_EV_DIVERGE, .vcpu = (uint32_t)v, .chunk = d >> order,
 				       .range_lo = d, .range_hi = end };
@@ -471,33 +454,76 @@ out:
 	free(buf[1]);
 }
 
-/* Each tick while holding: compare the pairs that have both arrived; give up on the rest in time. */
-static void backlog_step(struct ls_run *run)
+/*
+ * --pid on running QEMUs: before the uprobes go in, hold every stream pair
+ * at the later side's current chunk T (raised if a side got past it before
+ * its permit landed), so the kernel starts at T + 1 on both sides and user
+ * space compares what both rings hold up to there.  Pairs that do not get
+ * there in time (a side blocked in a system call) are let go and said so.
+ */
+static void backlog_hold(struct ls_run *run)
 {
-	bool waiting = false, late = now_ns() > run->bk_deadline;
+	uint64_t deadline = now_ns() + LS_BACKLOG_WAIT_NS;
+	bool any = false, all;
 
+	for (int v = 0; v < LS_MAX_VCPUS; v++) {
+		const struct ls_stream_ctl *a = &run->sc[0][v], *b = &run->sc[1][v];
+		if (!a->batch_addr || !b->batch_addr)
+			continue;
+		uint64_t t = a->attach_chunk > b->attach_chunk ? a->attach_chunk : b->attach_chunk;
+		if (!t)
+			continue; /* both in their first chunk: the kernel will see all of it */
+		run->bk[v] = (struct ls_backlog){ .active = true, .target = t };
+		any = true;
+	}
+	if (!any)
+		return;
+	update_permits(run, true);
+	do {
+		struct timespec ts = { 0, 1000000 };
+		nanosleep(&ts, NULL);
+		all = true;
+		for (int v = 0; v < LS_MAX_VCPUS; v++) {
+			struct ls_backlog *bk = &run->bk[v];
+			struct ls_batch b[2] = {};
+			bool held = bk->active;
+			for (int i = 0; bk->active && i < 2; i++) {
+				held &= held_at(run, i, v, bk->target, &b[i]);
+				if (b[i].chunk > bk->target) /* it was past T before its permit landed */
+					bk->target = b[i].chunk;
+			}
+			bk->done = held;
+			all &= !bk->active || held;
+		}
+		update_permits(run, false);
+	} while (!all && !exiting && now_ns() < deadline);
+	for (int v = 0; v < LS_MAX_VCPUS; v++) {
+		struct ls_backlog *bk = &run->bk[v];
+		if (!bk->active || bk->done)
+			continue;
+		notice(run, "notice",
+		       "vCPU %d: blocks before %" PRIu64 " not compared: a side did not reach that block within %.0f s "
+		       "(blocked in a system call?)",
+		       v, (bk->target + 1) << run->t[0].info.batch_order, LS_BACKLOG_WAIT_NS / 1e9);
+		bk->active = false;
+	}
+	update_permits(run, true);
+}
+
+/* With the uprobes in: compare each held pair's backlog, then let both go. */
+static void backlog_finish(struct ls_run *run)
+{
 	for (int v = 0; v < LS_MAX_VCPUS; v++) {
 		struct ls_backlog *bk = &run->bk[v];
 		struct ls_batch b[2];
 		if (!bk->active)
 			continue;
-		bool held0 = held_at(run, 0, v, bk->target, &b[0]), held1 = held_at(run, 1, v, bk->target, &b[1]);
-		if (held0 && held1) {
+		if (held_at(run, 0, v, bk->target, &b[0]) && held_at(run, 1, v, bk->target, &b[1]))
 			backlog_compare(run, v, b);
-		} else if (late || run->ended[0] || run->ended[1]) {
-			notice(run, "notice",
-			       "vCPU %d: blocks before %" PRIu64 " not compared: %s did not reach that block within %.0f s",
-			       v, bk->target << run->t[0].info.batch_order, !held0 && !held1 ? "neither side" : held0 ? "B" : "A",
-			       LS_BACKLOG_WAIT_NS / 1e9);
-		} else {
-			waiting = true;
-			continue;
-		}
 		bk->active = false;
-		bk->done = true;
+		for (int i = 0; i < 2; i++)
+			run->sc[i][v].attach_chunk = bk->target + 1;
 	}
-	if (!waiting)
-		run->bk_deadline = 0;
 	update_permits(run, true);
 }
 
@@ -549,21 +575,22 @@ static void collect(struct ls_run *run, struct ls_summary *s)
 
 	memset(s, 0, sizeof(*s));
 	for (uint32_t k = 0; k < LS_MAX_VCPUS; k++) {
-		memcpy(&st, &run->skel->bss->pairs[k], sizeof(st));
-		if (!st.side[0].publications && !st.side[1].publications)
-			continue;
 		const struct ls_backlog *bk = &run->bk[k];
+		memcpy(&st, &run->skel->bss->pairs[k], sizeof(st));
+		if (!st.side[0].publications && !st.side[1].publications && !bk->end)
+			continue;
 		s->vcpus++;
 		s->compared_blocks += st.compared_blocks + bk->blocks;
 		s->compared_insns += st.compared_insns + bk->insns;
-		uint64_t start = bk->blocks ? bk->lo : st.start1 ? (st.start1 - 1) << order : 0;
-		if (st.start1 && (!s->started || start < s->start_seq))
+		uint64_t start = bk->end ? bk->lo : st.start1 ? (st.start1 - 1) << order : 0;
+		bool started = st.start1 || bk->end;
+		if (started && (!s->started || start < s->start_seq))
 			s->start_seq = start;
-		s->started |= st.start1 != 0;
+		s->started |= started;
 		for (int i = 0; i < 2; i++) {
 			struct ls_side_summary *ss = &s->side[i];
-			uint64_t pub = st.side[i].pub_end;
-			uint64_t early = st.start1 ? (start < pub ? start : pub) : 0;
+			uint64_t pub = st.side[i].pub_end > bk->end ? st.side[i].pub_end : bk->end;
+			uint64_t early = started ? (start < pub ? start : pub) : 0;
 			uint64_t late = st.side[i].uncompared_late;
 			ss->published_end += pub;
 			final[i] &= st.side[i].final != 0;
@@ -591,9 +618,9 @@ static void collect(struct ls_run *run, struct ls_summary *s)
 		}
 		s->side[i].end_how = how;
 	}
-	s->late_why = run->diverged				 ? "after the divergence"
-		      : (run->ended[0] || run->ended[1]) ? "past the other side's end"
-							 : "after the monitor stopped";
+	s->late_why = run->diverged					     ? "after the divergence"
+		      : run->timed_out || exiting || run->stop || !run->self_ended ? "after the monitor stopped"
+									     : "past the other side's end";
 	s->elapsed_s = elapsed(run);
 }
 
@@ -701,7 +728,7 @@ static bool comparison_complete(struct ls_run *run)
 		active++;
 		uint64_t end = LS_READ(st->side[0].pub_end), start1 = LS_READ(st->start1);
 		const struct ls_backlog *bk = &run->bk[k];
-		uint64_t start = bk->blocks ? bk->lo : start1 ? (start1 - 1) << order : 0;
+		uint64_t start = bk->end ? bk->lo : start1 ? (start1 - 1) << order : 0;
 		if (!LS_READ(st->side[0].final) || !LS_READ(st->side[1].final) || end != LS_READ(st->side[1].pub_end) ||
 		    !start1 || LS_READ(st->compared_blocks) + bk->blocks != end - start)
 			return false;
@@ -742,6 +769,10 @@ static int run_monitor(struct ls_run *run)
 			    strerror(-err));
 		goto cleanup;
 	}
+	run->lease_ns = (uint64_t)o->lease_ms * 1000000ull;
+	discover_streams(run);
+	if (!run->child)
+		backlog_hold(run);
 	for (i = 0; i < 2; i++) {
 		LIBBPF_OPTS(bpf_uprobe_opts, uo, .func_name = "lockstep_publish", .bpf_cookie = (uint64_t)i);
 		links[i] = bpf_program__attach_uprobe_opts(run->skel->progs.on_publish, run->t[i].pid,
@@ -786,11 +817,7 @@ static int run_monitor(struct ls_run *run)
 		}
 	}
 
-	run->lease_ns = (uint64_t)o->lease_ms * 1000000ull;
 	run->tty = isatty(STDOUT_FILENO) && !o->json;
-	discover_streams(run);
-	if (!run->child)
-		backlog_begin(run);
 	run->start_ns = now_ns();
 	if (o->json) {
 		ls_json_start(stdout, run->desc, 1u << run->t[0].info.batch_order, 0);
@@ -802,8 +829,8 @@ static int run_monitor(struct ls_run *run)
 			printf("metrics on http://%s/metrics\n", ls_http_addr(run->http));
 		fflush(stdout);
 	}
-	/* The first lease lets QEMUs held by wait= go. */
-	update_permits(run, true);
+	/* Compare what a late attach held back; the first lease lets QEMUs held by wait= go. */
+	backlog_finish(run);
 	live_sample(run, false);
 	uint64_t interval_ns = o->interval_ms * 1000000ull;
 	uint64_t deadline = o->timeout_ms ? run->start_ns + o->timeout_ms * 1000000ull : 0;
@@ -826,6 +853,7 @@ static int run_monitor(struct ls_run *run)
 				/* Anything it published before exiting counts: look before deciding. */
 				ring_buffer__consume(rb);
 				run->ended[w] = true;
+				run->self_ended = true;
 				run->skel->bss->control.ended[w] = 1;
 				epoll_ctl(epfd, EPOLL_CTL_DEL, run->pidfd[w], NULL);
 				side_ended(run, (int)w);
@@ -835,8 +863,6 @@ static int run_monitor(struct ls_run *run)
 			break;
 		if (tick % LS_DISCOVER_TICKS == 0)
 			discover_streams(run);
-		if (run->bk_deadline)
-			backlog_step(run);
 		update_permits(run, false);
 		if ((run->ended[0] || run->ended[1]) && nothing_left_to_compare(run))
 			break;
@@ -853,13 +879,10 @@ static int run_monitor(struct ls_run *run)
 	ring_buffer__consume(rb);
 	if (exiting)
 		notice(run, "notice", "interrupted after %.2f s: stopping", elapsed(run));
-	/* Let waiting QEMUs go at once rather than when their lease expires. */
-	run->skel->bss->control.released = 1;
-	update_permits(run, true);
 	if (run->child) {
-		bool early = run->stop || run->timed_out || exiting;
 		/* Finished QEMUs are exiting by themselves: let them, carrying their output through. */
-		for (uint64_t until = now_ns() + 10000000000ull; !early && now_ns() < until;) {
+		bool finishing = comparison_complete(run);
+		for (uint64_t until = now_ns() + 10000000000ull; finishing && !exiting && now_ns() < until;) {
 			if (ls_child_reap(&run->child[0]) && ls_child_reap(&run->child[1]))
 				break;
 			for (i = 0; i < 2; i++)
@@ -868,11 +891,12 @@ static int run_monitor(struct ls_run *run)
 			struct timespec ts = { 0, 5000000 };
 			nanosleep(&ts, NULL);
 		}
-		/* Stopped early (divergence limit, timeout, signal) or hanging: end them. */
-		for (i = 0; i < 2; i++) {
+		/* Stopped early (divergence limit, timeout, signal, the other side gone) or hanging: end them. */
+		for (i = 0; i < 2; i++)
 			if (!ls_child_reap(&run->child[i]))
 				notice(run, "notice", "stopping %c (pid %d)", run->desc[i].label, (int)run->desc[i].pid);
-			ls_child_stop(&run->child[i], 1000);
+		ls_children_stop(run->child, 2, 1000);
+		for (i = 0; i < 2; i++) {
 			ls_child_drain(&run->child[i], stderr);
 			if (!run->ended[i]) {
 				run->ended[i] = true;
@@ -880,6 +904,9 @@ static int run_monitor(struct ls_run *run)
 			}
 		}
 	}
+	/* Let waiting QEMUs go at once rather than when their lease expires. */
+	run->skel->bss->control.released = 1;
+	update_permits(run, true);
 
 	collect(run, &sum);
 	bool outcomes_differ = false;
@@ -892,12 +919,20 @@ static int run_monitor(struct ls_run *run)
 		code = LS_EXIT_USAGE;
 	else if (comparison_complete(run))
 		code = LS_EXIT_OK;
-	else if (run->timed_out || exiting)
-		code = LS_EXIT_STOPPED;
-	else if (run->ended[0] || run->ended[1])
+	else if (run->self_ended) /* it ended first: what stopped us after that does not matter */
 		code = LS_EXIT_SIDE_ENDED;
 	else
 		code = LS_EXIT_STOPPED;
+	if (run->child && run->self_ended && !sum.side[0].published_end && !sum.side[1].published_end &&
+	    !run->diverged) {
+		/* Nothing ran at all: a bad guest, not a comparison that ended early. */
+		char a[64], b[64];
+		notice(run, "error",
+		       "neither QEMU ran a single guest block (A %s, B %s): check the guest path and arguments; "
+		       "qemu-user 7.2 exits with status 1 and no message when it cannot load the guest",
+		       ls_child_how(&run->child[0], a, sizeof(a)), ls_child_how(&run->child[1], b, sizeof(b)));
+		code = LS_EXIT_USAGE;
+	}
 	const char *verdict[] = { "no divergence", "DIVERGED", "error", "a side ended before the comparison finished",
 				  "stopped before the comparison finished" };
 	char result[256];
@@ -965,12 +1000,18 @@ static int launch_both(struct ls_run *run, struct ls_opts *o, struct ls_child ch
 			if (ls_child_reap(&child[i])) {
 				char how[64];
 				ls_child_drain(&child[i], stderr);
-				return fail("%c: %s %s before its plugin was ready (see its output above%s)", 'A' + i,
-					    o->qemu[i], ls_child_how(&child[i], how, sizeof(how)),
-					    o->output_dir ? ", in --output-dir" : "");
+				return fail("%c: %s %s before its plugin was ready (its output, if any, is %s; "
+					    "qemu-user 7.2 exits with status 1 and no message when it cannot load the "
+					    "guest: check the guest path)",
+					    'A' + i, o->qemu[i], ls_child_how(&child[i], how, sizeof(how)),
+					    o->output_dir ? "in --output-dir" : "above");
 			}
 			if (now_ns() > give_up)
 				return fail("%c: %s did not load the plugin within 20 s: %s", 'A' + i, o->qemu[i], err);
+			if (exiting) {
+				fprintf(stderr, "lockstep-bpf: interrupted while starting the QEMUs\n");
+				return LS_EXIT_STOPPED;
+			}
 			struct timespec ts = { 0, 2000000 };
 			nanosleep(&ts, NULL);
 		}
@@ -998,8 +1039,11 @@ int main(int argc, char **argv)
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = on_signal;
 	sigemptyset(&sa.sa_mask);
+	/* Closing the terminal (SIGHUP) must not leave started QEMUs running unwatched. */
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
+	sigaction(SIGQUIT, &sa, NULL);
 	signal(SIGPIPE, SIG_IGN); /* a metrics client that hangs up must not kill us */
 	/* A freeze must land before the rings move on: do not queue behind the QEMUs. */
 	setpriority(PRIO_PROCESS, 0, -10);
@@ -1020,10 +1064,9 @@ int main(int argc, char **argv)
 		rc = run_monitor(&run);
 	if (opts.launch) {
 		/* On an error before or during monitoring, do not leave held QEMUs behind. */
-		for (int i = 0; i < 2; i++) {
-			ls_child_stop(&child[i], 1000);
+		ls_children_stop(child, 2, 1000);
+		for (int i = 0; i < 2; i++)
 			ls_child_drain(&child[i], stderr);
-		}
 	}
 	return rc;
 }

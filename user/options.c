@@ -62,9 +62,10 @@ static const char run_doc[] =
 	"\n"
 	"EXIT STATUS:\n"
 	"  0  no divergence    1  divergence found    2  usage or environment error\n"
-	"  3  a side ended before the comparison finished (crashed, killed, or exited\n"
-	"     at another block or with another status than the other side)\n"
-	"  4  stopped (--timeout, Ctrl-C or SIGTERM) before the comparison finished";
+	"  1  also when every block matched but the two QEMUs exited differently\n"
+	"  3  a side ended before the comparison finished (crashed, was killed, or\n"
+	"     exited before reaching the other side's end)\n"
+	"  4  stopped (--timeout, Ctrl-C, SIGTERM or SIGHUP) before the comparison finished";
 
 static const char args_doc[] = "--pid PID_A --pid PID_B";
 static const char run_args_doc[] = "[--] GUEST [ARGS...]";

@@ -56,7 +56,9 @@ void ls_print_live_view(FILE *f, const struct ls_side_desc sides[2], const struc
 
 	if (redraw) /* cursor up over the last view, then clear to the end of the screen */
 		fprintf(f, "\033[%dA\033[J", LS_LIVE_VIEW_LINES);
-	fprintf(f, "lockstep-bpf  %.1f s  (Ctrl-C stops)\n", l->elapsed_s);
+	/* Every line stays under 80 columns: a wrapped line would break the redraw. */
+	fprintf(f, "lockstep-bpf  %.1f s  lag A-B %s blocks  (Ctrl-C stops)\n", l->elapsed_s,
+		ls_si(d, sizeof(d), (double)l->lag));
 	snprintf(a, sizeof(a), "A (pid %d)%s", (int)sides[0].pid, l->ended[0] ? " ended" : "");
 	snprintf(b, sizeof(b), "B (pid %d)%s", (int)sides[1].pid, l->ended[1] ? " ended" : "");
 	fprintf(f, "  %-12s %-24s %-24s\n", "", a, b);
@@ -64,9 +66,9 @@ void ls_print_live_view(FILE *f, const struct ls_side_desc sides[2], const struc
 		ls_si(b, sizeof(b), (double)l->blocks[1]));
 	fprintf(f, "  %-12s %-24s %-24s\n", "blocks/s", ls_si(a, sizeof(a), l->rate[0]),
 		ls_si(b, sizeof(b), l->rate[1]));
-	fprintf(f, "  %-12s %s blocks (%s/s), %s instructions; lag A-B %s blocks\n", "compared",
+	fprintf(f, "  %-12s %s blocks (%s/s), %s instructions\n", "compared",
 		ls_si(a, sizeof(a), (double)l->compared_blocks), ls_si(b, sizeof(b), l->compared_rate),
-		ls_si(c, sizeof(c), (double)l->compared_insns), ls_si(d, sizeof(d), (double)l->lag));
+		ls_si(c, sizeof(c), (double)l->compared_insns));
 	fprintf(f, "  %-12s %u divergence%s, %" PRIu64 " blocks not compared, %" PRIu64 " lost\n", "found",
 		l->divergences, l->divergences == 1 ? "" : "s", l->uncompared, l->lost);
 	fflush(f);
