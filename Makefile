@@ -36,11 +36,12 @@ CMD := $(OUTPUT)/lockstep-bpf
 PLUGIN := $(OUTPUT)/liblockstep.so
 COUNT_PLUGIN := $(OUTPUT)/libcountblocks.so
 STORE_PLUGIN := $(OUTPUT)/libstoreblocks.so
+WIRE99_PLUGIN := $(OUTPUT)/tests/liblockstep-wire99.so
 UNIT := $(OUTPUT)/unit-tests
 GUESTS := $(patsubst tests/guests/%.c,$(OUTPUT)/guests/%,$(wildcard tests/guests/*.c))
 
 .PHONY: all clean check unit e2e demo deps install uninstall vmlinux bench sanitize valgrind
-all: $(CMD) $(PLUGIN) $(COUNT_PLUGIN) $(STORE_PLUGIN) $(GUESTS)
+all: $(CMD) $(PLUGIN) $(COUNT_PLUGIN) $(STORE_PLUGIN) $(GUESTS) $(WIRE99_PLUGIN)
 
 $(OUTPUT) $(OUTPUT)/user $(OUTPUT)/plugin $(OUTPUT)/tests $(OUTPUT)/tests/plugin $(OUTPUT)/guests $(OUTPUT)/bench:
 	$(Q)mkdir -p $@
@@ -116,6 +117,11 @@ $(OUTPUT)/tests/%.o: tests/%.c | $(OUTPUT)/tests
 $(UNIT): $(UNIT_TESTS) $(UNIT_OBJS)
 	$(call msg,LINK,$@)
 	$(Q)$(CC) $(ALL_LDFLAGS) $^ $(CRITERION_LIBS) -lpthread -o $@
+
+# A plugin that speaks another wire format: the monitor must refuse it clearly.
+$(WIRE99_PLUGIN): plugin/lockstep_plugin.c plugin/stream.c plugin/plugin_args.c user/duration.c | $(OUTPUT)/tests
+	$(call msg,LINK,$@)
+	$(Q)$(CC) $(PLUGIN_CFLAGS) -MT $@ -DLS_WIRE_VERSION=99 -fPIC -fvisibility=hidden -Ibpf -shared $^ -lpthread -o $@
 
 unit: $(UNIT)
 	$(Q)$(UNIT) --jobs 2

@@ -16,7 +16,9 @@
 #include <linux/types.h>
 #endif
 
+#ifndef LS_WIRE_VERSION /* overridable only to build the incompatible plugin the tests need */
 #define LS_WIRE_VERSION 1
+#endif
 #define LS_VERSION "0.1.0" /* release of plugin and monitor */
 #define LS_MAGIC 0x4c534250u /* "LSBP" */
 

@@ -228,6 +228,21 @@ check_err "monitor: same pid twice" 2 "given twice" --pid "$Q" --pid "$Q"
 check_err "monitor: only one pid" 2 "exactly twice" --pid "$Q"
 check_err "monitor: malformed pid" 2 "is not a process id" --pid 12x --pid "$Q"
 check_err "monitor: --help documents exit codes" 0 "a side ended before the comparison finished" --help
+"$QEMU" "$G/sleeper" 1000 60 >/dev/null & NP=$!
+pids+=("$NP")
+start_qemu w99 "wait=30s" "$G/sleeper" 1000 60; W=$qpid
+PLUGIN_SAVE=$PLUGIN PLUGIN=$OUT/tests/liblockstep-wire99.so
+start_qemu w99b "wait=30s" "$G/sleeper" 1000 60; W99=$qpid
+PLUGIN=$PLUGIN_SAVE
+bash -c 'sleep 0.1 & exec sleep 30' & ZP=$!
+pids+=("$ZP")
+sleep 0.5
+ZOMBIE=$(pgrep -P "$ZP" | head -n 1)
+check_err "monitor: a QEMU without the plugin" 2 "has no lockstep plugin loaded; start QEMU with -plugin" --pid "$NP" --pid "$Q"
+check_err "monitor: a plugin of another wire format" 2 "wire format 99; this lockstep-bpf (.*) speaks format 1" --pid "$W" --pid "$W99"
+check_err "monitor: a zombie" 2 "has already exited (zombie" --pid "${ZOMBIE:-999999}" --pid "$Q"
+kill -9 "$NP" "$W" "$W99" "$ZP" 2>/dev/null
+wait "$NP" "$W" "$W99" "$ZP" 2>/dev/null
 t="monitor: missing privileges are named"
 # From a directory an unprivileged user can reach, wherever the checkout is.
 PRIV=$(mktemp -d /tmp/lockstep-priv.XXXXXX)
@@ -383,6 +398,46 @@ t="run: a guest QEMU cannot load: a clear error, exit 2"
 timeout 30 "$MON" run -q -- /etc/passwd >"$TMP/r10.out" 2>&1
 rc=$?
 if [ "$rc" = 2 ] && grep -q "neither QEMU ran a single guest block" "$TMP/r10.out"; then ok "$t"; else ko "$t" "rc=$rc" "$(cat "$TMP/r10.out")"; fi
+
+t="threads: one stream per vCPU, compared pair-wise; identical pthread guests exit 0"
+timeout 120 "$MON" run -q -- "$G/threads" 4 3000000 >"$TMP/th1.out" 2>"$TMP/th1.err"
+rc=$?
+if [ "$rc" = 0 ] && grep -q "compared: .* from block 0 on (5 vCPU streams)" "$TMP/th1.out" && [ "$(grep -c '^[AB]| [0-3] ' "$TMP/th1.err")" = 8 ]; then
+	ok "$t"
+else
+	ko "$t" "rc=$rc" "$(cat "$TMP/th1.out" "$TMP/th1.err")"
+fi
+
+t="threads: the one thread whose work differs is reported on its own vCPU"
+timeout 120 "$MON" run -q --a-arg -E --a-arg ODD=9 --b-arg -E --b-arg ODD=2 -- "$G/threads" 4 3000000 >"$TMP/th2.out" 2>"$TMP/th2.err"
+rc=$?
+# Thread 2 is the fourth thread QEMU creates: vCPU 3.
+if [ "$rc" = 1 ] && grep -q "^DIVERGENCE on vCPU 3 at block" "$TMP/th2.out"; then
+	ok "$t ($(grep '^DIVERGENCE' "$TMP/th2.out"))"
+else
+	ko "$t" "rc=$rc" "$(grep -v '^ *[0-9]* *|' "$TMP/th2.out")" "$(cat "$TMP/th2.err")"
+fi
+
+t="the monitor killed with SIGKILL: both QEMUs carry on unharmed, the uprobes are gone"
+start_qemu k1 "" "$G/intloop" 2000000000; A=$qpid
+start_qemu k2 "" "$G/intloop" 2000000000; B=$qpid
+"$MON" -q --pid "$A" --pid "$B" >"$TMP/k.mon" 2>&1 &
+m=$!
+sleep 1.5
+probes_during=$(bpftool perf list 2>/dev/null | grep -cE "uprobe +filename /proc/($A|$B)/root")
+kill -9 "$m"
+wait "$m" 2>/dev/null
+sleep 0.5
+probes_after=$(bpftool perf list 2>/dev/null | grep -cE "uprobe +filename /proc/($A|$B)/root")
+alive "$A" && alive "$B" && both_alive=1 || both_alive=0
+wait "$A"; ra=$?
+wait "$B"; rb=$?
+if [ "$probes_during" -ge 2 ] && [ "$probes_after" = 0 ] && [ "$both_alive" = 1 ] && [ "$ra" = 0 ] && [ "$rb" = 0 ] &&
+	cmp -s "$TMP/k1.out" "$TMP/k2.out" && [ -s "$TMP/k1.out" ]; then
+	ok "$t"
+else
+	ko "$t" "uprobes during=$probes_during after=$probes_after alive=$both_alive exits=$ra,$rb" "$(bpftool perf list 2>&1 | head -5)"
+fi
 
 t="--json: every line is a JSON object; start, interval, divergence (with history), side_exit, summary"
 # shellcheck disable=SC2086

@@ -566,6 +566,8 @@ static int pidfd_open_(pid_t pid)
 }
 
 /* Sum the kernel-side state over all vCPU streams. */
+static bool comparison_complete(struct ls_run *run);
+
 static void collect(struct ls_run *run, struct ls_summary *s)
 {
 	struct ls_pair_state st;
@@ -618,9 +620,12 @@ static void collect(struct ls_run *run, struct ls_summary *s)
 		}
 		s->side[i].end_how = how;
 	}
-	s->late_why = run->diverged					     ? "after the divergence"
-		      : run->timed_out || exiting || run->stop || !run->self_ended ? "after the monitor stopped"
-									     : "past the other side's end";
+	if (run->diverged)
+		s->late_why = "after the divergence";
+	else if (run->timed_out || exiting || run->stop || !(run->ended[0] || run->ended[1] || comparison_complete(run)))
+		s->late_why = "after the monitor stopped";
+	else
+		s->late_why = "past the other side's end";
 	s->elapsed_s = elapsed(run);
 }
 
