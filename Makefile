@@ -40,7 +40,7 @@ WIRE99_PLUGIN := $(OUTPUT)/tests/liblockstep-wire99.so
 UNIT := $(OUTPUT)/unit-tests
 GUESTS := $(patsubst tests/guests/%.c,$(OUTPUT)/guests/%,$(wildcard tests/guests/*.c))
 
-.PHONY: all clean check unit e2e demo deps install uninstall vmlinux bench sanitize valgrind
+.PHONY: all clean check unit e2e demo deps install uninstall vmlinux bench soak sanitize valgrind
 all: $(CMD) $(PLUGIN) $(COUNT_PLUGIN) $(STORE_PLUGIN) $(GUESTS) $(WIRE99_PLUGIN)
 
 $(OUTPUT) $(OUTPUT)/user $(OUTPUT)/plugin $(OUTPUT)/tests $(OUTPUT)/tests/plugin $(OUTPUT)/guests $(OUTPUT)/bench:
@@ -154,6 +154,9 @@ demo: deps
 
 bench: all
 	$(Q)bash bench/run.sh
+
+soak: all
+	$(Q)bash bench/soak.sh
 
 deps:
 	$(Q)bash scripts/deps.sh
