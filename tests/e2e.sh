@@ -439,6 +439,51 @@ else
 	ko "$t" "uprobes during=$probes_during after=$probes_after alive=$both_alive exits=$ra,$rb" "$(bpftool perf list 2>&1 | head -5)"
 fi
 
+for m in c:SIGSEGV e:"status 7"; do
+	mode=${m%%:*} how=${m#*:}
+	t="run: B $( [ "$mode" = c ] && echo crashes || echo exits early with another status ): exit 3, says which side, at which block, how far A got"
+	timed timeout 60 "$MON" run -q --a-arg -E --a-arg BRANCHY=a --b-arg -E --b-arg BRANCHY=$mode -- "$G/branchy" env 5000000 >"$TMP/cr.out" 2>&1
+	pubA=$(sed -n 's/^  A (pid [0-9]*): .*, \([0-9]*\) blocks published/\1/p' "$TMP/cr.out")
+	pubB=$(sed -n 's/^  B (pid [0-9]*): .*, \([0-9]*\) blocks published/\1/p' "$TMP/cr.out")
+	if [ "$rc" = 3 ] && grep -q "^  B (pid [0-9]*): .*$how, [0-9]* blocks published" "$TMP/cr.out" && [ "${pubB:-0}" -ge 4900000 ] &&
+		[ "${pubA:-0}" -ge "${pubB:-0}" ] && grep -q "compared: *[1-9]" "$TMP/cr.out" && awk -v s="$secs" 'BEGIN { exit !(s < 5) }'; then
+		ok "$t (B at $pubB, A at $pubA, ${secs}s)"
+	else
+		ko "$t" "rc=$rc secs=$secs" "$(cat "$TMP/cr.out")"
+	fi
+done
+
+t="flow control: B stopped (SIGSTOP) for 5 s holds A within the window; nothing skipped, exit 0"
+"$MON" run --json -I 250ms -- "$G/intloop" 1500000000 >"$TMP/fc.out" 2>"$TMP/fc.err" &
+m=$!
+sleep 1
+pbf=$(python3 -c 'import json,sys; print(json.loads(open(sys.argv[1]).readline())["sides"][1]["pid"])' "$TMP/fc.out" 2>/dev/null)
+kill -STOP "$pbf"
+sleep 5
+kill -CONT "$pbf"
+wait "$m"
+rc=$?
+if python3 - "$TMP/fc.out" "$rc" >"$TMP/fc.check" 2>&1 <<'PY'
+import json, sys
+objs = [json.loads(l) for l in open(sys.argv[1])]
+iv = [o for o in objs if o["type"] == "interval"]
+s = objs[-1]
+# The window is 64 chunks of 16384 blocks; a held side may finish the chunk it is in.
+worst = max(abs(o["lag_blocks"]) for o in iv)
+stalled = [o for o in iv if o["blocks_per_s"]["A"] == 0 and o["blocks_per_s"]["B"] == 0]
+assert worst <= 65 * 16384, worst
+assert len(stalled) >= 10, f"only {len(stalled)} intervals with both sides still"
+assert int(sys.argv[2]) == 0 and s["exit_code"] == 0, s
+assert s["compared_blocks"] == s["sides"]["A"]["blocks_published"] == s["sides"]["B"]["blocks_published"], s
+assert s["sides"]["A"]["uncompared"]["total"] == 0 and s["sides"]["A"]["window_overruns"] == 0, s
+print(f"max lag {worst} blocks, {len(stalled)} quarter-seconds with both held")
+PY
+then
+	ok "$t ($(cat "$TMP/fc.check"))"
+else
+	ko "$t" "rc=$rc" "$(cat "$TMP/fc.check")" "$(tail -3 "$TMP/fc.out")"
+fi
+
 t="--json: every line is a JSON object; start, interval, divergence (with history), side_exit, summary"
 # shellcheck disable=SC2086
 timeout 120 "$MON" run --json -I 100ms --max-divergences 2 $EA $EB -- "$G/branchy" env 100000000 >"$TMP/j.out" 2>"$TMP/j.err"

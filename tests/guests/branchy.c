@@ -5,10 +5,12 @@
  * the tests check against this binary's symbol table.
  *   branchy MODE [WORK]   WORK = loop iterations before the split (default 3e6)
  * MODE "env" reads the mode from $BRANCHY, so two QEMUs given the same
- * arguments can still part (qemu -E BRANCHY=b for one of them).
+ * arguments can still part (qemu -E BRANCHY=b for one of them).  Modes "c"
+ * and "e" crash (SIGSEGV) or exit with status 7 instead of the call.
  */
 #include <stdio.h>
 #include <stdlib.h>
+#include <stdint.h>
 #include <string.h>
 
 static volatile unsigned long sink;
@@ -45,6 +47,10 @@ int main(int argc, char **argv)
 	 * call, both modes execute exactly the same blocks. */
 	split = targets[mode[0] & 1];
 	work(n);
+	if (mode[0] == 'c')
+		*(volatile int *)(uintptr_t)sink = 0; /* sink is small: an unmapped page */
+	if (mode[0] == 'e')
+		exit(7);
 	split();
 	work(n);
 	printf("%lu\n", sink & 1);
