@@ -211,6 +211,13 @@ static void on_exit_cb(qemu_plugin_id_t id, void *unused)
 		if (s->dump)
 			fflush(s->dump);
 		pthread_mutex_unlock(&s->mu);
+	}
+	/* All final publications first, then one wait: the monitor releases them together. */
+	for (unsigned i = 0; i < LS_MAX_VCPUS; i++) {
+		struct ls_stream *s = streams[i];
+		if (!s)
+			continue;
+		ls_stream_wait_final(s);
 		nstreams++;
 		blocks += ls_stream_seq(s);
 		insns += s->insns;

@@ -68,6 +68,14 @@ void ls_stream_publish(struct ls_stream *s, uint16_t flags);
  * wait there if the monitor's permit does not reach it yet. */
 void ls_stream_chunk_full(struct ls_stream *s);
 
+/*
+ * After the final publication: while a monitor holds a lease and has not
+ * released the stream (permit_chunk == ~0), wait, so it can still read the
+ * ring to compare a last chunk the other side cut at another length.  A
+ * stream never monitored returns at once; a dead monitor costs one lease.
+ */
+void ls_stream_wait_final(struct ls_stream *s);
+
 /* Wait until a monitor grants a lease, or timeout_ns passes.  true if one did. */
 bool ls_stream_wait_monitor(struct ls_stream *s, uint64_t timeout_ns);
 

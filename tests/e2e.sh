@@ -439,19 +439,29 @@ else
 	ko "$t" "uprobes during=$probes_during after=$probes_after alive=$both_alive exits=$ra,$rb" "$(bpftool perf list 2>&1 | head -5)"
 fi
 
-for m in c:SIGSEGV e:"status 7"; do
-	mode=${m%%:*} how=${m#*:}
-	t="run: B $( [ "$mode" = c ] && echo crashes || echo exits early with another status ): exit 3, says which side, at which block, how far A got"
-	timed timeout 60 "$MON" run -q --a-arg -E --a-arg BRANCHY=a --b-arg -E --b-arg BRANCHY=$mode -- "$G/branchy" env 5000000 >"$TMP/cr.out" 2>&1
-	pubA=$(sed -n 's/^  A (pid [0-9]*): .*, \([0-9]*\) blocks published/\1/p' "$TMP/cr.out")
-	pubB=$(sed -n 's/^  B (pid [0-9]*): .*, \([0-9]*\) blocks published/\1/p' "$TMP/cr.out")
-	if [ "$rc" = 3 ] && grep -q "^  B (pid [0-9]*): .*$how, [0-9]* blocks published" "$TMP/cr.out" && [ "${pubB:-0}" -ge 4900000 ] &&
-		[ "${pubA:-0}" -ge "${pubB:-0}" ] && grep -q "compared: *[1-9]" "$TMP/cr.out" && awk -v s="$secs" 'BEGIN { exit !(s < 5) }'; then
-		ok "$t (B at $pubB, A at $pubA, ${secs}s)"
-	else
-		ko "$t" "rc=$rc secs=$secs" "$(cat "$TMP/cr.out")"
-	fi
-done
+t="run: B crashes (SIGSEGV): exit 3, says which side, at which block, how far A got"
+timed timeout 60 "$MON" run -q --a-arg -E --a-arg BRANCHY=a --b-arg -E --b-arg BRANCHY=c -- "$G/branchy" env 5000000 >"$TMP/cr.out" 2>&1
+pubA=$(sed -n 's/^  A (pid [0-9]*): .*, \([0-9]*\) blocks published/\1/p' "$TMP/cr.out")
+pubB=$(sed -n 's/^  B (pid [0-9]*): .*, \([0-9]*\) blocks published/\1/p' "$TMP/cr.out")
+if [ "$rc" = 3 ] && grep -q "^  B (pid [0-9]*): .*killed by SIGSEGV, [0-9]* blocks published" "$TMP/cr.out" && [ "${pubB:-0}" -ge 4900000 ] &&
+	[ "${pubA:-0}" -ge "${pubB:-0}" ] && grep -q "compared: *[1-9]" "$TMP/cr.out" && awk -v s="$secs" 'BEGIN { exit !(s < 5) }'; then
+	ok "$t (B at $pubB, A at $pubA, ${secs}s)"
+else
+	ko "$t" "rc=$rc secs=$secs" "$(cat "$TMP/cr.out")"
+fi
+
+t="run: B exits early (status 7) in its last, partly filled chunk: the tail is compared from the rings, exit 1 at the exit call"
+EXITSYM=$(sym "$G/branchy" exit)
+timed timeout 60 "$MON" run -q --a-arg -E --a-arg BRANCHY=a --b-arg -E --b-arg BRANCHY=e -- "$G/branchy" env 5000000 >"$TMP/ex.out" 2>&1
+# The first differing block is the one after the call site: path_a on A, exit() on B.
+apc=$(sed -n 's/^> [0-9]* *| \(0x[0-9a-f]*\) .*/\1/p' "$TMP/ex.out")
+nextb=$(awk '/^> /{ f = 1; next } f && /^! / { print $(NF - 2); exit }' "$TMP/ex.out")
+if [ "$rc" = 1 ] && grep -q "^DIVERGENCE on vCPU 0 at block" "$TMP/ex.out" && [ "$((nextb))" = "$((EXITSYM))" ] &&
+	grep -q "^  B (pid [0-9]*): *finished (published its last block); exited with status 7" "$TMP/ex.out"; then
+	ok "$t"
+else
+	ko "$t" "rc=$rc next B pc=$nextb exit=$EXITSYM" "$(cat "$TMP/ex.out")"
+fi
 
 t="flow control: B stopped (SIGSTOP) for 5 s holds A within the window; nothing skipped, exit 0"
 "$MON" run --json -I 250ms -- "$G/intloop" 1500000000 >"$TMP/fc.out" 2>"$TMP/fc.err" &

@@ -359,6 +359,45 @@ Test(stream, wait_monitor_with_lease_already_granted)
 	cr_assert_eq(ls_stream_wait_monitor(&s, 0), true);
 }
 
+Test(stream, wait_final_without_a_monitor_returns_at_once)
+{
+	uint64_t t0 = ls_mono_ns();
+
+	s.batch.permit_chunk = 3; /* a permit without a lease binds nothing */
+	ls_stream_wait_final(&s);
+	cr_assert_lt(ls_mono_ns() - t0, 20 * MS);
+	cr_assert_eq(s.lease_expiries, 0);
+}
+
+Test(stream, wait_final_until_the_monitor_releases)
+{
+	struct delayed d = { &s.batch.permit_chunk, ~0ull, 30 * MS };
+	pthread_t t;
+
+	s.batch.permit_chunk = 3;
+	s.batch.lease_until_ns = ls_mono_ns() + 5000 * MS;
+	uint64_t t0 = ls_mono_ns();
+	cr_assert_eq(pthread_create(&t, NULL, write_later, &d), 0);
+	ls_stream_wait_final(&s);
+	uint64_t t1 = ls_mono_ns();
+	pthread_join(t, NULL);
+	cr_assert_geq(t1 - t0, 25 * MS, "returned before the release");
+	cr_assert_lt(t1 - t0, 2000 * MS);
+	cr_assert_eq(s.lease_expiries, 0);
+}
+
+Test(stream, wait_final_ends_with_the_lease)
+{
+	s.batch.permit_chunk = 3;
+	s.batch.lease_until_ns = ls_mono_ns() + 40 * MS;
+	uint64_t t0 = ls_mono_ns();
+	ls_stream_wait_final(&s);
+	uint64_t dt = ls_mono_ns() - t0;
+	cr_assert_geq(dt, 35 * MS);
+	cr_assert_lt(dt, 2000 * MS);
+	cr_assert_eq(s.lease_expiries, 1, "a dead monitor's lease running out is counted");
+}
+
 /* ---- end to end in user space: two streams, the correlator as the uprobe ---- */
 
 static struct ls_stream pair_s[2];

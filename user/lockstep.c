@@ -60,6 +60,20 @@ struct ls_backlog {
 
 #define LS_BACKLOG_WAIT_NS 2000000000ull /* how long both sides may take to reach T */
 
+/*
+ * The end of a stream: the kernel compares only publications of equal
+ * length, so last chunks cut at different lengths are compared here, from
+ * the rings of the QEMUs, which wait at exit (ls_stream_wait_final) until
+ * this is done.
+ */
+struct ls_tail {
+	bool done; /* compared, or given up: release the waiting side(s) */
+	uint64_t since_ns; /* when a side first published its final chunk */
+	uint64_t blocks, insns; /* compared here */
+};
+
+#define LS_TAIL_WAIT_NS 2000000000ull /* how long a finished side waits for a partner that lags */
+
 #define LS_TICK_NS 1000000ull /* permit refresh period */
 #define LS_DISCOVER_TICKS 50 /* look for new vCPU threads every 50 ms */
 
@@ -67,6 +81,7 @@ struct ls_run {
 	const struct ls_opts *opts;
 	struct ls_stream_ctl sc[2][LS_MAX_VCPUS];
 	struct ls_backlog bk[LS_MAX_VCPUS];
+	struct ls_tail tail[LS_MAX_VCPUS];
 	uint64_t lease_ns;
 	struct lockstep_bpf *skel;
 	struct ls_target t[2];
@@ -236,8 +251,10 @@ static int copy_records(pid_t pid, uint64_t batch_addr, uint64_t lo, uint64_t hi
 		return -ENODATA;
 	}
 	*buf = calloc(hi - lo, sizeof(uint64_t));
-	if (!*buf)
+	if (!*buf) {
+		*problem = "out of memory";
 		return -ENOMEM;
+	}
 	for (uint64_t s = lo; s < hi;) {
 		uint64_t idx = s & (ring_len - 1), n = hi - s;
 		if (n > ring_len - idx)
@@ -249,8 +266,10 @@ static int copy_records(pid_t pid, uint64_t batch_addr, uint64_t lo, uint64_t hi
 		}
 		s += n;
 	}
-	if ((e = ls_target_read(pid, batch_addr, &b, sizeof(b))) || (e = read_head_seq(pid, &b, &h2)))
+	if ((e = ls_target_read(pid, batch_addr, &b, sizeof(b))) || (e = read_head_seq(pid, &b, &h2))) {
+		*problem = "the process's memory could not be read after the copy (did it exit?)";
 		return e;
+	}
 	uint64_t valid_lo = h2 > ring_len ? h2 - ring_len : 0;
 	out->first_seq = lo;
 	out->words = *buf;
@@ -313,7 +332,10 @@ static void update_permits(struct ls_run *run, bool force)
 			struct ls_stream_ctl *c = &run->sc[i][v];
 			if (!c->batch_addr || run->ended[i])
 				continue;
+			const struct ls_side_state *me = &run->skel->bss->pairs[v].side[i];
+			bool fin = LS_READ(me->final);
 			uint64_t p = LS_READ(ctl->released) ? ~0ull
+				   : fin ? (run->tail[v].done || run->ended[i ^ 1] ? ~0ull : LS_READ(me->hi1))
 				   : run->bk[v].active	    ? run->bk[v].target
 				   : ls_permit(&run->skel->bss->pairs[v], (uint32_t)i, c->attach_chunk, frozen,
 					       run->ended[i ^ 1]);
@@ -527,6 +549,92 @@ static void backlog_finish(struct ls_run *run)
 	update_permits(run, true);
 }
 
+/* Compare [end of what the kernel compared, the shorter side's end) from both rings. */
+static void tail_compare(struct ls_run *run, int v)
+{
+	const struct ls_pair_state *st = &run->skel->bss->pairs[v];
+	const struct ls_backlog *bk = &run->bk[v];
+	struct ls_tail *tl = &run->tail[v];
+	uint32_t order = run->t[0].info.batch_order;
+	uint64_t start1 = LS_READ(st->start1), pub[2], *buf[2] = {}, d;
+	struct ls_side_records rec[2] = {};
+	const char *problem = NULL;
+
+	if (!start1 && !bk->end)
+		return; /* never paired: nothing to continue from */
+	for (int i = 0; i < 2; i++) {
+		pub[i] = LS_READ(st->side[i].pub_end);
+		if (LS_READ(st->side[i].uncompared_late))
+			return; /* the kernel's comparison has a gap: the tail would not join it */
+	}
+	uint64_t start = bk->end ? bk->lo : (start1 - 1) << order;
+	uint64_t lo = start + LS_READ(st->compared_blocks) + bk->blocks, common = pub[0] < pub[1] ? pub[0] : pub[1];
+	if (lo >= common)
+		return;
+	for (int i = 0; i < 2; i++) {
+		if (copy_records(run->t[i].pid, run->sc[i][v].batch_addr, lo, pub[i], &rec[i], &buf[i], &problem) ||
+		    rec[i].first_seq != lo || rec[i].first_seq + rec[i].n < common) {
+			notice(run, "notice", "vCPU %d: blocks %" PRIu64 " to %" PRIu64 " not compared: %c: %s", v, lo,
+			       common - 1, run->desc[i].label, problem ? problem : "its ring no longer holds them");
+			goto out;
+		}
+	}
+	uint64_t hi = ls_first_divergence(rec, lo, common, &d) == 0 ? d : common;
+	tl->blocks = hi - lo;
+	for (uint64_t q = lo; q < hi; q++)
+		tl->insns += ls_rec_ninsns(rec[0].words[q - lo]);
+	if (hi < common) {
+		struct ls_event ev = { .type = LS_EV_DIVERGE, .vcpu = (uint32_t)v, .chunk = d >> order,
+				       .range_lo = d, .range_hi = common };
+		for (int i = 0; i < 2; i++) {
+			/* Instructions through block common - 1: the side's total minus what came after. */
+			uint64_t after = 0;
+			for (uint64_t q = common; q < pub[i]; q++)
+				after += ls_rec_ninsns(rec[i].words[q - lo]);
+			ev.batch_addr[i] = run->sc[i][v].batch_addr;
+			ev.insn_end[i] = LS_READ(st->side[i].pub_insn_end) - after;
+		}
+		handle_divergence(run, &ev);
+	}
+out:
+	free(buf[0]);
+	free(buf[1]);
+}
+
+/* Each tick: streams that published their final chunk get their tail compared, then are let go. */
+static void tail_step(struct ls_run *run)
+{
+	uint64_t now = now_ns();
+	bool changed = false;
+
+	for (int v = 0; v < LS_MAX_VCPUS; v++) {
+		const struct ls_pair_state *st = &run->skel->bss->pairs[v];
+		struct ls_tail *tl = &run->tail[v];
+		bool fin[2] = { LS_READ(st->side[0].final) != 0, LS_READ(st->side[1].final) != 0 };
+		if (tl->done || (!fin[0] && !fin[1]))
+			continue;
+		if (!tl->since_ns)
+			tl->since_ns = now;
+		uint64_t pa = LS_READ(st->side[0].pub_end), pb = LS_READ(st->side[1].pub_end);
+		/* Ready when the other side is final too, or has published past this side's end. */
+		bool ready = (fin[0] && fin[1]) || (fin[0] && pb >= pa) || (fin[1] && pa >= pb);
+		if (run->ended[0] || run->ended[1] || run->diverged || run->stop) {
+			tl->done = changed = true;
+		} else if (ready) {
+			tail_compare(run, v);
+			tl->done = changed = true;
+		} else if (now - tl->since_ns > LS_TAIL_WAIT_NS) {
+			notice(run, "notice", "vCPU %d: %c finished at block %" PRIu64 "; %c, at %" PRIu64 ", did not get "
+			       "there within %.0f s: the end is compared as far as the kernel could",
+			       v, fin[0] ? 'A' : 'B', fin[0] ? pa : pb, fin[0] ? 'B' : 'A', fin[0] ? pb : pa,
+			       LS_TAIL_WAIT_NS / 1e9);
+			tl->done = changed = true;
+		}
+	}
+	if (changed)
+		update_permits(run, true);
+}
+
 static int handle_event(void *ctx, void *data, size_t size)
 {
 	struct ls_run *run = ctx;
@@ -582,8 +690,9 @@ static void collect(struct ls_run *run, struct ls_summary *s)
 		if (!st.side[0].publications && !st.side[1].publications && !bk->end)
 			continue;
 		s->vcpus++;
-		s->compared_blocks += st.compared_blocks + bk->blocks;
-		s->compared_insns += st.compared_insns + bk->insns;
+		const struct ls_tail *tl = &run->tail[k];
+		s->compared_blocks += st.compared_blocks + bk->blocks + tl->blocks;
+		s->compared_insns += st.compared_insns + bk->insns + tl->insns;
 		uint64_t start = bk->end ? bk->lo : st.start1 ? (st.start1 - 1) << order : 0;
 		bool started = st.start1 || bk->end;
 		if (started && (!s->started || start < s->start_seq))
@@ -599,7 +708,7 @@ static void collect(struct ls_run *run, struct ls_summary *s)
 			ss->early += early;
 			ss->late += late;
 			ss->overruns += st.side[i].overruns;
-			uint64_t accounted = early + late + st.compared_blocks + bk->blocks;
+			uint64_t accounted = early + late + st.compared_blocks + bk->blocks + tl->blocks;
 			ss->pending += pub > accounted ? pub - accounted : 0;
 		}
 	}
@@ -735,7 +844,7 @@ static bool comparison_complete(struct ls_run *run)
 		const struct ls_backlog *bk = &run->bk[k];
 		uint64_t start = bk->end ? bk->lo : start1 ? (start1 - 1) << order : 0;
 		if (!LS_READ(st->side[0].final) || !LS_READ(st->side[1].final) || end != LS_READ(st->side[1].pub_end) ||
-		    !start1 || LS_READ(st->compared_blocks) + bk->blocks != end - start)
+		    !(start1 || bk->end) || LS_READ(st->compared_blocks) + bk->blocks + run->tail[k].blocks != end - start)
 			return false;
 	}
 	return active > 0;
@@ -868,6 +977,7 @@ static int run_monitor(struct ls_run *run)
 			break;
 		if (tick % LS_DISCOVER_TICKS == 0)
 			discover_streams(run);
+		tail_step(run);
 		update_permits(run, false);
 		if ((run->ended[0] || run->ended[1]) && nothing_left_to_compare(run))
 			break;
@@ -885,6 +995,16 @@ static int run_monitor(struct ls_run *run)
 	if (exiting)
 		notice(run, "notice", "interrupted after %.2f s: stopping", elapsed(run));
 	if (run->child) {
+		/* A side waiting at exit for its tail to be compared may go now, with its own exit status. */
+		bool fin_side[2] = { true, true };
+		for (int v = 0; v < LS_MAX_VCPUS; v++) {
+			const struct ls_pair_state *st = &run->skel->bss->pairs[v];
+			run->tail[v].done = true;
+			for (i = 0; i < 2; i++)
+				if (LS_READ(st->side[i].publications) && !LS_READ(st->side[i].final))
+					fin_side[i] = false;
+		}
+		update_permits(run, true);
 		/* Finished QEMUs are exiting by themselves: let them, carrying their output through. */
 		bool finishing = comparison_complete(run);
 		for (uint64_t until = now_ns() + 10000000000ull; finishing && !exiting && now_ns() < until;) {
@@ -894,6 +1014,15 @@ static int run_monitor(struct ls_run *run)
 				for (int n = 0; n < 2; n++)
 					ls_child_pump(&run->child[i], n, stderr);
 			struct timespec ts = { 0, 5000000 };
+			nanosleep(&ts, NULL);
+		}
+		for (uint64_t until = now_ns() + 300000000ull; now_ns() < until;) {
+			bool waiting = false;
+			for (i = 0; i < 2; i++)
+				waiting |= fin_side[i] && !ls_child_reap(&run->child[i]);
+			if (!waiting)
+				break;
+			struct timespec ts = { 0, 2000000 };
 			nanosleep(&ts, NULL);
 		}
 		/* Stopped early (divergence limit, timeout, signal, the other side gone) or hanging: end them. */
