@@ -333,37 +333,24 @@ else
 	ko "$t" "rc=$rc left=$left secs=$secs" "$(cat "$TMP/r5.out")"
 fi
 
-t="run: SIGTERM to the monitor stops both QEMUs cleanly and still prints the summary"
-"$MON" run -q -- "$G/intloop" 300000000000 >"$TMP/r6.out" 2>&1 &
-m=$!
-sleep 2
-pids6=$(sed -n 's/^\([AB]\): pid \([0-9]*\),.*/\2/p' "$TMP/r6.out")
-kill -TERM "$m"
-wait "$m"
-rc=$?
-left=0
-for p in $pids6; do alive "$p" && left=1; done
-if [ "$rc" = 4 ] && [ "$left" = 0 ] && [ -n "$pids6" ] && grep -q "interrupted after" "$TMP/r6.out" && grep -q "^Summary after" "$TMP/r6.out"; then
-	ok "$t"
-else
-	ko "$t" "rc=$rc left=$left pids=$pids6" "$(cat "$TMP/r6.out")"
-fi
-
-t="run: SIGHUP (terminal closed) stops both QEMUs too"
-"$MON" run -q -- "$G/intloop" 300000000000 >"$TMP/r7.out" 2>&1 &
-m=$!
-sleep 1.5
-pids7=$(sed -n 's/^\([AB]\): pid \([0-9]*\),.*/\2/p' "$TMP/r7.out")
-kill -HUP "$m"
-wait "$m"
-rc=$?
-left=0
-for p in $pids7; do alive "$p" && left=1; done
-if [ "$rc" = 4 ] && [ "$left" = 0 ] && [ -n "$pids7" ] && grep -q "^Summary after" "$TMP/r7.out"; then
-	ok "$t"
-else
-	ko "$t" "rc=$rc left=$left" "$(cat "$TMP/r7.out")"
-fi
+# SIGHUP is what closing the terminal sends: it must not leave the QEMUs running unwatched.
+for sig in TERM HUP; do
+	t="run: SIG$sig to the monitor stops both QEMUs cleanly and still prints the summary"
+	"$MON" run -q -- "$G/intloop" 300000000000 >"$TMP/r6.out" 2>&1 &
+	m=$!
+	sleep 1.5
+	pids6=$(sed -n 's/^\([AB]\): pid \([0-9]*\),.*/\2/p' "$TMP/r6.out")
+	kill -"$sig" "$m"
+	wait "$m"
+	rc=$?
+	left=0
+	for p in $pids6; do alive "$p" && left=1; done
+	if [ "$rc" = 4 ] && [ "$left" = 0 ] && [ -n "$pids6" ] && grep -q "interrupted after" "$TMP/r6.out" && grep -q "^Summary after" "$TMP/r6.out"; then
+		ok "$t"
+	else
+		ko "$t" "rc=$rc left=$left pids=$pids6" "$(cat "$TMP/r6.out")"
+	fi
+done
 
 t="run: a QEMU killed mid-run: exit 3 at once, the other is stopped, which side ended is named"
 "$MON" run -q -- "$G/intloop" 300000000000 >"$TMP/r8.out" 2>&1 &

@@ -11,6 +11,7 @@
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <time.h>
 #include <unistd.h>
 
 #define MAX_THREADS 32
@@ -66,6 +67,14 @@ int main(int argc, char **argv)
 	for (long k = 0; k < n; k++)
 		if (read(done[0], buf, 1) != 1)
 			return 5;
+	/*
+	 * A worker that has written its byte still has a few blocks to run to
+	 * its parking read(); if exit_group came first, its stream would end a
+	 * few blocks short on one run only.  Give them time: nanosleep is the
+	 * same guest path however long the host takes.
+	 */
+	struct timespec settle = { 0, 200000000 };
+	nanosleep(&settle, NULL);
 	for (long k = 0; k < n; k++)
 		printf("%ld %lu\n", k, results[k] & 0xffff);
 	fflush(stdout);
