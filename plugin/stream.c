@@ -186,22 +186,8 @@ void ls_stream_chunk_full(struct ls_stream *s)
 
 void ls_stream_wait_final(struct ls_stream *s)
 {
-	struct ls_batch *b = &s->batch;
-	uint64_t t0 = ls_mono_ns(), now = t0;
-
-	while (LS_READ_ONCE(b->permit_chunk) != ~0ull) {
-		uint64_t until = LS_READ_ONCE(b->lease_until_ns);
-		if (now >= until) {
-			if (until)
-				s->lease_expiries++;
-			break;
-		}
-		s->hold_polls++;
-		struct timespec ts = { .tv_sec = 0, .tv_nsec = 200000 };
-		nanosleep(&ts, NULL);
-		now = ls_mono_ns();
-	}
-	s->hold_ns += now - t0;
+	/* No chunk comes after ~0: only a release (permit ~0) or the lease running out ends the wait. */
+	wait_for_permit(s, ~0ull);
 }
 
 bool ls_stream_wait_monitor(struct ls_stream *s, uint64_t timeout_ns)

@@ -431,6 +431,46 @@ static bool held_at(struct ls_run *run, int i, int v, uint64_t t, struct ls_batc
 
 static void handle_divergence(struct ls_run *run, const struct ls_event *ev);
 
+/* First block of vCPU v's comparison: the backlog's start, else the kernel's pairing start (start1 - 1 chunks). */
+static uint64_t compare_start(const struct ls_run *run, int v, uint64_t start1)
+{
+	const struct ls_backlog *bk = &run->bk[v];
+
+	return bk->end ? bk->lo : start1 ? (start1 - 1) << run->t[0].info.batch_order : 0;
+}
+
+/*
+ * Record-by-record comparison of two copies over [lo, hi) (both must hold
+ * it): returns where they stop being equal (hi if they never do) and adds
+ * the instructions of the equal blocks to *insns.
+ */
+static uint64_t compare_copies(const struct ls_side_records rec[2], uint64_t lo, uint64_t hi, uint64_t *insns)
+{
+	uint64_t d;
+
+	if (ls_first_divergence(rec, lo, hi, &d) == 0)
+		hi = d;
+	for (uint64_t q = lo; q < hi; q++)
+		*insns += ls_rec_ninsns(rec[0].words[q - rec[0].first_seq]);
+	return hi;
+}
+
+/*
+ * A divergence found in user space at block d, reported like a kernel-found
+ * one; insn_end[i] is side i's instruction count through block range_hi - 1.
+ */
+static void user_divergence(struct ls_run *run, int v, uint64_t d, uint64_t range_hi, const uint64_t insn_end[2])
+{
+	struct ls_event ev = { .type = LS_EV_DIVERGE, .vcpu = (uint32_t)v,
+			       .chunk = d >> run->t[0].info.batch_order, .range_lo = d, .range_hi = range_hi };
+
+	for (int i = 0; i < 2; i++) {
+		ev.batch_addr[i] = run->sc[i][v].batch_addr;
+		ev.insn_end[i] = insn_end[i];
+	}
+	handle_divergence(run, &ev);
+}
+
 /* Compare [max(oldest held), T * chunk) of both held sides, record by record. */
 static void backlog_compare(struct ls_run *run, int v, const struct ls_batch b[2])
 {
@@ -438,7 +478,7 @@ static void backlog_compare(struct ls_run *run, int v, const struct ls_batch b[2
 	struct ls_side_records rec[2] = {};
 	uint64_t *buf[2] = {}, order = b[0].batch_order, ring = 1ull << b[0].ring_order;
 	uint64_t end = (bk->target + 1) << order, hi = end;
-	uint64_t lo = end > ring ? end - ring : 0, d;
+	uint64_t lo = end > ring ? end - ring : 0;
 	const char *problem = NULL;
 
 	for (int i = 0; i < 2; i++) {
@@ -451,22 +491,14 @@ static void backlog_compare(struct ls_run *run, int v, const struct ls_batch b[2
 	lo = rec[0].first_seq > rec[1].first_seq ? rec[0].first_seq : rec[1].first_seq;
 	if (lo >= hi)
 		goto out;
-	if (ls_first_divergence(rec, lo, hi, &d) == 0)
-		hi = d; /* compared up to the divergence */
+	hi = compare_copies(rec, lo, hi, &bk->insns);
 	bk->lo = lo;
 	bk->end = end;
 	bk->blocks = hi - lo;
-	for (uint64_t q = lo; q < hi; q++)
-		bk->insns += ls_rec_ninsns(rec[0].words[q - rec[0].first_seq]);
 	if (hi < end) {
-		/* Report it like a kernel-found one: the exact block, history, anchored counts. */
-		struct ls_event ev = { .type = LS_EV_DIVERGE, .vcpu = (uint32_t)v, .chunk = d >> order,
-				       .range_lo = d, .range_hi = end };
-		for (int i = 0; i < 2; i++) {
-			ev.batch_addr[i] = run->sc[i][v].batch_addr;
-			ev.insn_end[i] = b[i].insn_base + b[i].insns;
-		}
-		handle_divergence(run, &ev);
+		/* Both are held right after chunk T: their counts there anchor the history. */
+		uint64_t insn_end[2] = { b[0].insn_base + b[0].insns, b[1].insn_base + b[1].insns };
+		user_divergence(run, v, hi, end, insn_end);
 		goto out;
 	}
 	if (run->opts->verbose)
@@ -555,8 +587,7 @@ static void tail_compare(struct ls_run *run, int v)
 	const struct ls_pair_state *st = &run->skel->bss->pairs[v];
 	const struct ls_backlog *bk = &run->bk[v];
 	struct ls_tail *tl = &run->tail[v];
-	uint32_t order = run->t[0].info.batch_order;
-	uint64_t start1 = LS_READ(st->start1), pub[2], *buf[2] = {}, d;
+	uint64_t start1 = LS_READ(st->start1), pub[2], *buf[2] = {};
 	struct ls_side_records rec[2] = {};
 	const char *problem = NULL;
 
@@ -567,8 +598,8 @@ static void tail_compare(struct ls_run *run, int v)
 		if (LS_READ(st->side[i].uncompared_late))
 			return; /* the kernel's comparison has a gap: the tail would not join it */
 	}
-	uint64_t start = bk->end ? bk->lo : (start1 - 1) << order;
-	uint64_t lo = start + LS_READ(st->compared_blocks) + bk->blocks, common = pub[0] < pub[1] ? pub[0] : pub[1];
+	uint64_t lo = compare_start(run, v, start1) + LS_READ(st->compared_blocks) + bk->blocks;
+	uint64_t common = pub[0] < pub[1] ? pub[0] : pub[1];
 	if (lo >= common)
 		return;
 	for (int i = 0; i < 2; i++) {
@@ -579,22 +610,18 @@ static void tail_compare(struct ls_run *run, int v)
 			goto out;
 		}
 	}
-	uint64_t hi = ls_first_divergence(rec, lo, common, &d) == 0 ? d : common;
+	uint64_t hi = compare_copies(rec, lo, common, &tl->insns);
 	tl->blocks = hi - lo;
-	for (uint64_t q = lo; q < hi; q++)
-		tl->insns += ls_rec_ninsns(rec[0].words[q - lo]);
 	if (hi < common) {
-		struct ls_event ev = { .type = LS_EV_DIVERGE, .vcpu = (uint32_t)v, .chunk = d >> order,
-				       .range_lo = d, .range_hi = common };
+		uint64_t insn_end[2];
 		for (int i = 0; i < 2; i++) {
 			/* Instructions through block common - 1: the side's total minus what came after. */
 			uint64_t after = 0;
 			for (uint64_t q = common; q < pub[i]; q++)
 				after += ls_rec_ninsns(rec[i].words[q - lo]);
-			ev.batch_addr[i] = run->sc[i][v].batch_addr;
-			ev.insn_end[i] = LS_READ(st->side[i].pub_insn_end) - after;
+			insn_end[i] = LS_READ(st->side[i].pub_insn_end) - after;
 		}
-		handle_divergence(run, &ev);
+		user_divergence(run, v, hi, common, insn_end);
 	}
 out:
 	free(buf[0]);
@@ -679,7 +706,6 @@ static bool comparison_complete(struct ls_run *run);
 static void collect(struct ls_run *run, struct ls_summary *s)
 {
 	struct ls_pair_state st;
-	uint32_t order = run->t[0].info.batch_order;
 
 	bool final[2] = { true, true };
 
@@ -693,7 +719,7 @@ static void collect(struct ls_run *run, struct ls_summary *s)
 		const struct ls_tail *tl = &run->tail[k];
 		s->compared_blocks += st.compared_blocks + bk->blocks + tl->blocks;
 		s->compared_insns += st.compared_insns + bk->insns + tl->insns;
-		uint64_t start = bk->end ? bk->lo : st.start1 ? (st.start1 - 1) << order : 0;
+		uint64_t start = compare_start(run, (int)k, st.start1);
 		bool started = st.start1 || bk->end;
 		if (started && (!s->started || start < s->start_seq))
 			s->start_seq = start;
@@ -833,7 +859,6 @@ static void side_ended(struct ls_run *run, int w)
 static bool comparison_complete(struct ls_run *run)
 {
 	unsigned active = 0;
-	uint32_t order = run->t[0].info.batch_order;
 
 	for (uint32_t k = 0; k < LS_MAX_VCPUS; k++) {
 		const struct ls_pair_state *st = &run->skel->bss->pairs[k];
@@ -842,7 +867,7 @@ static bool comparison_complete(struct ls_run *run)
 		active++;
 		uint64_t end = LS_READ(st->side[0].pub_end), start1 = LS_READ(st->start1);
 		const struct ls_backlog *bk = &run->bk[k];
-		uint64_t start = bk->end ? bk->lo : start1 ? (start1 - 1) << order : 0;
+		uint64_t start = compare_start(run, (int)k, start1);
 		if (!LS_READ(st->side[0].final) || !LS_READ(st->side[1].final) || end != LS_READ(st->side[1].pub_end) ||
 		    !(start1 || bk->end) || LS_READ(st->compared_blocks) + bk->blocks + run->tail[k].blocks != end - start)
 			return false;
@@ -862,6 +887,29 @@ static bool nothing_left_to_compare(struct ls_run *run)
 			return false;
 	}
 	return true;
+}
+
+/*
+ * Wait up to timeout_ns for the chosen children (run mode) to exit by
+ * themselves, carrying their output through; an interruptible wait ends
+ * early on Ctrl-C or SIGTERM.
+ */
+static void wait_children(struct ls_run *run, const bool which[2], uint64_t timeout_ns, bool interruptible)
+{
+	for (uint64_t until = now_ns() + timeout_ns; now_ns() < until && !(interruptible && exiting);) {
+		bool waiting = false;
+		for (int i = 0; i < 2; i++) {
+			if (!which[i] || ls_child_reap(&run->child[i]))
+				continue;
+			waiting = true;
+			for (int n = 0; n < 2; n++)
+				ls_child_pump(&run->child[i], n, stderr);
+		}
+		if (!waiting)
+			return;
+		struct timespec ts = { 0, 2000000 };
+		nanosleep(&ts, NULL);
+	}
 }
 
 static int run_monitor(struct ls_run *run)
@@ -1006,25 +1054,9 @@ static int run_monitor(struct ls_run *run)
 		}
 		update_permits(run, true);
 		/* Finished QEMUs are exiting by themselves: let them, carrying their output through. */
-		bool finishing = comparison_complete(run);
-		for (uint64_t until = now_ns() + 10000000000ull; finishing && !exiting && now_ns() < until;) {
-			if (ls_child_reap(&run->child[0]) && ls_child_reap(&run->child[1]))
-				break;
-			for (i = 0; i < 2; i++)
-				for (int n = 0; n < 2; n++)
-					ls_child_pump(&run->child[i], n, stderr);
-			struct timespec ts = { 0, 5000000 };
-			nanosleep(&ts, NULL);
-		}
-		for (uint64_t until = now_ns() + 300000000ull; now_ns() < until;) {
-			bool waiting = false;
-			for (i = 0; i < 2; i++)
-				waiting |= fin_side[i] && !ls_child_reap(&run->child[i]);
-			if (!waiting)
-				break;
-			struct timespec ts = { 0, 2000000 };
-			nanosleep(&ts, NULL);
-		}
+		if (comparison_complete(run))
+			wait_children(run, (const bool[2]){ true, true }, 10000000000ull, true);
+		wait_children(run, fin_side, 300000000ull, false);
 		/* Stopped early (divergence limit, timeout, signal, the other side gone) or hanging: end them. */
 		for (i = 0; i < 2; i++)
 			if (!ls_child_reap(&run->child[i]))
