@@ -69,7 +69,7 @@ struct ls_pair_state {
 	__u64 compared_blocks;
 	__u64 compared_insns;
 	__u64 start1; /* chunk the comparison started from, + 1 */
-	__u64 _pad0;
+	__u64 user_owned; /* user space compares this vCPU (after a divergence, or --insn): only account */
 	struct ls_pair_slot slot[LS_WINDOW];
 };
 
@@ -145,6 +145,10 @@ LS_INLINE enum ls_verdict ls_correlate(struct ls_pair_state *st, struct ls_contr
 	if (k + 1 > me->hi1)
 		me->hi1 = k + 1;
 
+	if (LS_READ(st->user_owned)) {
+		ls_ack_delta(me, end, 0);
+		return LS_OK;
+	}
 	if (LS_READ(ctl->released) || LS_READ(ctl->frozen)) {
 		ls_ack_delta(me, end, &me->uncompared_late);
 		return LS_OK;

@@ -17,7 +17,7 @@
 #endif
 
 #ifndef LS_WIRE_VERSION /* overridable only to build the incompatible plugin the tests need */
-#define LS_WIRE_VERSION 1
+#define LS_WIRE_VERSION 2
 #endif
 #define LS_VERSION "0.1.0" /* release of plugin and monitor */
 #define LS_MAGIC 0x4c534250u /* "LSBP" */
@@ -98,6 +98,9 @@ struct ls_batch {
 	/* written by the monitor */
 	__u64 permit_chunk; /* highest chunk the plugin may write; ~0 = no limit */
 	__u64 lease_until_ns; /* the permit binds until then; 0 = never monitored */
+	/* this vCPU's syscall log (linux-user only; 0 otherwise) */
+	__u64 sys_addr; /* struct ls_sys_rec[1 << ls_plugin_info.sys_order] */
+	__u64 sys_next; /* syscalls logged so far: record i is at i % size */
 };
 
 /*
@@ -113,6 +116,74 @@ struct ls_plugin_info {
 	__u32 ring_order;
 	__u64 batches_addr; /* struct ls_batch *[LS_MAX_VCPUS], NULL where no vCPU */
 	char plugin_version[16];
+	/*
+	 * Where guest memory is (linux-user: guest address g is host address
+	 * guest_base + g, from qemu_plugin_insn_haddr), so the monitor can find
+	 * the guest's ELF mappings in /proc/PID/maps and their load bias.
+	 */
+	__u64 guest_base;
+	/* The translation log: a struct ls_tlog_ent for every translated block. */
+	__u64 tlog_addr;
+	__u64 tlog_cap; /* bytes */
+	__u64 tlog_used; /* bytes of complete entries; stored with release after them */
+	__u64 tlog_dropped; /* translations not logged: the log was full */
+	__u32 flags; /* LS_INFO_* */
+	__u32 sys_order; /* each vCPU's syscall log holds 2^sys_order records */
+	char target[16]; /* QEMU's target name: "x86_64", "aarch64", ... */
+};
+
+/* Every wire format starts with these bytes of ls_plugin_info: enough to name a version we do not speak. */
+#define LS_INFO_V1_SIZE 40
+
+enum ls_info_flags {
+	LS_INFO_GUEST_BASE = 1u << 0, /* guest_base is known */
+	LS_INFO_SYSCALLS = 1u << 1, /* linux-user: syscalls are logged */
+	LS_INFO_SYSTEM = 1u << 2, /* system emulation: pcs are guest virtual addresses of any process */
+};
+
+/*
+ * One translated block in the translation log, written once at translation
+ * (never per execution), so the monitor can expand a block record (pc,
+ * ninsns) into its instructions and disassemble them.  Followed by
+ * __u16 off[ninsns] (instruction i is at pc + off[i]), __u8 len[ninsns]
+ * (its size in bytes) and the instructions' bytes, concatenated; size
+ * covers all of it and is a multiple of 8.
+ */
+struct ls_tlog_ent {
+	__u64 pc;
+	__u16 ninsns;
+	__u16 nbytes; /* code bytes at the end */
+	__u32 size;
+};
+
+static inline __u32 ls_tlog_ent_size(__u32 ninsns, __u32 nbytes)
+{
+	return (__u32)((sizeof(struct ls_tlog_ent) + ninsns * 3u + nbytes + 7u) & ~7u);
+}
+
+/*
+ * One guest syscall in a vCPU's syscall log.  Filled at entry (seq, num,
+ * args), completed at return (ret, out_*), then state says which.  What the
+ * syscall wrote into guest memory (the timespec of clock_gettime, the bytes
+ * of read, ...) is summarised by a hash and its first bytes: it is an input
+ * of the guest just like the return value.
+ */
+struct ls_sys_rec {
+	__u64 seq; /* blocks this vCPU had executed when the syscall was made */
+	__s64 num;
+	__u64 args[6];
+	__s64 ret;
+	__u64 out_hash; /* of the out_len bytes the syscall wrote; 0 when none */
+	__u32 out_len;
+	__u16 state; /* LS_SYS_* */
+	__u16 _pad0;
+	__u8 out_head[40]; /* the first of those bytes */
+};
+
+enum ls_sys_state {
+	LS_SYS_ENTERED = 1, /* no return yet (or it never returns: exit) */
+	LS_SYS_RETURNED = 2, /* ret and out_* are valid */
+	LS_SYS_OUT_UNREADABLE = 3, /* returned, but its output could not be read */
 };
 
 /* Events from the BPF program to user space (BPF ring buffer). */
@@ -158,14 +229,24 @@ static inline __u64 ls_digest_term(__u64 word, __u64 seq)
 #define LS_CHECK_SIZE(t, n) _Static_assert(sizeof(struct t) == (n), #t " size changed: bump LS_WIRE_VERSION")
 #define LS_CHECK_OFF(t, f, n) _Static_assert(__builtin_offsetof(struct t, f) == (n), #t "." #f " moved: bump LS_WIRE_VERSION")
 LS_CHECK_SIZE(ls_rec, 8);
-LS_CHECK_SIZE(ls_batch, 96);
+LS_CHECK_SIZE(ls_batch, 112);
 LS_CHECK_OFF(ls_batch, chunk, 16);
 LS_CHECK_OFF(ls_batch, ring_addr, 48);
 LS_CHECK_OFF(ls_batch, pub_id, 72);
 LS_CHECK_OFF(ls_batch, permit_chunk, 80);
 LS_CHECK_OFF(ls_batch, lease_until_ns, 88);
-LS_CHECK_SIZE(ls_plugin_info, 40);
+LS_CHECK_OFF(ls_batch, sys_addr, 96);
+LS_CHECK_OFF(ls_batch, sys_next, 104);
+LS_CHECK_SIZE(ls_plugin_info, 104);
 LS_CHECK_OFF(ls_plugin_info, batches_addr, 16);
+LS_CHECK_OFF(ls_plugin_info, guest_base, 40);
+LS_CHECK_OFF(ls_plugin_info, tlog_used, 64);
+LS_CHECK_OFF(ls_plugin_info, flags, 80);
+LS_CHECK_OFF(ls_plugin_info, target, 88);
+LS_CHECK_SIZE(ls_tlog_ent, 16);
+LS_CHECK_SIZE(ls_sys_rec, 128);
+LS_CHECK_OFF(ls_sys_rec, ret, 64);
+LS_CHECK_OFF(ls_sys_rec, out_head, 88);
 LS_CHECK_SIZE(ls_event, 96);
 LS_CHECK_OFF(ls_event, insn_end, 64);
 LS_CHECK_OFF(ls_event, batch_addr, 48);

@@ -96,7 +96,7 @@ static int find_plugin_cb(const struct ls_map *m, void *vctx)
 	snprintf(probe, sizeof(probe), "/proc/%d/root%.*s", (int)c->t->pid, (int)m->path_len, m->path);
 	c->checked++;
 	if (ls_elf_symbol_offset(probe, "lockstep_plugin_info", &off, &size) == 0 &&
-	    size == sizeof(struct ls_plugin_info)) {
+	    size >= LS_INFO_V1_SIZE) { /* older formats are shorter: read their version, then refuse */
 		memcpy(c->path, m->path, m->path_len);
 		c->path[m->path_len] = 0;
 		c->off = off;
@@ -173,7 +173,9 @@ int ls_target_open(struct ls_target *t, pid_t pid, char label, char *err, size_t
 		snprintf(err, errlen, "%c: pid %d maps %s but not its data segment", label, (int)pid, c.path);
 		goto cleanup;
 	}
-	if ((e = ls_target_read(pid, t->info_addr, &t->info, sizeof(t->info))) != 0) {
+	if ((e = ls_target_read(pid, t->info_addr, &t->info, LS_INFO_V1_SIZE)) != 0 ||
+	    (t->info.magic == LS_MAGIC && t->info.version == LS_WIRE_VERSION &&
+	     (e = ls_target_read(pid, t->info_addr, &t->info, sizeof(t->info))) != 0)) {
 		snprintf(err, errlen, "%c: cannot read pid %d's memory: %s%s", label, (int)pid, strerror(-e),
 			 e == -EPERM ? " (needs CAP_SYS_PTRACE)" : "");
 		goto cleanup;
