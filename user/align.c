@@ -1,0 +1,413 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * align.c - streaming comparator of two symbol streams: plain word compare
+ * in sync, a k-gram hash search for the closest re-convergence when apart.
+ */
+#include "align.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* ---- symbol buffer ---- */
+
+int ls_seqbuf_append(struct ls_seqbuf *b, const uint64_t *v, size_t n)
+{
+	if (n > b->cap - b->n) {
+		size_t cap = b->cap ? b->cap : 1024;
+
+		while (cap - b->n < n) {
+			if (cap > SIZE_MAX / 2 / sizeof(*b->v))
+				return -ENOMEM;
+			cap *= 2;
+		}
+		uint64_t *nv = realloc(b->v, cap * sizeof(*nv));
+		if (!nv)
+			return -ENOMEM;
+		b->v = nv;
+		b->cap = cap;
+	}
+	if (n)
+		memcpy(b->v + b->n, v, n * sizeof(*v));
+	b->n += n;
+	return 0;
+}
+
+void ls_seqbuf_trim(struct ls_seqbuf *b, uint64_t keep_from)
+{
+	uint64_t end = ls_seqbuf_end(b);
+
+	if (keep_from <= b->base)
+		return;
+	if (keep_from > end)
+		keep_from = end;
+	size_t dead = (size_t)(keep_from - b->base);
+	/* Shift only when more than half is dead: each live symbol is moved at most once per halving. */
+	if (dead * 2 <= b->n)
+		return;
+	memmove(b->v, b->v + dead, (b->n - dead) * sizeof(*b->v));
+	b->n -= dead;
+	b->base = keep_from;
+}
+
+uint64_t ls_seqbuf_end(const struct ls_seqbuf *b)
+{
+	return b->base + b->n;
+}
+
+void ls_seqbuf_free(struct ls_seqbuf *b)
+{
+	free(b->v);
+	b->v = NULL;
+	b->n = b->cap = 0;
+}
+
+/* ---- k-gram hashing ---- */
+
+/*
+ * The hash of the k-gram at x is sum(mix(s[x + i]) * P^(k - 1 - i)) mod 2^64,
+ * rolled one symbol at a time; mix() first so that nearby block words (pcs a
+ * few bytes apart) spread over all 64 bits.
+ */
+#define HASH_P 0x9e3779b97f4a7c15ull
+
+static inline uint64_t mix(uint64_t s)
+{
+	s ^= s >> 31;
+	s *= 0x7fb5d329728ea185ull;
+	s ^= s >> 27;
+	s *= 0x81dadef4bc2dd44dull;
+	s ^= s >> 33;
+	return s;
+}
+
+static inline uint32_t tag_of(uint64_t h)
+{
+	return (uint32_t)(((h ^ (h >> 29)) * 0xbf58476d1ce4e5b9ull) >> 32);
+}
+
+/* ---- k-gram tables: tag and first position of each distinct k-gram ---- */
+
+#define TAB_MIN 1024u /* slots allocated when a side first gets a k-gram */
+#define TAB_KEEP (1u << 16) /* larger tables are freed when their region ends */
+
+static void tab_free(struct ls_align_tab *t)
+{
+	free(t->slot);
+	free(t->used);
+	t->slot = NULL;
+	t->used = NULL;
+	t->mask = 0;
+	t->count = 0;
+}
+
+/* Empty the table for the next region: O(entries), not O(slots), when it is sparse. */
+static void tab_reset(struct ls_align_tab *t)
+{
+	if (t->slot && t->mask + 1 > TAB_KEEP) {
+		tab_free(t);
+	} else if (t->slot && t->count * 4 > t->mask + 1) {
+		memset(t->slot, 0, (t->mask + 1) * sizeof(*t->slot));
+	} else if (t->slot) {
+		for (size_t i = 0; i < t->count; i++)
+			t->slot[t->used[i]] = 0;
+	}
+	t->count = 0;
+	t->k = 0;
+	t->h = 0;
+}
+
+/* Room for one more entry at load <= 1/2.  0 or -ENOMEM (table unchanged). */
+static int tab_reserve(struct ls_align_tab *t)
+{
+	uint64_t slots = t->slot ? t->mask + 1 : 0;
+
+	if (t->slot && (t->count + 1) * 2 <= slots)
+		return 0;
+	uint64_t ns = t->slot ? slots * 2 : TAB_MIN;
+	uint64_t nmask = ns - 1;
+	uint64_t *s = calloc(ns, sizeof(*s));
+	uint32_t *u = malloc(ns / 2 * sizeof(*u));
+
+	if (!s || !u) {
+		free(s);
+		free(u);
+		return -ENOMEM;
+	}
+	for (size_t i = 0; i < t->count; i++) {
+		uint64_t e = t->slot[t->used[i]];
+		uint64_t j = (e >> 32) & nmask;
+
+		while (s[j])
+			j = (j + 1) & nmask;
+		s[j] = e;
+		u[i] = (uint32_t)j;
+	}
+	free(t->slot);
+	free(t->used);
+	t->slot = s;
+	t->used = u;
+	t->mask = nmask;
+	return 0;
+}
+
+/*
+ * Find the k-gram g (tag, symbols) in t, whose positions are relative to
+ * `syms`.  Returns the slot holding it (*found) or the empty slot where it
+ * would go.  t must be allocated.
+ */
+static uint64_t tab_find(const struct ls_align_tab *t, uint32_t tag, const uint64_t *g, const uint64_t *syms,
+			 size_t bytes, bool *found)
+{
+	uint64_t j = tag & t->mask;
+
+	for (;;) {
+		uint64_t e = t->slot[j];
+
+		if (!e) {
+			*found = false;
+			return j;
+		}
+		if ((uint32_t)(e >> 32) == tag && !memcmp(syms + ((uint32_t)e - 1), g, bytes)) {
+			*found = true;
+			return j;
+		}
+		j = (j + 1) & t->mask;
+	}
+}
+
+/* ---- comparator ---- */
+
+int ls_align_init(struct ls_align *al, const struct ls_align_cfg *cfg, uint64_t pos_a, uint64_t pos_b)
+{
+	if (!cfg->window || cfg->window > LS_ALIGN_MAX_WINDOW || !cfg->match || cfg->match > LS_ALIGN_MAX_MATCH)
+		return -EINVAL;
+	*al = (struct ls_align){ .cfg = *cfg, .state = LS_ALIGN_ST_SYNC, .pos = { pos_a, pos_b }, .pk = 1 };
+	for (unsigned i = 0; i < cfg->match; i++)
+		al->pk *= HASH_P;
+	return 0;
+}
+
+void ls_align_free(struct ls_align *al)
+{
+	tab_free(&al->tab[0]);
+	tab_free(&al->tab[1]);
+}
+
+uint64_t ls_align_keep_from(const struct ls_align *al, int side)
+{
+	return al->state == LS_ALIGN_ST_LOST ? UINT64_MAX : al->pos[side];
+}
+
+uint64_t ls_align_matched(const struct ls_align *al)
+{
+	return al->matched;
+}
+
+enum ls_align_state ls_align_state(const struct ls_align *al)
+{
+	return al->state;
+}
+
+uint64_t ls_align_pos(const struct ls_align *al, int side)
+{
+	return al->pos[side];
+}
+
+/* Length of the common prefix of a and b (n words): memcmp per chunk, then a word scan. */
+static size_t common_prefix(const uint64_t *a, const uint64_t *b, size_t n)
+{
+	enum { CHUNK = 128 };
+	size_t i = 0;
+
+	while (n - i >= CHUNK && !memcmp(a + i, b + i, CHUNK * sizeof(*a)))
+		i += CHUNK;
+	while (i < n && a[i] == b[i])
+		i++;
+	return i;
+}
+
+/* (x, y) better than the best so far: smaller x + y, then smaller max, then smaller x. */
+static bool better(const struct ls_align *al, uint64_t x, uint64_t y)
+{
+	if (!al->have_best)
+		return true;
+	uint64_t bx = al->best[0], by = al->best[1];
+
+	if (x + y != bx + by)
+		return x + y < bx + by;
+	uint64_t m = x > y ? x : y, bm = bx > by ? bx : by;
+
+	if (m != bm)
+		return m < bm;
+	return x < bx;
+}
+
+/*
+ * Look at side i's next k-gram (x = tab[i].k; its symbols must be buffered):
+ * if it is the first of its kind on that side, look for it on the other side.
+ * insert: the other side will look again, so record it.  0 or -ENOMEM.
+ */
+static int add_kgram(struct ls_align *al, int i, const uint64_t *const syms[2], bool insert)
+{
+	struct ls_align_tab *t = &al->tab[i], *o = &al->tab[!i];
+	const unsigned m = al->cfg.match;
+	const size_t bytes = (size_t)m * sizeof(uint64_t);
+	const uint64_t x = t->k;
+	const uint64_t *g = syms[i] + x;
+	uint64_t h;
+	bool found;
+
+	if (insert && tab_reserve(t))
+		return -ENOMEM;
+	if (x == 0) {
+		h = 0;
+		for (unsigned q = 0; q < m; q++)
+			h = h * HASH_P + mix(g[q]);
+	} else {
+		h = t->h * HASH_P - mix(g[-1]) * al->pk + mix(g[m - 1]);
+	}
+	t->h = h;
+	t->k = x + 1;
+
+	uint32_t tag = tag_of(h);
+
+	if (insert) {
+		uint64_t j = tab_find(t, tag, g, syms[i], bytes, &found);
+
+		if (found)
+			return 0; /* an earlier x on this side pairs at least as well with anything */
+		t->slot[j] = (uint64_t)tag << 32 | (x + 1);
+		t->used[t->count++] = (uint32_t)j;
+	}
+	if (!o->slot || !o->count)
+		return 0;
+	uint64_t j = tab_find(o, tag, g, syms[!i], bytes, &found);
+
+	if (found) {
+		uint64_t y = (uint32_t)o->slot[j] - 1;
+		uint64_t xy[2];
+
+		xy[i] = x;
+		xy[!i] = y;
+		if (better(al, xy[0], xy[1])) {
+			al->have_best = true;
+			al->best[0] = xy[0];
+			al->best[1] = xy[1];
+		}
+	}
+	return 0;
+}
+
+static void region_end(struct ls_align *al)
+{
+	tab_reset(&al->tab[0]);
+	tab_reset(&al->tab[1]);
+	al->have_best = false;
+}
+
+/*
+ * Apart at pos[]: hash k-grams of both sides in step (the side with fewer
+ * looked at goes next), so that pairs are found in about increasing x + y,
+ * and stop as soon as the best pair found is certain.  A pair not yet found
+ * has x >= k[0] (side 0 not done) or y >= k[1] (side 1 not done), so once
+ * both sides are done or past the best's x + y, none can beat it.
+ */
+static int search(struct ls_align *al, const struct ls_seqbuf b[2], const bool final[2], struct ls_align_ev *ev)
+{
+	const uint64_t W = al->cfg.window, m = al->cfg.match;
+	const uint64_t *syms[2];
+	uint64_t avail[2];
+
+	for (int i = 0; i < 2; i++) {
+		syms[i] = b[i].v + (al->pos[i] - b[i].base);
+		avail[i] = ls_seqbuf_end(&b[i]) - al->pos[i];
+	}
+	for (;;) {
+		bool ready[2], done[2], want[2];
+		uint64_t sum = al->best[0] + al->best[1];
+
+		for (int i = 0; i < 2; i++) {
+			uint64_t k = al->tab[i].k;
+
+			ready[i] = k < W && avail[i] >= k + m;
+			done[i] = k >= W || (!ready[i] && final[i]);
+		}
+		/* A side that ended with no k-gram matches nothing: the other only has to show its window. */
+		for (int i = 0; i < 2; i++) {
+			if (done[!i] && !al->tab[!i].k && !done[i] && (avail[i] >= W + m - 1 || final[i])) {
+				done[i] = true;
+				ready[i] = false;
+			}
+		}
+		if (al->have_best) {
+			if ((done[0] || al->tab[0].k > sum) && (done[1] || al->tab[1].k > sum)) {
+				*ev = (struct ls_align_ev){ .type = LS_ALIGN_REJOINED,
+							    .at = { al->pos[0], al->pos[1] },
+							    .len = { al->best[0], al->best[1] } };
+				al->pos[0] += al->best[0];
+				al->pos[1] += al->best[1];
+				al->state = LS_ALIGN_ST_SYNC;
+				region_end(al);
+				return 0;
+			}
+		} else if (done[0] && done[1]) {
+			*ev = (struct ls_align_ev){ .type = LS_ALIGN_LOST, .at = { al->pos[0], al->pos[1] } };
+			for (int i = 0; i < 2; i++)
+				ev->len[i] = avail[i] < W + m - 1 ? avail[i] : W + m - 1;
+			al->state = LS_ALIGN_ST_LOST;
+			tab_free(&al->tab[0]);
+			tab_free(&al->tab[1]);
+			al->have_best = false;
+			return 0;
+		}
+		for (int i = 0; i < 2; i++) {
+			want[i] = !done[i] && (!al->have_best || al->tab[i].k <= sum);
+			if (done[!i] && !al->tab[!i].k)
+				want[i] = false; /* nothing to match against: just wait for done */
+		}
+		/* The wanted side with fewer k-grams looked at; the other only if level with it. */
+		int i = !want[0] || (want[1] && al->tab[1].k < al->tab[0].k);
+
+		if (!want[i] || !ready[i]) {
+			int j = !i;
+
+			if (want[j] && ready[j] && (!want[i] || al->tab[j].k <= al->tab[i].k))
+				i = j;
+			else
+				return 0; /* waiting for data */
+		}
+		int err = add_kgram(al, i, syms, !done[!i]);
+
+		if (err)
+			return err;
+	}
+}
+
+int ls_align_step(struct ls_align *al, const struct ls_seqbuf b[2], const bool final[2], struct ls_align_ev *ev)
+{
+	*ev = (struct ls_align_ev){ .type = LS_ALIGN_NONE };
+	if (al->state == LS_ALIGN_ST_LOST)
+		return 0;
+	for (int i = 0; i < 2; i++)
+		if (b[i].base > al->pos[i] || ls_seqbuf_end(&b[i]) < al->pos[i])
+			return -ERANGE;
+	if (al->state == LS_ALIGN_ST_APART)
+		return search(al, b, final, ev);
+
+	const uint64_t *p0 = b[0].v + (al->pos[0] - b[0].base);
+	const uint64_t *p1 = b[1].v + (al->pos[1] - b[1].base);
+	uint64_t n0 = ls_seqbuf_end(&b[0]) - al->pos[0], n1 = ls_seqbuf_end(&b[1]) - al->pos[1];
+	size_t n = (size_t)(n0 < n1 ? n0 : n1);
+	size_t i = common_prefix(p0, p1, n);
+
+	al->matched += i;
+	al->pos[0] += i;
+	al->pos[1] += i;
+	if (i < n) {
+		*ev = (struct ls_align_ev){ .type = LS_ALIGN_PARTED, .at = { al->pos[0], al->pos[1] } };
+		al->state = LS_ALIGN_ST_APART;
+		al->regions++;
+	}
+	return 0;
+}
