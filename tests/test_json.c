@@ -83,3 +83,55 @@ Test(json, summary_totals_uncompared_per_side)
 		  buf);
 	cr_assert(strstr(buf, "\"exit_code\":4,\"result\":\"stopped\"}\n"), "%s", buf);
 }
+
+Test(json, divergence_found_carries_symbols_instructions_cause)
+{
+	struct ls_hist_row row = { .seq = 7, .seq_b = 7, .have = { true, true }, .pc = { 0x401000, 0x402000 },
+				   .ninsns = { 2, 3 }, .cum = { 9, 10 }, .differs = true };
+	static const ls_sym_pair syms[] = { { "path_a", "path_b" } };
+	static const struct ls_insn_line dis[] = { { .addr = 0x401000, .sym = "path_a", .text = "push rbp", .mark = true } };
+	struct ls_divergence d = {
+		.vcpu = 0, .found = true, .seq = 7, .seq_b = 7, .block = { 7, 7 }, .pc = { 0x401000, 0x402000 },
+		.ninsns = { 2, 3 }, .cum = { 9, 10 }, .rows = &row, .nrows = 1, .row_sym = syms,
+		.headline = "A went on at path_a, B at path_b", .sym = { "path_a", "path_b" },
+		.insn_found = true, .have_common = true, .insn_index = 7,
+		.common = { .addr = 0x400ff0, .sym = "main+0x10", .text = "call rax" },
+		.first = { { .addr = 0x401000, .sym = "path_a", .text = "push rbp" },
+			   { .addr = 0x402000, .sym = "path_b", .text = "push rbp" } },
+		.dis = { dis, NULL }, .ndis = { 1, 0 },
+		.cause_key = "inputs_differed", .cause = "inputs differed: getpid #1", .next_step = "make it the same\n",
+	};
+	FILE *f = open_out();
+
+	ls_json_divergence(f, sides, &d, 1, 0.5);
+	fclose(f);
+	cr_assert(strstr(buf, "\"headline\":\"A went on at path_a, B at path_b\""), "%s", buf);
+	cr_assert(strstr(buf, "\"in_block\":7,\"symbol\":\"path_a\",\"disassembly\":[{\"addr\":\"0x401000\",\"symbol\":"
+			      "\"path_a\",\"text\":\"push rbp\"}]}"),
+		  "%s", buf);
+	cr_assert(strstr(buf, "\"first_instruction\":{\"index\":7,\"last_common\":{\"addr\":\"0x400ff0\",\"symbol\":"
+			      "\"main+0x10\",\"text\":\"call rax\"}"),
+		  "%s", buf);
+	cr_assert(strstr(buf, "\"cause\":{\"cause\":\"inputs_differed\",\"text\":\"inputs differed: getpid #1\","
+			      "\"syscalls\":null}"),
+		  "%s", buf);
+	cr_assert(strstr(buf, "\"A\":{\"pc\":\"0x401000\",\"insns\":2,\"cumulative_insns\":9,\"symbol\":\"path_a\"}"), "%s",
+		  buf);
+}
+
+Test(json, region_rejoined_and_not)
+{
+	const uint64_t at[2] = { 100, 100 }, len[2] = { 5, 0 };
+	FILE *f = open_out();
+
+	ls_json_region(f, 0, 1, true, "blocks", at, len, 1.0);
+	ls_json_region(f, 2, 3, false, "instructions", at, len, 2.0);
+	fclose(f);
+	cr_assert(strstr(buf, "{\"type\":\"region\",\"time\":1.000000,\"index\":1,\"vcpu\":0,\"unit\":\"blocks\","
+			      "\"rejoined\":true,\"A\":{\"from\":100,\"length\":5},\"B\":{\"from\":100,\"length\":0},"
+			      "\"rejoined_at\":{\"A\":105,\"B\":100}}\n"),
+		  "%s", buf);
+	cr_assert(strstr(buf, "\"vcpu\":2,\"unit\":\"instructions\",\"rejoined\":false,\"A\":{\"from\":100,\"length\":5},"
+			      "\"B\":{\"from\":100,\"length\":0}}\n"),
+		  "%s", buf);
+}

@@ -119,12 +119,24 @@ static const struct ls_hist_row rows[] = {
 	  .differs = true },
 };
 
+static const ls_sym_pair row_syms[] = {
+	{ "work+0x10", "work+0x10" }, { "work+0x20", "work+0x20" }, { "path_a", "path_b" },
+	{ "path_a+0x10", "path_b+0x40" }, { "main+0x5", "" },
+};
+
+static const struct ls_insn_line dis_a[] = {
+	{ .addr = 0x401020, .sym = "path_a", .text = "push rbp", .mark = true },
+	{ .addr = 0x401021, .sym = "path_a+0x1", .text = "mov rbp, rsp" },
+};
+
 Test(report, divergence_found)
 {
 	struct ls_divergence d = {
 		.vcpu = 0,
 		.found = true,
 		.seq = 1000,
+		.seq_b = 1000,
+		.block = { 1000, 1000 },
 		.range_lo = 768,
 		.range_hi = 1024,
 		.pc = { 0x401020, 0x7f0000001000ULL },
@@ -132,47 +144,80 @@ Test(report, divergence_found)
 		.cum = { 12345, 12345 },
 		.rows = rows,
 		.nrows = 5,
+		.headline = "after call rax (main+0x30), A went on at path_a and B at path_b",
+		.sym = { "path_a", "path_b" },
+		.row_sym = row_syms,
+		.insn_found = true,
+		.have_common = true,
+		.insn_index = 12342,
+		.common = { .addr = 0x401130, .sym = "main+0x30", .text = "call rax" },
+		.first = { { .addr = 0x401020, .sym = "path_a", .text = "push rbp" },
+			   { .addr = 0x7f0000001000ULL, .sym = "path_b", .text = "push rbp" } },
+		.dis = { dis_a, NULL },
+		.ndis = { 2, 0 },
+		.cause_key = "same_inputs",
+		.cause = "same inputs, different execution",
+		.caveat = "rdtsc is not an input recorded here",
+		.next_step = "suspect the translation.\n",
 	};
 	FILE *f = open_out();
 
 	ls_print_divergence(f, sides, &d);
 	close_out(f);
-	cr_assert(!strncmp(out, "\nDIVERGENCE on vCPU 0 at block 1000\n", 36), "%s", out);
-	assert_line(out, "  A (pid 4242): pc 0x0000000000401020, 3 instructions in block, 12345 instructions executed through it");
-	assert_line(out, "  B (pid 4243): pc 0x00007f0000001000, 3 instructions in block, 12345 instructions executed through it");
-	assert_line(out, "  block        | A pc               insns     cumulative | B pc               insns     cumulative");
-	assert_line(out, "  998          | 0x0000000000401000     4          12338 | 0x0000000000401000     4          12338");
-	assert_line(out, "> 1000         | 0x0000000000401020     3          12345 | 0x00007f0000001000     3          12345");
-	assert_line(out, "! 1001         | 0x0000000000401030     2          12347 | 0x00007f0000001040     5          12350");
-	assert_line(out, "! 1002         | 0x0000000000401040     1          12348 | (not available)                        ");
+	cr_assert(!strncmp(out, "\nDIVERGENCE on vCPU 0 at block 1000: after call rax (main+0x30), A went on at path_a and B at path_b\n", 99), "%s", out);
+	assert_line(out, "  A (pid 4242): block at 0x401020 path_a, 3 instructions, 12345 executed through it");
+	assert_line(out, "  B (pid 4243): block at 0x7f0000001000 path_b, 3 instructions, 12345 executed through it");
+	assert_line(out, "  first divergent instruction, #12342:");
+	assert_line(out, "    last in common  0x401130       main+0x30                    call rax");
+	assert_line(out, "    A ran           0x401020       path_a                       push rbp");
+	assert_line(out, "  block        | A pc           symbol                   insns | B pc           symbol                   insns");
+	assert_line(out, "  998          | 0x401000       work+0x10                    4 | 0x401000       work+0x10                    4");
+	assert_line(out, "> 1000         | 0x401020       path_a                       3 | 0x7f0000001000 path_b                       3");
+	assert_line(out, "! 1002         | 0x401040       main+0x5                     1 | (not there)                                   ");
 	assert_line(out, "  ('>' first divergent block, '!' the sides differ)");
+	assert_line(out, "  A's divergent block:");
+	assert_line(out, "  > 0x401020       path_a                       push rbp");
+	assert_line(out, "    0x401021       path_a+0x1                   mov rbp, rsp");
+	cr_assert_null(strstr(out, "B's divergent block"), "B has no disassembly here");
+	assert_line(out, "  cause: same inputs, different execution");
+	assert_line(out, "  (rdtsc is not an input recorded here)");
+	assert_line(out, "  next: suspect the translation.");
 	cr_assert_eq(count_lines_starting(out, ">"), 1);
 	cr_assert_eq(count_lines_starting(out, "!"), 2);
-	cr_assert_null(strstr(out, "same pc"), "the pcs differ");
 	cr_assert_null(strstr(out, "could not be located"));
 }
 
-Test(report, divergence_same_pc_other_length)
+Test(report, divergence_after_realignment_shows_both_positions)
 {
-	struct ls_hist_row one = { .seq = 5, .have = { true, true }, .pc = { 0x401000, 0x401000 }, .ninsns = { 3, 4 },
-				   .cum = { 30, 31 }, .differs = true };
+	struct ls_hist_row one = { .seq = 5000, .seq_b = 4990, .have = { true, true }, .pc = { 0x401000, 0x402000 },
+				   .ninsns = { 3, 4 }, .cum = { 30, 31 }, .differs = true };
 	struct ls_divergence d = {
-		.vcpu = 7,
-		.found = true,
-		.seq = 5,
-		.pc = { 0x401000, 0x401000 },
-		.ninsns = { 3, 4 },
-		.cum = { 30, 31 },
-		.rows = &one,
-		.nrows = 1,
+		.vcpu = 7, .found = true, .seq = 5000, .seq_b = 4990, .block = { 5000, 4990 },
+		.pc = { 0x401000, 0x402000 }, .ninsns = { 3, 4 }, .cum = { 30, 31 }, .rows = &one, .nrows = 1,
 	};
 	FILE *f = open_out();
 
 	ls_print_divergence(f, sides, &d);
 	close_out(f);
-	assert_line(out, "DIVERGENCE on vCPU 7 at block 5");
-	assert_line(out, "  same pc, different block length: the block was cut or translated differently");
-	assert_line(out, "> 5            | 0x0000000000401000     3             30 | 0x0000000000401000     4             31");
+	assert_line(out, "DIVERGENCE on vCPU 7 at A's block 5000 = B's 4990: the two sides differ");
+	assert_line(out, "  ('>' first divergent block, '!' the sides differ; B's numbers are A's shifted by the earlier regions)");
+}
+
+Test(report, divergence_in_instructions)
+{
+	struct ls_divergence d = {
+		.vcpu = 0, .found = true, .unit = "instruction", .seq = 77, .seq_b = 77, .block = { 20, 70 },
+		.pc = { 0x401000, 0x402000 }, .ninsns = { 1, 1 }, .sym = { "path_a", "path_b" },
+		.insn_problem = "a block is missing from the translation log",
+	};
+	FILE *f = open_out();
+
+	ls_print_divergence(f, sides, &d);
+	close_out(f);
+	assert_line(out, "DIVERGENCE on vCPU 0 at instruction 77: the two sides differ");
+	assert_line(out, "  A (pid 4242): 0x401000 path_a, in block 20");
+	assert_line(out, "  B (pid 4243): 0x402000 path_b, in block 70");
+	assert_line(out, "  first divergent instruction: not known (a block is missing from the translation log)");
 }
 
 Test(report, divergence_not_found)
@@ -235,7 +280,7 @@ Test(report, summary_clean_run)
 	cr_assert_str_eq(out,
 			 "\nSummary after 61.25 s:\n"
 			 "  compared:      1000000 blocks, 4500000 instructions, from block 16384 on (1 vCPU stream)\n"
-			 "  divergences:   0\n"
+			 "  divergences:   0 regions\n"
 			 "  not compared:  blocks per side\n"
 			 "    A: 16384 before the comparison started, 0 past the other side's end, 0 published but never matched by the other side\n"
 			 "    B: 16384 before the comparison started, 3616 past the other side's end, 0 published but never matched by the other side\n"
@@ -261,19 +306,25 @@ Test(report, summary_plural_streams_and_default_texts)
 
 Test(report, summary_after_a_divergence_merges_late_and_pending)
 {
-	/* After a divergence "late" and "pending" are one thing: blocks from the divergent chunk on. */
+	/* After a divergence "late" and "pending" are one thing: what came after the comparison stopped. */
 	struct ls_summary s = base_summary();
 	FILE *f = open_out();
 
 	s.divergences = 1;
 	s.side[0].late = 500;
 	s.side[0].pending = 256;
+	s.side[0].apart = 12;
 	s.side[1].pending = 100;
+	s.side[1].apart = 3;
+	s.side[1].gave_up = 40;
+	s.regions_open = 1;
+	s.gave_up_vcpus = 1;
 	ls_print_summary(f, sides, &s);
 	close_out(f);
-	assert_line(out, "    A: 16384 before the comparison started, 756 from the divergent chunk on");
-	assert_line(out, "    B: 16384 before the comparison started, 3716 from the divergent chunk on");
-	assert_line(out, "  divergences:   1");
+	assert_line(out, "    A: 16384 before the comparison started, 12 apart in divergent regions, 756 after the comparison stopped");
+	assert_line(out, "    B: 16384 before the comparison started, 3 apart in divergent regions, 3716 after the comparison "
+			 "stopped, 40 after the sides did not come back together (--window)");
+	assert_line(out, "  divergences:   1 region, 1 still apart at the end, 1 vCPU not back together within --window");
 	cr_assert_null(strstr(out, "never matched"));
 	cr_assert_null(strstr(out, "past the other side's end"));
 }
@@ -306,7 +357,7 @@ Test(report, summary_overrun_only_when_there_is_one)
 	ls_print_summary(f, sides, &s);
 	close_out(f);
 	assert_line(out, "  OVERRUN:       B ran past the comparison window: 2048 blocks could not be compared");
-	assert_line(out, "  divergences:   1");
+	assert_line(out, "  divergences:   1 region");
 	cr_assert_eq(count_lines_starting(out, "  OVERRUN:"), 1);
 	/* It follows the line of the side it is about. */
 	cr_assert_not_null(strstr(out, "  B (pid 4243):   still running, 1020000 blocks published\n  OVERRUN:       B "));

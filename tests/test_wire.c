@@ -117,7 +117,7 @@ Test(wire, digest_catches_single_word_change)
 
 Test(wire, batch_layout)
 {
-	cr_assert_eq(sizeof(struct ls_batch), 96);
+	cr_assert_eq(sizeof(struct ls_batch), 112);
 	cr_assert_eq(offsetof(struct ls_batch, magic), 0);
 	cr_assert_eq(offsetof(struct ls_batch, version), 4);
 	cr_assert_eq(offsetof(struct ls_batch, flags), 6);
@@ -140,13 +140,19 @@ Test(wire, permit_and_lease_are_one_write)
 	cr_assert_eq(offsetof(struct ls_batch, permit_chunk), 80);
 	cr_assert_eq(offsetof(struct ls_batch, lease_until_ns),
 		     offsetof(struct ls_batch, permit_chunk) + sizeof(__u64));
-	cr_assert_eq(offsetof(struct ls_batch, lease_until_ns) + sizeof(__u64), sizeof(struct ls_batch));
+	cr_assert_eq(offsetof(struct ls_batch, lease_until_ns) + sizeof(__u64), offsetof(struct ls_batch, sys_addr));
 }
 
 Test(wire, plugin_info_and_event_layout)
 {
 	cr_assert_eq(sizeof(struct ls_rec), 8);
-	cr_assert_eq(sizeof(struct ls_plugin_info), 40);
+	cr_assert_eq(sizeof(struct ls_plugin_info), 104);
+	/* The first 40 bytes never move: an old plugin's version is read from there. */
+	cr_assert_eq(offsetof(struct ls_plugin_info, guest_base), LS_INFO_V1_SIZE);
+	cr_assert_eq(offsetof(struct ls_plugin_info, target), 88);
+	cr_assert_eq(sizeof(struct ls_sys_rec), 128);
+	cr_assert_eq(sizeof(struct ls_tlog_ent), 16);
+	cr_assert_eq(ls_tlog_ent_size(3, 10), 40u); /* 16 + 3 * 2 + 3 + 10 = 35, rounded up to 8 */
 	cr_assert_eq(offsetof(struct ls_plugin_info, batch_order), 8);
 	cr_assert_eq(offsetof(struct ls_plugin_info, ring_order), 12);
 	cr_assert_eq(offsetof(struct ls_plugin_info, batches_addr), 16);

@@ -39,22 +39,34 @@ int ls_first_divergence(const struct ls_side_records r[2], uint64_t lo, uint64_t
 size_t ls_history(const struct ls_side_records r[2], uint64_t at, unsigned before, unsigned after,
 		  struct ls_hist_row *rows, size_t max)
 {
-	uint64_t from = at > before ? at - before : 0;
+	const uint64_t both[2] = { at, at };
+
+	return ls_history_at(r, both, before, after, rows, max);
+}
+
+size_t ls_history_at(const struct ls_side_records r[2], const uint64_t at[2], unsigned before, unsigned after,
+		     struct ls_hist_row *rows, size_t max)
+{
+	/* Row k shows A's block at[0] - back + k beside B's at[1] - back + k. */
+	uint64_t lo = at[0] < at[1] ? at[0] : at[1];
+	uint64_t back = lo > before ? before : lo;
+	uint64_t from[2] = { at[0] - back, at[1] - back };
 	uint64_t cum[2];
 	size_t n = 0;
 
 	/* Cumulative counts just before `from`, then one addition per row. */
 	for (int i = 0; i < 2; i++) {
 		cum[i] = r[i].cum_base;
-		for (uint64_t q = r[i].first_seq; q < from && q - r[i].first_seq < r[i].n; q++)
+		for (uint64_t q = r[i].first_seq; q < from[i] && q - r[i].first_seq < r[i].n; q++)
 			cum[i] += ls_rec_ninsns(r[i].words[q - r[i].first_seq]);
 	}
-	for (uint64_t s = from; s <= at + after && n < max; s++) {
+	for (uint64_t k = 0; k <= back + after && n < max; k++) {
 		struct ls_hist_row *row = &rows[n];
 		bool any = false;
 
-		*row = (struct ls_hist_row){ .seq = s };
+		*row = (struct ls_hist_row){ .seq = from[0] + k, .seq_b = from[1] + k };
 		for (int i = 0; i < 2; i++) {
+			uint64_t s = from[i] + k;
 			if (!has(&r[i], s))
 				continue;
 			uint64_t w = r[i].words[s - r[i].first_seq];

@@ -28,7 +28,8 @@ int ls_records_anchor(struct ls_side_records *r, uint64_t end_seq, uint64_t insn
 int ls_first_divergence(const struct ls_side_records r[2], uint64_t lo, uint64_t hi, uint64_t *seq);
 
 struct ls_hist_row {
-	uint64_t seq;
+	uint64_t seq; /* A's position */
+	uint64_t seq_b; /* B's: differs from seq once the streams re-aligned after a divergence */
 	bool have[2];
 	uint64_t pc[2];
 	uint32_t ninsns[2];
@@ -39,5 +40,9 @@ struct ls_hist_row {
 /* Rows for blocks [at - before, at + after]; returns the number written. */
 size_t ls_history(const struct ls_side_records r[2], uint64_t at, unsigned before, unsigned after,
 		  struct ls_hist_row *rows, size_t max);
+
+/* The same with each side at its own position: A's at[0] is shown beside B's at[1]. */
+size_t ls_history_at(const struct ls_side_records r[2], const uint64_t at[2], unsigned before, unsigned after,
+		     struct ls_hist_row *rows, size_t max);
 
 #endif

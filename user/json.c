@@ -82,14 +82,28 @@ void ls_json_interval(FILE *f, const struct ls_live *l)
 	end(f);
 }
 
-static void cell(FILE *f, const struct ls_hist_row *r, int i)
+static void cell(FILE *f, const struct ls_hist_row *r, int i, const char *sym)
 {
 	if (!r->have[i]) {
 		fputs("null", f);
 		return;
 	}
-	fprintf(f, "{\"pc\":\"0x%" PRIx64 "\",\"insns\":%u,\"cumulative_insns\":%" PRIu64 "}", r->pc[i], r->ninsns[i],
+	fprintf(f, "{\"pc\":\"0x%" PRIx64 "\",\"insns\":%u,\"cumulative_insns\":%" PRIu64, r->pc[i], r->ninsns[i],
 		r->cum[i]);
+	if (sym) {
+		fputs(",\"symbol\":", f);
+		ls_json_str(f, sym);
+	}
+	fputc('}', f);
+}
+
+static void insn_obj(FILE *f, const struct ls_insn_line *l)
+{
+	fprintf(f, "{\"addr\":\"0x%" PRIx64 "\",\"symbol\":", l->addr);
+	ls_json_str(f, l->sym);
+	fputs(",\"text\":", f);
+	ls_json_str(f, l->text);
+	fputc('}', f);
 }
 
 void ls_json_divergence(FILE *f, const struct ls_side_desc sides[2], const struct ls_divergence *d,
@@ -105,21 +119,75 @@ void ls_json_divergence(FILE *f, const struct ls_side_desc sides[2], const struc
 		end(f);
 		return;
 	}
-	fprintf(f, ",\"block\":%" PRIu64 ",\"same_pc\":%s,\"sides\":{", d->seq, d->pc[0] == d->pc[1] ? "true" : "false");
-	for (int i = 0; i < 2; i++)
-		fprintf(f, "%s\"%c\":{\"pid\":%d,\"pc\":\"0x%" PRIx64 "\",\"insns\":%u,\"cumulative_insns\":%" PRIu64 "}",
-			i ? "," : "", sides[i].label, (int)sides[i].pid, d->pc[i], d->ninsns[i], d->cum[i]);
-	fputs("},\"history\":[", f);
+	fprintf(f, ",\"unit\":\"%s\",\"block\":%" PRIu64 ",\"block_b\":%" PRIu64 ",\"same_pc\":%s,\"headline\":",
+		d->unit ? d->unit : "block", d->seq, d->seq_b, d->pc[0] == d->pc[1] ? "true" : "false");
+	ls_json_str(f, d->headline);
+	fputs(",\"sides\":{", f);
+	for (int i = 0; i < 2; i++) {
+		fprintf(f, "%s\"%c\":{\"pid\":%d,\"pc\":\"0x%" PRIx64 "\",\"insns\":%u,\"cumulative_insns\":%" PRIu64
+			   ",\"in_block\":%" PRIu64 ",\"symbol\":",
+			i ? "," : "", sides[i].label, (int)sides[i].pid, d->pc[i], d->ninsns[i], d->cum[i], d->block[i]);
+		ls_json_str(f, d->sym[i][0] ? d->sym[i] : NULL);
+		fputs(",\"disassembly\":[", f);
+		for (size_t k = 0; k < d->ndis[i]; k++) {
+			if (k)
+				fputc(',', f);
+			insn_obj(f, &d->dis[i][k]);
+		}
+		fputs("]}", f);
+	}
+	fputs("},\"first_instruction\":", f);
+	if (d->insn_found) {
+		fprintf(f, "{\"index\":%" PRIu64 ",\"last_common\":", d->insn_index);
+		if (d->have_common)
+			insn_obj(f, &d->common);
+		else
+			fputs("null", f);
+		fputs(",\"A\":", f);
+		insn_obj(f, &d->first[0]);
+		fputs(",\"B\":", f);
+		insn_obj(f, &d->first[1]);
+		fputc('}', f);
+	} else {
+		fputs("null", f);
+	}
+	fputs(",\"cause\":", f);
+	if (d->cause_key) {
+		fputs("{\"cause\":", f);
+		ls_json_str(f, d->cause_key);
+		fputs(",\"text\":", f);
+		ls_json_str(f, d->cause);
+		fputs(",\"syscalls\":", f);
+		ls_json_str(f, d->syscalls);
+		fputc('}', f);
+	} else {
+		fputs("null", f);
+	}
+	fputs(",\"next_step\":", f);
+	ls_json_str(f, d->next_step);
+	fputs(",\"history\":[", f);
 	for (size_t k = 0; k < d->nrows; k++) {
 		const struct ls_hist_row *r = &d->rows[k];
-		fprintf(f, "%s{\"block\":%" PRIu64 ",\"differs\":%s,\"A\":", k ? "," : "", r->seq,
-			r->differs ? "true" : "false");
-		cell(f, r, 0);
+		fprintf(f, "%s{\"block\":%" PRIu64 ",\"block_b\":%" PRIu64 ",\"differs\":%s,\"A\":", k ? "," : "", r->seq,
+			r->seq_b, r->differs ? "true" : "false");
+		cell(f, r, 0, d->row_sym ? d->row_sym[k][0] : NULL);
 		fputs(",\"B\":", f);
-		cell(f, r, 1);
+		cell(f, r, 1, d->row_sym ? d->row_sym[k][1] : NULL);
 		fputc('}', f);
 	}
 	fputc(']', f);
+	end(f);
+}
+
+void ls_json_region(FILE *f, int vcpu, unsigned index, bool rejoined, const char *unit, const uint64_t at[2],
+		    const uint64_t len[2], double t)
+{
+	fprintf(f,
+		"{\"type\":\"region\",\"time\":%.6f,\"index\":%u,\"vcpu\":%d,\"unit\":\"%s\",\"rejoined\":%s,"
+		"\"A\":{\"from\":%" PRIu64 ",\"length\":%" PRIu64 "},\"B\":{\"from\":%" PRIu64 ",\"length\":%" PRIu64 "}",
+		t, index, vcpu, unit, rejoined ? "true" : "false", at[0], len[0], at[1], len[1]);
+	if (rejoined)
+		fprintf(f, ",\"rejoined_at\":{\"A\":%" PRIu64 ",\"B\":%" PRIu64 "}", at[0] + len[0], at[1] + len[1]);
 	end(f);
 }
 

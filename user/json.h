@@ -8,6 +8,8 @@
 #ifndef LOCKSTEP_JSON_H
 #define LOCKSTEP_JSON_H
 
+#include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 
 #include "report.h"
@@ -26,6 +28,13 @@ void ls_json_side_exit(FILE *f, const struct ls_side_desc *side, const char *how
 		       double t);
 void ls_json_summary(FILE *f, const struct ls_side_desc sides[2], const struct ls_summary *s, int exit_code,
 		     const char *result);
+/*
+ * The end of divergent region `index` on a vCPU: rejoined (the streams came
+ * back together after len[i] units on side i, starting at at[i]) or not
+ * within the window.  unit: "blocks" or "instructions".
+ */
+void ls_json_region(FILE *f, int vcpu, unsigned index, bool rejoined, const char *unit, const uint64_t at[2],
+		    const uint64_t len[2], double t);
 /* A message the text mode prints on stderr (warnings, notices). */
 void ls_json_notice(FILE *f, const char *level, const char *msg, double t);
 

@@ -25,6 +25,9 @@
 
 #include "correlate.h" /* before the skeleton: it names struct ls_control */
 #include "exitcodes.h"
+#include "disasm.h"
+#include "follow.h"
+#include "gsym.h"
 #include "history.h"
 #include "json.h"
 #include "launch.h"
@@ -33,6 +36,7 @@
 #include "metrics.h"
 #include "options.h"
 #include "report.h"
+#include "syscmp.h"
 #include "target.h"
 
 static volatile sig_atomic_t exiting;
@@ -99,6 +103,18 @@ struct ls_run {
 	/* run mode */
 	struct ls_child *child; /* [2], or NULL with --pid */
 	char end_how[2][160];
+	/* user-space comparison: after a divergence, or every vCPU with --insn */
+	struct ls_follow fol[LS_MAX_VCPUS];
+	struct ls_tlog tlog[2]; /* each side's translation log, as far as read */
+	uint64_t tlog_off[2];
+	bool fol_skip[LS_MAX_VCPUS]; /* the follower's first region was already reported by the kernel path */
+	bool fol_pending[LS_MAX_VCPUS]; /* a region's report waits for its blocks after the divergence */
+	struct ls_align_ev fol_ev[LS_MAX_VCPUS];
+	uint64_t user_blocks, user_insns; /* compared in user space besides backlog, tail and followers */
+	bool frozen_exit; /* --stop-on-divergence: leave the QEMUs stopped */
+	struct ls_disasm *dis; /* opened at the first report */
+	bool dis_failed;
+	char dis_err[160];
 	/* live summary and metrics */
 	struct ls_http *http;
 	bool tty, view_drawn, live_header_done, textfile_failed;
@@ -211,21 +227,6 @@ static int check_kernel(void)
 	return 0;
 }
 
-/* Writer's next sequence number, from its head pointer and last publication. */
-static int read_head_seq(pid_t pid, const struct ls_batch *b, uint64_t *head_seq)
-{
-	uint64_t cur, ring_len = 1ull << b->ring_order, pub_end = (b->chunk << b->batch_order) + b->nblocks;
-	int e = ls_target_read(pid, b->head_addr, &cur, sizeof(cur));
-
-	if (e)
-		return e;
-	uint64_t idx = (cur - b->ring_addr) / sizeof(struct ls_rec);
-	if (cur < b->ring_addr || idx > ring_len)
-		return -EFAULT;
-	*head_seq = pub_end + ((idx - pub_end) & (ring_len - 1));
-	return 0;
-}
-
 /*
  * Copy records [lo, hi) of one side out of its ring.  Records the writer may
  * have recycled while we copied are cut off, not shown stale.
@@ -237,7 +238,7 @@ static int copy_records(pid_t pid, uint64_t batch_addr, uint64_t lo, uint64_t hi
 	uint64_t h1, h2;
 	int e;
 
-	if ((e = ls_target_read(pid, batch_addr, &b, sizeof(b))) || (e = read_head_seq(pid, &b, &h1))) {
+	if ((e = ls_target_read(pid, batch_addr, &b, sizeof(b))) || (e = ls_target_head_seq(pid, &b, &h1))) {
 		*problem = "the process's memory could not be read (did it exit?)";
 		return e;
 	}
@@ -255,18 +256,11 @@ static int copy_records(pid_t pid, uint64_t batch_addr, uint64_t lo, uint64_t hi
 		*problem = "out of memory";
 		return -ENOMEM;
 	}
-	for (uint64_t s = lo; s < hi;) {
-		uint64_t idx = s & (ring_len - 1), n = hi - s;
-		if (n > ring_len - idx)
-			n = ring_len - idx;
-		if ((e = ls_target_read(pid, b.ring_addr + idx * sizeof(uint64_t), *buf + (s - lo),
-					n * sizeof(uint64_t)))) {
-			*problem = "the process's ring could not be read";
-			return e;
-		}
-		s += n;
+	if ((e = ls_target_ring_read(pid, &b, lo, hi - lo, *buf))) {
+		*problem = "the process's ring could not be read";
+		return e;
 	}
-	if ((e = ls_target_read(pid, batch_addr, &b, sizeof(b))) || (e = read_head_seq(pid, &b, &h2))) {
+	if ((e = ls_target_read(pid, batch_addr, &b, sizeof(b))) || (e = ls_target_head_seq(pid, &b, &h2))) {
 		*problem = "the process's memory could not be read after the copy (did it exit?)";
 		return e;
 	}
@@ -317,6 +311,32 @@ static int write_permit(pid_t pid, uint64_t batch_addr, uint64_t permit, uint64_
 }
 
 /*
+ * The chunks side i of a vCPU compared in user space may write: as far as
+ * the ring holds beyond what we copied, less when the comparator lags
+ * (bounded memory), everything once its last record is in our memory or
+ * the comparison of this pair is over.
+ */
+static uint64_t follow_permit(const struct ls_run *run, int v, int i, int frozen)
+{
+	const struct ls_follow *f = &run->fol[v];
+	const struct ls_pair_state *st = &run->skel->bss->pairs[v];
+	uint32_t order = run->t[0].info.batch_order;
+
+	if (frozen)
+		return ls_permit(st, (uint32_t)i, run->sc[i][v].attach_chunk, 1, 0);
+	if (!f->active) /* --insn, partner not there yet: as far as one window from where it is */
+		return run->sc[i][v].attach_chunk + LS_WINDOW - 1;
+	if (f->lost || run->ended[i ^ 1])
+		return ~0ull;
+	uint64_t copied = ls_follow_copied(f, i);
+	if (LS_READ(st->side[i].final) && copied >= LS_READ(st->side[i].pub_end))
+		return ~0ull;
+	if (ls_follow_buffered(f, i) > run->opts->window + ((uint64_t)LS_WINDOW << order))
+		return copied >> order;
+	return (copied >> order) + LS_WINDOW - 1;
+}
+
+/*
  * Grant each stream the chunks it may write (ls_permit) and renew the
  * lease.  A write happens only when the permit moved or the lease is half
  * used, so an idle pair costs a few reads of mmapped memory per tick.
@@ -334,7 +354,8 @@ static void update_permits(struct ls_run *run, bool force)
 				continue;
 			const struct ls_side_state *me = &run->skel->bss->pairs[v].side[i];
 			bool fin = LS_READ(me->final);
-			uint64_t p = LS_READ(ctl->released) ? ~0ull
+			uint64_t p = LS_READ(ctl->released)			 ? ~0ull
+				   : LS_READ(run->skel->bss->pairs[v].user_owned) ? follow_permit(run, v, i, frozen)
 				   : fin ? (run->tail[v].done || run->ended[i ^ 1] ? ~0ull : LS_READ(me->hi1))
 				   : run->bk[v].active	    ? run->bk[v].target
 				   : ls_permit(&run->skel->bss->pairs[v], (uint32_t)i, c->attach_chunk, frozen,
@@ -349,12 +370,409 @@ static void update_permits(struct ls_run *run, bool force)
 	}
 }
 
+/* Read what side i's translation log gained since the last look. */
+static void tlog_pull(struct ls_run *run, int i)
+{
+	const struct ls_target *t = &run->t[i];
+	uint64_t used, off = run->tlog_off[i];
+	static uint8_t buf[1 << 20];
+
+	if (run->ended[i] ||
+	    ls_target_read(t->pid, t->info_addr + __builtin_offsetof(struct ls_plugin_info, tlog_used), &used,
+			   sizeof(used)))
+		return;
+	while (off < used) {
+		size_t n = used - off < sizeof(buf) ? used - off : sizeof(buf);
+		if (ls_target_read(t->pid, t->info.tlog_addr + off, buf, n) || ls_tlog_feed(&run->tlog[i], buf, n) < 0)
+			break;
+		off += n;
+	}
+	run->tlog_off[i] = off;
+}
+
+/* From now on user space compares vCPU v, from block pos[i] of side i (cum[i] instructions before it). */
+static int follow_begin(struct ls_run *run, int v, const uint64_t pos[2], const uint64_t cum[2])
+{
+	const struct ls_opts *o = run->opts;
+	struct ls_align_cfg cfg = { .window = o->window, .match = LS_ALIGN_DEFAULT_MATCH };
+
+	if (ls_follow_start(&run->fol[v], o->insn ? LS_FOLLOW_INSNS : LS_FOLLOW_BLOCKS, &cfg, pos, cum,
+			    o->history + o->after + 64))
+		return -1;
+	__atomic_store_n(&run->skel->bss->pairs[v].user_owned, 1, __ATOMIC_RELEASE);
+	return 0;
+}
+
+static bool stopped_state(pid_t pid)
+{
+	char path[64], buf[512];
+	FILE *f;
+	bool stopped = false;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	if ((f = fopen(path, "r"))) {
+		if (fgets(buf, sizeof(buf), f)) {
+			const char *p = strrchr(buf, ')');
+			stopped = p && (p[2] == 'T' || p[2] == 't');
+		}
+		fclose(f);
+	}
+	return stopped;
+}
+
+/* The value of QEMU's -g option (gdbstub port), or NULL. */
+static const char *gdbstub_port(const struct ls_target *t)
+{
+	static char port[2][64];
+	int idx = t->label == 'B';
+	const char *p = strstr(t->cmdline, " -g ");
+
+	if (!p)
+		return NULL;
+	if (sscanf(p + 4, "%63s", port[idx]) != 1)
+		return NULL;
+	return port[idx];
+}
+
+/*
+ * --stop-on-divergence: SIGSTOP both QEMUs (every thread), which are held
+ * at their next chunk by then, so memory and rings stay as they were; say
+ * how to look at them and how to let them go.
+ */
+static void freeze(struct ls_run *run)
+{
+	bool ok[2];
+
+	for (int i = 0; i < 2; i++)
+		kill(run->t[i].pid, SIGSTOP);
+	for (int tries = 0; tries < 200; tries++) {
+		ok[0] = stopped_state(run->t[0].pid);
+		ok[1] = stopped_state(run->t[1].pid);
+		if (ok[0] && ok[1])
+			break;
+		struct timespec ts = { 0, 5000000 };
+		nanosleep(&ts, NULL);
+	}
+	run->frozen_exit = true;
+	run->stop = true;
+	pid_t a = run->t[0].pid, b = run->t[1].pid;
+	if (run->opts->json) {
+		printf("{\"type\":\"frozen\",\"time\":%.6f,\"pids\":[%d,%d],\"stopped\":[%s,%s],"
+		       "\"resume\":\"kill -CONT %d %d\",\"end\":\"kill -KILL %d %d\"}\n",
+		       elapsed(run), (int)a, (int)b, ok[0] ? "true" : "false", ok[1] ? "true" : "false", (int)a, (int)b,
+		       (int)a, (int)b);
+		fflush(stdout);
+		return;
+	}
+	printf("\nFROZEN: both QEMUs are stopped (SIGSTOP) at the chunk boundary after the divergence;\n"
+	       "their memory and lockstep rings are intact.\n");
+	for (int i = 0; i < 2; i++)
+		printf("  %c: pid %d%s\n", run->t[i].label, (int)run->t[i].pid,
+		       ok[i] ? "" : "  (NOT confirmed stopped: it may have exited)");
+	printf("next steps:\n"
+	       "  inspect QEMU itself:   gdb -p %d     (and gdb -p %d; `p lockstep_plugin_info` shows the rings)\n",
+	       (int)a, (int)b);
+	for (int i = 0; i < 2; i++) {
+		const char *port = gdbstub_port(&run->t[i]);
+		if (port)
+			printf("  inspect %c's guest:     kill -CONT %d, then gdb-multiarch %s -ex 'target remote "
+			       "localhost:%s' (QEMU's gdbstub, -g %s)\n",
+			       run->t[i].label, (int)run->t[i].pid, run->t[i].guest[0] ? run->t[i].guest : "GUEST", port,
+			       port);
+	}
+	if (!gdbstub_port(&run->t[0]) && !gdbstub_port(&run->t[1]))
+		printf("  inspect the guests:    start both QEMUs with -g PORT (QEMU's gdbstub) to debug the guest "
+		       "code itself\n");
+	printf("  resume both:           kill -CONT %d %d   (they run on unmonitored once their %u ms lease "
+	       "ends)\n"
+	       "  end both:              kill -KILL %d %d\n",
+	       (int)a, (int)b, run->opts->lease_ms, (int)a, (int)b);
+	if (run->child && !run->opts->output_dir)
+		printf("  (their output went through this command's pipes, which close now: rerun with -o DIR to "
+		       "keep it)\n");
+	fflush(stdout);
+}
+
+/* Storage behind the strings and arrays enrich() hands to a report. */
+struct ls_enrich {
+	struct ls_gsym *gs[2];
+	ls_sym_pair *row_sym;
+	struct ls_insn_line dis[2][LS_TLOG_MAX_INSNS];
+	char headline[640];
+	char cause[512];
+	char syscalls[8192];
+	char next[1024];
+	struct ls_sys_rec *recs[2];
+};
+
+static struct ls_gsym *load_gsym(struct ls_run *run, int i)
+{
+	struct ls_target *t = &run->t[i];
+	struct ls_plugin_info info;
+	char path[64], root[64];
+	struct ls_gsym *g = NULL;
+	FILE *f;
+
+	/* guest_base is set at the first translation, after we first read the info. */
+	if (ls_target_read(t->pid, t->info_addr, &info, sizeof(info)) == 0)
+		t->info = info;
+	if (!(t->info.flags & LS_INFO_GUEST_BASE))
+		return NULL;
+	snprintf(path, sizeof(path), "/proc/%d/maps", (int)t->pid);
+	snprintf(root, sizeof(root), "/proc/%d/root", (int)t->pid);
+	if (!(f = fopen(path, "r")))
+		return NULL;
+	char *text = NULL;
+	size_t cap = 0, len = 0, n;
+	char buf[65536];
+	while ((n = fread(buf, 1, sizeof(buf), f)) > 0) {
+		char *nt = realloc(text, len + n + 1);
+		if (!nt)
+			break;
+		text = nt;
+		memcpy(text + len, buf, n);
+		len += n;
+		cap = len;
+	}
+	fclose(f);
+	if (text && cap) {
+		text[len] = 0;
+		g = ls_gsym_new(text, t->info.guest_base, root);
+		if (g && t->guest[0])
+			ls_gsym_set_main(g, t->guest);
+	}
+	free(text);
+	return g;
+}
+
+static void symbolize(struct ls_gsym *g, uint64_t pc, char *out, size_t len)
+{
+	if (!g)
+		snprintf(out, len, "(no symbols: guest map unknown)");
+	else
+		ls_gsym_format(g, pc, out, len);
+}
+
+/* Instruction k of block record `word` on side i, symbolized and disassembled. */
+static void insn_line(struct ls_run *run, struct ls_enrich *e, int i, uint64_t word, uint32_t k,
+		      struct ls_insn_line *l)
+{
+	const struct ls_tb *tb = ls_tlog_find(&run->tlog[i], ls_rec_pc(word), ls_rec_ninsns(word));
+
+	memset(l, 0, sizeof(*l));
+	if (!tb)
+		tb = ls_tlog_find(&run->tlog[i ^ 1], ls_rec_pc(word), ls_rec_ninsns(word));
+	if (!tb || k >= tb->ninsns) {
+		l->addr = ls_rec_pc(word);
+		snprintf(l->text, sizeof(l->text), "(not in the translation log)");
+		symbolize(e->gs[i], l->addr, l->sym, sizeof(l->sym));
+		return;
+	}
+	size_t at = 0;
+	for (uint32_t q = 0; q < k; q++)
+		at += tb->len[q];
+	l->addr = tb->pc + tb->off[k];
+	symbolize(e->gs[i], l->addr, l->sym, sizeof(l->sym));
+	if (!run->dis && !run->dis_failed) {
+		run->dis = ls_disasm_open(run->t[i].info.target, e->gs[i] ? ls_gsym_main_machine(e->gs[i]) : 0,
+					  run->dis_err, sizeof(run->dis_err));
+		run->dis_failed = !run->dis;
+	}
+	if (!run->dis || ls_disasm_one(run->dis, l->addr, tb->bytes + at, tb->len[k], l->text, sizeof(l->text))) {
+		int w = 0;
+		for (uint32_t q = 0; q < tb->len[k] && w < (int)sizeof(l->text) - 4; q++)
+			w += snprintf(l->text + w, sizeof(l->text) - (size_t)w, "%s%02x", q ? " " : ".byte ", tb->bytes[at + q]);
+	}
+}
+
+/* The syscall log of side i's vCPU v, copied (most recent 2^sys_order at most). */
+static void read_syscalls(struct ls_run *run, int i, int v, struct ls_enrich *e, struct ls_sys_log *log)
+{
+	const struct ls_target *t = &run->t[i];
+	struct ls_batch b;
+
+	memset(log, 0, sizeof(*log));
+	if (!(t->info.flags & LS_INFO_SYSCALLS) || !run->sc[i][v].batch_addr ||
+	    ls_target_read(t->pid, run->sc[i][v].batch_addr, &b, sizeof(b)) || !b.sys_addr)
+		return;
+	log->enabled = true;
+	uint64_t size = 1ull << t->info.sys_order, next = b.sys_next, n = next < size ? next : size;
+	if (!n || !(e->recs[i] = calloc(n, sizeof(struct ls_sys_rec))))
+		return;
+	for (uint64_t k = 0; k < n; k++) {
+		uint64_t idx = next - n + k;
+		if (ls_target_read(t->pid, b.sys_addr + (idx & (size - 1)) * sizeof(struct ls_sys_rec), &e->recs[i][k],
+				   sizeof(struct ls_sys_rec)))
+			return;
+		log->n = k + 1;
+	}
+	log->recs = e->recs[i];
+	log->first_index = next - n;
+}
+
+/*
+ * Add what a TCG developer needs to a located divergence: symbols, the
+ * first divergent instruction, both divergent blocks disassembled, the
+ * syscall-based cause and a next step.  words[i] are side i's block
+ * records from the last common block on (nw[i] of them); dblock[i] is the
+ * index among them of the divergent block, dinsn[i] of the instruction in
+ * it (--insn), or -1 to find it by expanding both.
+ */
+static void enrich(struct ls_run *run, struct ls_divergence *d, struct ls_enrich *e, int v, const uint64_t *words[2],
+		   const size_t nw[2], const size_t dblock[2], const int64_t dinsn[2], uint64_t insns_before)
+{
+	bool insn_mode = d->unit && !strcmp(d->unit, "instruction");
+
+	for (int i = 0; i < 2; i++) {
+		e->gs[i] = load_gsym(run, i);
+		tlog_pull(run, i);
+		symbolize(e->gs[i], d->pc[i], d->sym[i], sizeof(d->sym[i]));
+	}
+	if (d->nrows && (e->row_sym = calloc(d->nrows, sizeof(*e->row_sym)))) {
+		for (size_t k = 0; k < d->nrows; k++)
+			for (int i = 0; i < 2; i++)
+				if (d->rows[k].have[i])
+					symbolize(e->gs[i], d->rows[k].pc[i], e->row_sym[k][i], LS_SYM_LEN);
+		d->row_sym = (const ls_sym_pair *)e->row_sym;
+	}
+
+	/* The first divergent instruction. */
+	struct ls_insn_div idiv;
+	int64_t first_k[2] = { -1, -1 };
+	if (dinsn[0] >= 0 && dinsn[1] >= 0) {
+		first_k[0] = dinsn[0];
+		first_k[1] = dinsn[1];
+		d->insn_found = true;
+		d->insn_index = insns_before;
+		for (int i = 0; i < 2; i++)
+			insn_line(run, e, i, words[i][dblock[i]], (uint32_t)dinsn[i], &d->first[i]);
+	} else if (nw[0] && nw[1]) {
+		int r = ls_first_insn_divergence(&run->tlog[0], &run->tlog[1], words[0], nw[0], words[1], nw[1], &idiv);
+		if (r == LS_INSN_DIFFER) {
+			d->insn_found = true;
+			d->insn_index = insns_before + idiv.index;
+			for (int i = 0; i < 2; i++) {
+				insn_line(run, e, i, words[i][idiv.first[i].block], idiv.first[i].insn, &d->first[i]);
+				if (idiv.first[i].block == dblock[i])
+					first_k[i] = idiv.first[i].insn;
+			}
+			if ((d->have_common = idiv.have_common))
+				insn_line(run, e, 0, words[0][idiv.common[0].block], idiv.common[0].insn, &d->common);
+		} else if (r == LS_INSN_SAME) {
+			d->insn_problem = "the blocks hold the same instructions, cut differently: rerun with --insn";
+		} else {
+			d->insn_problem = "a block is missing from the translation log";
+		}
+	}
+
+	/* Both divergent blocks, disassembled. */
+	for (int i = 0; i < 2 && nw[i] > dblock[i]; i++) {
+		uint64_t w = words[i][dblock[i]];
+		uint32_t n = ls_rec_ninsns(w);
+		if (!ls_tlog_find(&run->tlog[i], ls_rec_pc(w), n) && !ls_tlog_find(&run->tlog[i ^ 1], ls_rec_pc(w), n)) {
+			d->dis_problem = run->t[i].info.tlog_cap ? "a divergent block is not in the translation log (it was "
+								   "full: see the plugin's tlog=)"
+								 : "the plugin keeps no translation log (tlog=0)";
+			continue;
+		}
+		if (n > LS_TLOG_MAX_INSNS)
+			n = LS_TLOG_MAX_INSNS;
+		for (uint32_t k = 0; k < n; k++) {
+			insn_line(run, e, i, w, k, &e->dis[i][k]);
+			e->dis[i][k].mark = (int64_t)k == first_k[i];
+		}
+		d->dis[i] = e->dis[i];
+		d->ndis[i] = n;
+	}
+	if (run->dis_failed)
+		d->dis_problem = run->dis_err;
+
+	/* Headline. */
+	if (d->insn_found && d->have_common)
+		snprintf(e->headline, sizeof(e->headline), "after %s (%s), A went on at %s and B at %s", d->common.text,
+			 d->common.sym, d->first[0].sym, d->first[1].sym);
+	else if (insn_mode)
+		snprintf(e->headline, sizeof(e->headline), "A executed %s, B %s", d->first[0].sym, d->first[1].sym);
+	else if (d->pc[0] == d->pc[1])
+		snprintf(e->headline, sizeof(e->headline), "the same block (%s) was cut at different lengths: %u and %u "
+			 "instructions", d->sym[0], d->ninsns[0], d->ninsns[1]);
+	else
+		snprintf(e->headline, sizeof(e->headline), "A went on at %s, B at %s", d->sym[0], d->sym[1]);
+	d->headline = e->headline;
+
+	/* Cause, from the syscalls both made before it. */
+	struct ls_sys_log log[2];
+	struct ls_syscmp sc;
+	for (int i = 0; i < 2; i++)
+		read_syscalls(run, i, v, e, &log[i]);
+	enum ls_cause cause = ls_syscmp_classify(&sc, ls_arch_from_target(run->t[0].info.target), log,
+						 d->block[0]);
+	if (insn_mode && d->block[0] != d->block[1])
+		snprintf(e->cause, sizeof(e->cause), "%s (with blocks cut differently, syscalls are paired by order only)",
+			 sc.headline);
+	else
+		snprintf(e->cause, sizeof(e->cause), "%s", sc.headline);
+	if (sc.detail[0])
+		snprintf(e->cause + strlen(e->cause), sizeof(e->cause) - strlen(e->cause), "\n    %s", sc.detail);
+	if (sc.args_note[0])
+		snprintf(e->cause + strlen(e->cause), sizeof(e->cause) - strlen(e->cause), "\n    %s", sc.args_note);
+	if (sc.coverage[0])
+		snprintf(e->cause + strlen(e->cause), sizeof(e->cause) - strlen(e->cause), "\n    %s", sc.coverage);
+	d->cause = e->cause;
+	d->cause_key = ls_cause_name(cause);
+	if (log[0].n || log[1].n) {
+		size_t w = (size_t)snprintf(e->syscalls, sizeof(e->syscalls), "  last syscalls before it:\n");
+		ls_syscmp_table(&sc, 8, e->syscalls + w, sizeof(e->syscalls) - w);
+		d->syscalls = e->syscalls;
+	}
+	if (cause == LS_CAUSE_SAME_INPUTS)
+		d->caveat = sc.caveat;
+
+	/* What to do next. */
+	if (cause == LS_CAUSE_INPUTS)
+		snprintf(e->next, sizeof(e->next),
+			 "the guest saw different inputs, so code generation is not suspect here: make that input the "
+			 "same on both sides\n"
+			 "    (a fixed time or pid in the guest, the same files), then run again to find a real "
+			 "divergence.\n");
+	else
+		snprintf(e->next, sizeof(e->next),
+			 "suspect the translation of the instruction%s before the divergence: compare both QEMUs' \n"
+			 "    -d in_asm,op,out_asm -dfilter 0x%" PRIx64 "+0x100 output for that block, or rerun with "
+			 "--stop-on-divergence and inspect both with gdb.\n",
+			 d->have_common ? " just" : "s", d->have_common ? d->common.addr : d->pc[0]);
+	d->next_step = e->next;
+}
+
+static void enrich_free(struct ls_enrich *e)
+{
+	for (int i = 0; i < 2; i++) {
+		ls_gsym_free(e->gs[i]);
+		free(e->recs[i]);
+	}
+	free(e->row_sym);
+	free(e);
+}
+
+/* One divergence report: text, or a JSON object. */
+static void print_divergence(struct ls_run *run, struct ls_divergence *d)
+{
+	if (run->opts->json) {
+		ls_json_divergence(stdout, run->desc, d, run->divergences, elapsed(run));
+	} else {
+		ls_print_divergence(stdout, run->desc, d);
+		run->view_drawn = false;
+	}
+	fflush(stdout);
+}
+
 static void handle_divergence(struct ls_run *run, const struct ls_event *ev)
 {
 	const struct ls_opts *o = run->opts;
 	struct ls_side_records rec[2] = {};
 	uint64_t *buf[2] = {}, order = run->t[0].info.batch_order;
 	struct ls_divergence d = { .vcpu = ev->vcpu, .range_lo = ev->range_lo, .range_hi = ev->range_hi };
+	struct ls_enrich *enr = NULL;
 	uint64_t chunk_seq = ev->chunk << order;
 	uint64_t lo = chunk_seq > o->history + 1 ? chunk_seq - o->history - 1 : 0;
 	uint64_t hi = ev->range_hi + o->after + 1;
@@ -382,6 +800,7 @@ static void handle_divergence(struct ls_run *run, const struct ls_event *ev)
 		d.problem = "out of memory";
 		goto print;
 	}
+	d.seq_b = d.block[0] = d.block[1] = d.seq;
 	d.nrows = ls_history(rec, d.seq, o->history, o->after, rows, o->history + o->after + 1);
 	d.rows = rows;
 	for (size_t k = 0; k < d.nrows; k++) {
@@ -394,25 +813,48 @@ static void handle_divergence(struct ls_run *run, const struct ls_event *ev)
 		}
 	}
 	d.found = true;
+	if ((enr = calloc(1, sizeof(*enr)))) {
+		const uint64_t *w[2];
+		size_t nw[2], db[2];
+		const int64_t none[2] = { -1, -1 };
+		uint64_t before = d.cum[0] - d.ninsns[0];
+		for (i = 0; i < 2; i++) {
+			uint64_t from = d.seq > rec[i].first_seq ? d.seq - 1 : d.seq;
+			w[i] = rec[i].words + (from - rec[i].first_seq);
+			nw[i] = rec[i].n - (from - rec[i].first_seq);
+			db[i] = d.seq - from;
+		}
+		if (db[0])
+			before -= ls_rec_ninsns(w[0][0]);
+		enrich(run, &d, enr, (int)ev->vcpu, w, nw, db, none, before);
+	}
 print:
-	if (o->json) {
-		ls_json_divergence(stdout, run->desc, &d, run->divergences, elapsed(run));
-	} else {
-		ls_print_divergence(stdout, run->desc, &d);
-		fflush(stdout);
-		run->view_drawn = false;
+	print_divergence(run, &d);
+	if (o->stop_on_divergence) {
+		freeze(run);
+		goto out;
 	}
-	if (run->divergences >= o->max_divergences) {
+	if (d.found && !run->fol[ev->vcpu].active) {
+		/* Follow the pair in user space from here, re-aligning when the runs come back together. */
+		uint64_t pos[2] = { d.seq, d.seq }, cum[2];
+		for (i = 0; i < 2; i++)
+			cum[i] = d.cum[i] - d.ninsns[i];
+		if (follow_begin(run, (int)ev->vcpu, pos, cum) == 0) {
+			run->fol_skip[ev->vcpu] = true; /* its first region is this one */
+			/* The equal blocks of the divergent chunk before d were compared here. */
+			run->user_blocks += d.seq - ev->range_lo;
+			for (uint64_t q = ev->range_lo > rec[0].first_seq ? ev->range_lo : rec[0].first_seq; q < d.seq; q++)
+				run->user_insns += ls_rec_ninsns(rec[0].words[q - rec[0].first_seq]);
+		}
+	}
+	if (!run->fol[ev->vcpu].active && run->divergences >= o->max_divergences)
 		run->stop = true;
-	} else {
-		/*
-		 * Compare on.  Without re-alignment every later chunk that differs
-		 * counts again; chunks published while frozen stay uncompared
-		 * (counted as unmatched in the summary).
-		 */
-		__atomic_store_n(&run->skel->bss->control.frozen, 0, __ATOMIC_RELEASE);
-		update_permits(run, true);
-	}
+	/* Other vCPUs compare on in the kernel; chunks published while frozen stay uncompared (counted). */
+	__atomic_store_n(&run->skel->bss->control.frozen, 0, __ATOMIC_RELEASE);
+	update_permits(run, true);
+out:
+	if (enr)
+		enrich_free(enr);
 	free(rows);
 	free(buf[0]);
 	free(buf[1]);
@@ -424,7 +866,7 @@ static bool held_at(struct ls_run *run, int i, int v, uint64_t t, struct ls_batc
 	uint64_t head;
 
 	if (ls_target_read(run->t[i].pid, run->sc[i][v].batch_addr, b, sizeof(*b)) ||
-	    read_head_seq(run->t[i].pid, b, &head))
+	    ls_target_head_seq(run->t[i].pid, b, &head))
 		return false;
 	return b->chunk == t && (b->flags & LS_PUB_FULL) && head == (t + 1) << b->batch_order;
 }
@@ -469,6 +911,202 @@ static void user_divergence(struct ls_run *run, int v, uint64_t d, uint64_t rang
 		ev.insn_end[i] = insn_end[i];
 	}
 	handle_divergence(run, &ev);
+}
+
+/* A region the follower found: the same report as a kernel-found divergence, from its buffers. */
+static void region_report(struct ls_run *run, int v, const struct ls_align_ev *ev)
+{
+	const struct ls_opts *o = run->opts;
+	const struct ls_follow *f = &run->fol[v];
+	struct ls_side_records rec[2];
+	uint64_t *scratch[2] = {};
+	struct ls_hist_row *rows = calloc(o->history + o->after + 1, sizeof(*rows));
+	struct ls_divergence d = { .vcpu = (uint32_t)v, .seq = ev->at[0], .seq_b = ev->at[1],
+				   .range_lo = ev->at[0], .range_hi = ev->at[0] + 1,
+				   .unit = f->mode == LS_FOLLOW_INSNS ? "instruction" : "block" };
+
+	if (!rows) {
+		d.problem = "out of memory";
+	} else if (ls_follow_records(f, ev->at, o->history, o->after, rec, scratch)) {
+		d.problem = "the records around it are no longer in memory";
+	} else {
+		d.nrows = ls_history_at(rec, ev->at, o->history, o->after, rows, o->history + o->after + 1);
+		d.rows = rows;
+		for (size_t k = 0; k < d.nrows; k++) {
+			if (rows[k].seq != ev->at[0])
+				continue;
+			for (int i = 0; i < 2; i++) {
+				d.pc[i] = rows[k].pc[i];
+				d.ninsns[i] = rows[k].ninsns[i];
+				d.cum[i] = rows[k].cum[i];
+			}
+			d.found = true;
+		}
+		if (!d.found)
+			d.problem = "the records around it are no longer in memory";
+	}
+	for (int i = 0; i < 2; i++)
+		d.block[i] = ls_follow_block_of(f, i, ev->at[i]);
+	struct ls_enrich *enr = d.found ? calloc(1, sizeof(*enr)) : NULL;
+	if (enr) {
+		const uint64_t *w[2];
+		size_t nw[2] = { 0, 0 }, db[2] = { 0, 0 };
+		int64_t dk[2] = { -1, -1 };
+		uint64_t before = d.cum[0] - d.ninsns[0];
+		bool ok = true;
+		for (int i = 0; i < 2; i++) {
+			const struct ls_seqbuf *r = &f->rec[i];
+			uint64_t blk = d.block[i], from = blk > r->base ? blk - 1 : blk;
+			if (blk < r->base || blk >= ls_seqbuf_end(r)) {
+				ok = false;
+				break;
+			}
+			w[i] = r->v + (from - r->base);
+			nw[i] = r->n - (from - r->base);
+			db[i] = blk - from;
+			if (f->mode == LS_FOLLOW_INSNS)
+				dk[i] = (int64_t)(ev->at[i] - f->istart[i].v[blk - f->istart[i].base]);
+		}
+		if (ok) {
+			if (f->mode == LS_FOLLOW_INSNS)
+				before = ev->at[0];
+			else if (db[0])
+				before -= ls_rec_ninsns(w[0][0]);
+			enrich(run, &d, enr, v, w, nw, db, dk, before);
+			if (f->mode == LS_FOLLOW_INSNS && ev->at[0] > f->ins[0].base) {
+				/* The instruction before it, which both ran. */
+				uint64_t p = ev->at[0] - 1, b = ls_follow_block_of(f, 0, p);
+				if (b >= f->rec[0].base) {
+					insn_line(run, enr, 0, f->rec[0].v[b - f->rec[0].base],
+						  (uint32_t)(p - f->istart[0].v[b - f->istart[0].base]), &d.common);
+					d.have_common = true;
+					snprintf(enr->headline, sizeof(enr->headline), "after %s (%s), A went on at %s and B at %s",
+						 d.common.text, d.common.sym, d.first[0].sym, d.first[1].sym);
+				}
+			}
+		}
+	}
+	print_divergence(run, &d);
+	if (enr)
+		enrich_free(enr);
+	if (o->stop_on_divergence)
+		freeze(run);
+	free(rows);
+	free(scratch[0]);
+	free(scratch[1]);
+}
+
+/* The end of a divergent region, like a diff hunk header. */
+static void region_end(struct ls_run *run, int v, const struct ls_align_ev *ev)
+{
+	const struct ls_follow *f = &run->fol[v];
+	bool rejoined = ev->type == LS_ALIGN_REJOINED;
+	const char *unit = f->mode == LS_FOLLOW_INSNS ? "instructions" : "blocks";
+	uint64_t back[2] = { ev->at[0] + ev->len[0], ev->at[1] + ev->len[1] };
+
+	if (run->opts->json) {
+		ls_json_region(stdout, v, f->regions, rejoined, unit, ev->at, ev->len, elapsed(run));
+	} else if (rejoined) {
+		printf("@@ region %u, vCPU %d: A %s %" PRIu64 "-%" PRIu64 " (%" PRIu64 "), B %s %" PRIu64 "-%" PRIu64
+		       " (%" PRIu64 ") apart; back together at A %" PRIu64 " = B %" PRIu64 " @@\n",
+		       f->regions, v, unit, ev->at[0], back[0] - (ev->len[0] ? 1 : 0), ev->len[0], unit, ev->at[1],
+		       back[1] - (ev->len[1] ? 1 : 0), ev->len[1], back[0], back[1]);
+	} else {
+		printf("@@ region %u, vCPU %d: A %s %" PRIu64 "+, B %s %" PRIu64 "+ apart; not back together within "
+		       "%" PRIu64 " %s (--window): this vCPU is not compared further @@\n",
+		       f->regions, v, unit, ev->at[0], unit, ev->at[1], run->opts->window, unit);
+	}
+	fflush(stdout);
+	run->view_drawn = false;
+}
+
+/* A pending region report can go out once both sides have --after symbols past it (or ended). */
+static bool region_ready(const struct ls_run *run, int v, const bool final[2])
+{
+	const struct ls_follow *f = &run->fol[v];
+	const struct ls_seqbuf *sym = f->mode == LS_FOLLOW_INSNS ? f->ins : f->rec;
+
+	for (int i = 0; i < 2; i++)
+		if (!final[i] && ls_seqbuf_end(&sym[i]) <= run->fol_ev[v].at[i] + run->opts->after)
+			return false;
+	return true;
+}
+
+/* --insn: every vCPU pair is followed from its first block, once both sides have the stream. */
+static void follow_discover(struct ls_run *run)
+{
+	for (int v = 0; v < LS_MAX_VCPUS; v++) {
+		const uint64_t zero[2] = { 0, 0 };
+		if (run->fol[v].active || !run->sc[0][v].batch_addr || !run->sc[1][v].batch_addr)
+			continue;
+		if (follow_begin(run, v, zero, zero))
+			notice(run, "error", "vCPU %d: cannot start comparing it: out of memory", v);
+	}
+}
+
+/* Each tick: copy what the followed pairs published, compare, report regions. */
+static void follow_tick(struct ls_run *run)
+{
+	const struct ls_opts *o = run->opts;
+	bool any = false;
+
+	for (int v = 0; v < LS_MAX_VCPUS; v++)
+		any |= run->fol[v].active && !run->fol[v].lost;
+	if (!any)
+		return;
+	if (o->insn) {
+		follow_discover(run);
+		for (int i = 0; i < 2; i++)
+			tlog_pull(run, i);
+	}
+	for (int v = 0; v < LS_MAX_VCPUS && !run->stop; v++) {
+		struct ls_follow *f = &run->fol[v];
+		const struct ls_pair_state *st = &run->skel->bss->pairs[v];
+		struct ls_follow_io io[2];
+		bool final[2];
+
+		if (!f->active || f->lost)
+			continue;
+		for (int i = 0; i < 2; i++)
+			io[i] = (struct ls_follow_io){ run->t[i].pid, run->sc[i][v].batch_addr, LS_READ(st->side[i].pub_end),
+						       &run->tlog[i] };
+		if (ls_follow_pull(f, io, 1ull << 22)) {
+			notice(run, "notice", "vCPU %d: user-space comparison stopped: %s", v, f->problem);
+			f->lost = true;
+			continue;
+		}
+		for (int i = 0; i < 2; i++)
+			final[i] = (LS_READ(st->side[i].final) || run->ended[i]) && ls_follow_copied(f, i) >= io[i].pub_end;
+		for (;;) {
+			struct ls_align_ev ev;
+			if (ls_follow_step(f, final, &ev) || ev.type == LS_ALIGN_NONE)
+				break;
+			if (ev.type == LS_ALIGN_PARTED) {
+				if (run->fol_skip[v]) {
+					run->fol_skip[v] = false;
+					continue;
+				}
+				run->diverged = true;
+				run->divergences++;
+				run->fol_pending[v] = true;
+				run->fol_ev[v] = ev;
+			} else {
+				if (run->fol_pending[v]) {
+					run->fol_pending[v] = false;
+					region_report(run, v, &run->fol_ev[v]);
+				}
+				region_end(run, v, &ev);
+			}
+			if (run->stop)
+				break;
+		}
+		if (run->fol_pending[v] && !run->stop && region_ready(run, v, final)) {
+			run->fol_pending[v] = false;
+			region_report(run, v, &run->fol_ev[v]);
+		}
+		if (run->divergences >= o->max_divergences && !f->region_open && !run->fol_pending[v] && run->diverged)
+			run->stop = true;
+	}
 }
 
 /* Compare [max(oldest held), T * chunk) of both held sides, record by record. */
@@ -638,8 +1276,8 @@ static void tail_step(struct ls_run *run)
 		const struct ls_pair_state *st = &run->skel->bss->pairs[v];
 		struct ls_tail *tl = &run->tail[v];
 		bool fin[2] = { LS_READ(st->side[0].final) != 0, LS_READ(st->side[1].final) != 0 };
-		if (tl->done || (!fin[0] && !fin[1]))
-			continue;
+		if (tl->done || (!fin[0] && !fin[1]) || LS_READ(st->user_owned))
+			continue; /* a followed pair's end is compared by its follower */
 		if (!tl->since_ns)
 			tl->since_ns = now;
 		uint64_t pa = LS_READ(st->side[0].pub_end), pb = LS_READ(st->side[1].pub_end);
@@ -717,7 +1355,22 @@ static void collect(struct ls_run *run, struct ls_summary *s)
 			continue;
 		s->vcpus++;
 		const struct ls_tail *tl = &run->tail[k];
-		s->compared_blocks += st.compared_blocks + bk->blocks + tl->blocks;
+		const struct ls_follow *f = &run->fol[k];
+		uint64_t fol_blocks = 0, consumed[2] = { 0, 0 };
+		if (f->active) {
+			/* Blocks each side went through under the follower: compared, or apart in a region. */
+			for (int i = 0; i < 2; i++) {
+				uint64_t need = ls_align_keep_from(&f->al, i);
+				uint64_t end = ls_follow_copied(f, i);
+				uint64_t b = need == UINT64_MAX ? end : ls_follow_block_of(f, i, need);
+				consumed[i] = b > f->start_block[i] ? b - f->start_block[i] : 0;
+			}
+			fol_blocks = f->mode == LS_FOLLOW_BLOCKS ? ls_follow_matched(f) : consumed[0];
+			s->compared_insns += f->matched_insns;
+			s->regions_open += f->region_open;
+			s->gave_up_vcpus += f->lost;
+		}
+		s->compared_blocks += st.compared_blocks + bk->blocks + tl->blocks + fol_blocks;
 		s->compared_insns += st.compared_insns + bk->insns + tl->insns;
 		uint64_t start = compare_start(run, (int)k, st.start1);
 		bool started = st.start1 || bk->end;
@@ -729,15 +1382,26 @@ static void collect(struct ls_run *run, struct ls_summary *s)
 			uint64_t pub = st.side[i].pub_end > bk->end ? st.side[i].pub_end : bk->end;
 			uint64_t early = started ? (start < pub ? start : pub) : 0;
 			uint64_t late = st.side[i].uncompared_late;
+			uint64_t apart = f->active ? (f->mode == LS_FOLLOW_BLOCKS ? f->apart[i] : 0) : 0;
+			if (f->active && f->mode == LS_FOLLOW_INSNS)
+				apart = consumed[i] - (i == 0 ? fol_blocks : consumed[i]); /* counted in instructions instead */
+			ss->apart += apart;
 			ss->published_end += pub;
 			final[i] &= st.side[i].final != 0;
 			ss->early += early;
 			ss->late += late;
 			ss->overruns += st.side[i].overruns;
-			uint64_t accounted = early + late + st.compared_blocks + bk->blocks + tl->blocks;
-			ss->pending += pub > accounted ? pub - accounted : 0;
+			uint64_t accounted = early + late + st.compared_blocks + bk->blocks + tl->blocks + consumed[i];
+			uint64_t rest = pub > accounted ? pub - accounted : 0;
+			if (f->active && f->lost)
+				ss->gave_up += rest;
+			else
+				ss->pending += rest;
 		}
 	}
+	s->insn_mode = run->opts->insn;
+	s->compared_blocks += run->user_blocks;
+	s->compared_insns += run->user_insns;
 	s->ringbuf_lost = run->skel->bss->control.ringbuf_lost;
 	s->bad_batches = run->skel->bss->control.bad_batches + run->bad_events;
 	s->divergences = run->divergences;
@@ -852,6 +1516,23 @@ static void side_ended(struct ls_run *run, int w)
 	}
 }
 
+/* A followed pair is done: both ends copied and compared, no region open. */
+static bool follow_complete(const struct ls_run *run, int v)
+{
+	const struct ls_follow *f = &run->fol[v];
+	const struct ls_pair_state *st = &run->skel->bss->pairs[v];
+
+	if (f->lost || f->region_open || run->fol_pending[v] || ls_align_state(&f->al) != LS_ALIGN_ST_SYNC)
+		return false;
+	for (int i = 0; i < 2; i++) {
+		const struct ls_seqbuf *sym = f->mode == LS_FOLLOW_INSNS ? &f->ins[i] : &f->rec[i];
+		if (!LS_READ(st->side[i].final) || ls_follow_copied(f, i) < LS_READ(st->side[i].pub_end) ||
+		    ls_align_pos(&f->al, i) != ls_seqbuf_end(sym))
+			return false;
+	}
+	return true;
+}
+
 /*
  * Every stream of both sides published its final chunk, at the same block,
  * and every block from the comparison start was compared.
@@ -865,6 +1546,11 @@ static bool comparison_complete(struct ls_run *run)
 		if (!LS_READ(st->side[0].publications) && !LS_READ(st->side[1].publications))
 			continue;
 		active++;
+		if (run->fol[k].active) {
+			if (!follow_complete(run, (int)k))
+				return false;
+			continue;
+		}
 		uint64_t end = LS_READ(st->side[0].pub_end), start1 = LS_READ(st->start1);
 		const struct ls_backlog *bk = &run->bk[k];
 		uint64_t start = compare_start(run, (int)k, start1);
@@ -932,9 +1618,33 @@ static int run_monitor(struct ls_run *run)
 		goto cleanup;
 	}
 	run->lease_ns = (uint64_t)o->lease_ms * 1000000ull;
+	ls_tlog_init(&run->tlog[0]);
+	ls_tlog_init(&run->tlog[1]);
 	discover_streams(run);
-	if (!run->child)
+	if (o->insn) {
+		/* Instruction streams are compared in user space, from each stream's first block. */
+		for (int v = 0; v < LS_MAX_VCPUS; v++) {
+			run->skel->bss->pairs[v].user_owned = 1;
+			for (i = 0; i < 2; i++) {
+				if (run->sc[i][v].attach_chunk) {
+					code = fail("--insn compares from the first block, and %c (pid %d) is past it: start "
+						    "both QEMUs with the plugin's wait= argument, or use `lockstep-bpf run "
+						    "--insn`",
+						    run->t[i].label, (int)run->t[i].pid);
+					goto cleanup;
+				}
+			}
+		}
+		for (i = 0; i < 2; i++) {
+			if (!run->t[i].info.tlog_cap) {
+				code = fail("--insn needs the translation log, and %c's plugin has none (tlog=0)",
+					    run->t[i].label);
+				goto cleanup;
+			}
+		}
+	} else if (!run->child) {
 		backlog_hold(run);
+	}
 	for (i = 0; i < 2; i++) {
 		LIBBPF_OPTS(bpf_uprobe_opts, uo, .func_name = "lockstep_publish", .bpf_cookie = (uint64_t)i);
 		links[i] = bpf_program__attach_uprobe_opts(run->skel->progs.on_publish, run->t[i].pid,
@@ -996,6 +1706,7 @@ static int run_monitor(struct ls_run *run)
 	live_sample(run, false);
 	uint64_t interval_ns = o->interval_ms * 1000000ull;
 	uint64_t deadline = o->timeout_ms ? run->start_ns + o->timeout_ms * 1000000ull : 0;
+	follow_tick(run);
 	for (unsigned tick = 1; !exiting && !run->stop; tick++) {
 		struct epoll_event evs[8];
 		struct timespec ts = { 0, (long)LS_TICK_NS };
@@ -1026,6 +1737,7 @@ static int run_monitor(struct ls_run *run)
 		if (tick % LS_DISCOVER_TICKS == 0)
 			discover_streams(run);
 		tail_step(run);
+		follow_tick(run);
 		update_permits(run, false);
 		if ((run->ended[0] || run->ended[1]) && nothing_left_to_compare(run))
 			break;
@@ -1042,7 +1754,7 @@ static int run_monitor(struct ls_run *run)
 	ring_buffer__consume(rb);
 	if (exiting)
 		notice(run, "notice", "interrupted after %.2f s: stopping", elapsed(run));
-	if (run->child) {
+	if (run->child && !run->frozen_exit) {
 		/* A side waiting at exit for its tail to be compared may go now, with its own exit status. */
 		bool fin_side[2] = { true, true };
 		for (int v = 0; v < LS_MAX_VCPUS; v++) {
@@ -1128,6 +1840,10 @@ cleanup:
 			close(run->pidfd[i]);
 	}
 	lockstep_bpf__destroy(run->skel);
+	for (int v = 0; v < LS_MAX_VCPUS; v++)
+		ls_follow_free(&run->fol[v]);
+	ls_tlog_free(&run->tlog[0]);
+	ls_tlog_free(&run->tlog[1]);
 	return code;
 }
 
@@ -1228,7 +1944,7 @@ int main(int argc, char **argv)
 			  1u << run.t[0].info.batch_order, 1u << run.t[1].info.batch_order);
 	if (!rc)
 		rc = run_monitor(&run);
-	if (opts.launch) {
+	if (opts.launch && !run.frozen_exit) {
 		/* On an error before or during monitoring, do not leave held QEMUs behind. */
 		ls_children_stop(child, 2, 1000);
 		for (int i = 0; i < 2; i++)

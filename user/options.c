@@ -34,6 +34,10 @@ static const char doc[] =
 	"      show 64 blocks of history before the divergence\n"
 	"  sudo lockstep-bpf -p 4242 -p 4243 --json --quiet --metrics 9464 --timeout 10m\n"
 	"      JSON lines on stdout, Prometheus metrics on 127.0.0.1:9464, stop after 10 minutes\n"
+	"  sudo lockstep-bpf -p 4242 -p 4243 --max-divergences 20\n"
+	"      report up to 20 divergent regions, each followed until the runs come back together\n"
+	"  sudo lockstep-bpf -p 4242 -p 4243 --stop-on-divergence\n"
+	"      freeze both QEMUs at the divergence for gdb\n"
 	"\n"
 	"EXIT STATUS:\n"
 	"  0  no divergence    1  divergence found    2  usage or environment error\n"
@@ -57,8 +61,9 @@ static const char run_doc[] =
 	"      the same QEMU twice on ./guest arg1\n"
 	"  sudo lockstep-bpf run --qemu-a /opt/qemu-old/bin/qemu-x86_64 --qemu-b ./build/qemu-x86_64 -- ./guest\n"
 	"      an old and a new QEMU build on the same guest\n"
-	"  sudo lockstep-bpf run --b-arg -one-insn-per-tb --output-dir out -- ./guest\n"
-	"      an extra QEMU option for B only; each side's stdout and stderr in out/\n"
+	"  sudo lockstep-bpf run --insn --b-arg -singlestep --output-dir out -- ./guest\n"
+	"      B cuts every block after one instruction: compare instructions, not blocks;\n"
+	"      each side's stdout and stderr in out/\n"
 	"\n"
 	"EXIT STATUS:\n"
 	"  0  no divergence    1  divergence found    2  usage or environment error\n"
@@ -87,14 +92,29 @@ enum {
 	OPT_PLUGIN,
 	OPT_PLUGIN_ARGS,
 	OPT_OUTPUT_DIR,
+	OPT_INSN,
+	OPT_STOP,
+	OPT_WINDOW,
 };
 
 #define LS_COMMON_OPTIONS                                                                                        \
 	{ "history", OPT_HISTORY, "N", 0, "Blocks of history shown before the divergence (1-4096, default 16)", 1 }, \
 	{ "after", OPT_AFTER, "N", 0, "Blocks shown after the divergence (0-4096, default 4)", 1 },                 \
 	{ "max-divergences", OPT_MAX_DIV, "N", 0,                                                                \
-	  "Stop after N divergent chunks (1-1000000, default 1); later ones are counted as found, without "      \
-	  "re-aligning the streams",                                                                              \
+	  "Stop after N divergent regions (1-1000000, default 1).  After a divergence the streams are followed "  \
+	  "until they come back together, which ends the region",                                                 \
+	  1 },                                                                                                    \
+	{ "window", OPT_WINDOW, "N", 0,                                                                           \
+	  "Blocks (instructions with --insn) each side may spend apart before re-convergence is given up "        \
+	  "(1024-67108864, default 1048576)",                                                                     \
+	  1 },                                                                                                    \
+	{ "insn", OPT_INSN, NULL, 0,                                                                              \
+	  "Compare instruction streams, not blocks, so QEMUs that cut blocks differently (-one-insn-per-tb, "     \
+	  "-singlestep, another build) are not divergent; compared in user space, so slower",                    \
+	  1 },                                                                                                    \
+	{ "stop-on-divergence", OPT_STOP, NULL, 0,                                                                \
+	  "Leave both QEMUs stopped (SIGSTOP) at the first divergence, memory and rings intact, print how to "   \
+	  "inspect, resume or end them, and exit 1",                                                              \
 	  1 },                                                                                                    \
 	{ "timeout", OPT_TIMEOUT, "TIME", 0, "Stop after TIME (e.g. 90s, 10m, 2h; a bare number is seconds): exit 4", \
 	  1 },                                                                                                    \
@@ -198,6 +218,17 @@ static error_t parse_opt(int key, char *arg, struct argp_state *state)
 			argp_error(state, "--max-divergences '%s' must be a whole number from 1 to 1000000", arg);
 		o->max_divergences = (unsigned)v;
 		break;
+	case OPT_WINDOW:
+		if (ls_parse_uint(arg, 1024, LS_MAX_WINDOW, &v))
+			argp_error(state, "--window '%s' must be a whole number from 1024 to %u", arg, LS_MAX_WINDOW);
+		o->window = v;
+		break;
+	case OPT_INSN:
+		o->insn = true;
+		break;
+	case OPT_STOP:
+		o->stop_on_divergence = true;
+		break;
 	case OPT_METRICS:
 		if (!*arg)
 			argp_error(state, "--metrics needs [ADDR:]PORT");
@@ -279,6 +310,7 @@ void ls_opts_parse(int argc, char **argv, struct ls_opts *o)
 	o->lease_ms = 250;
 	o->interval_ms = 1000;
 	o->max_divergences = 1;
+	o->window = LS_DEFAULT_WINDOW;
 	argp_err_exit_status = LS_EXIT_USAGE;
 	if (argc > 1 && !strcmp(argv[1], "run")) {
 		/* argv[1] becomes the program name, so messages say "lockstep-bpf run". */

@@ -13,6 +13,8 @@
 #define LS_DEFAULT_HISTORY 16
 #define LS_MAX_HISTORY 4096
 #define LS_MAX_SIDE_ARGS 64
+#define LS_DEFAULT_WINDOW (1u << 20)
+#define LS_MAX_WINDOW (1u << 26)
 
 struct ls_opts {
 	bool launch; /* `lockstep-bpf run ...`: start both QEMUs ourselves */
@@ -26,7 +28,10 @@ struct ls_opts {
 	uint32_t lease_ms; /* how long a hold lasts if the monitor dies */
 	uint64_t interval_ms; /* live summary period */
 	uint64_t timeout_ms; /* 0: none */
-	unsigned max_divergences; /* stop after this many */
+	unsigned max_divergences; /* stop after this many divergent regions */
+	bool insn; /* compare instruction streams (blocks may be cut differently), in user space */
+	bool stop_on_divergence; /* leave both QEMUs stopped (SIGSTOP) at the first divergence */
+	uint64_t window; /* blocks (instructions with --insn) each side may spend apart before we give up */
 	const char *metrics; /* [ADDR:]PORT for /metrics, or NULL */
 	const char *textfile; /* node_exporter textfile, or NULL */
 	/* run mode */

@@ -3,6 +3,7 @@
 #include "report.h"
 
 #include <inttypes.h>
+#include <string.h>
 
 static const char *or_unknown(const char *s)
 {
@@ -74,52 +75,101 @@ void ls_print_live_view(FILE *f, const struct ls_side_desc sides[2], const struc
 	fflush(f);
 }
 
-static void print_cell(FILE *f, const struct ls_hist_row *r, int i)
+static void print_cell(FILE *f, const struct ls_hist_row *r, int i, const char *sym)
 {
 	if (r->have[i])
-		fprintf(f, "0x%016" PRIx64 " %5u %14" PRIu64, r->pc[i], r->ninsns[i], r->cum[i]);
+		fprintf(f, "0x%-12" PRIx64 " %-24.24s %5u", r->pc[i], sym ? sym : "", r->ninsns[i]);
 	else
-		fprintf(f, "%-18s %5s %14s", "(not available)", "", "");
+		fprintf(f, "%-14s %-24s %5s", "(not there)", "", "");
+}
+
+static void print_insn(FILE *f, const char *label, const struct ls_insn_line *l)
+{
+	fprintf(f, "    %-15s 0x%-12" PRIx64 " %-28.28s %s\n", label, l->addr, l->sym, l->text);
 }
 
 void ls_print_divergence(FILE *f, const struct ls_side_desc sides[2], const struct ls_divergence *d)
 {
+	const char *unit = d->unit ? d->unit : "block";
+	bool insns = !strcmp(unit, "instruction");
+
 	if (!d->found) {
-		fprintf(f, "\nDIVERGENCE on vCPU %u between blocks %" PRIu64 " and %" PRIu64
+		fprintf(f, "\nDIVERGENCE on vCPU %u between %ss %" PRIu64 " and %" PRIu64
 			   " (the two sides' digests differ there)\n",
-			d->vcpu, d->range_lo, d->range_hi - 1);
-		fprintf(f, "  the exact block could not be located: %s\n", d->problem ? d->problem : "unknown");
+			d->vcpu, unit, d->range_lo, d->range_hi - 1);
+		fprintf(f, "  the exact %s could not be located: %s\n", unit, d->problem ? d->problem : "unknown");
 		return;
 	}
-	fprintf(f, "\nDIVERGENCE on vCPU %u at block %" PRIu64 "\n", d->vcpu, d->seq);
-	for (int i = 0; i < 2; i++)
-		fprintf(f, "  %c (pid %d): pc 0x%016" PRIx64 ", %u instructions in block, %" PRIu64
-			   " instructions executed through it\n",
-			sides[i].label, (int)sides[i].pid, d->pc[i], d->ninsns[i], d->cum[i]);
-	if (d->pc[0] == d->pc[1])
-		fprintf(f, "  same pc, different block length: the block was cut or translated differently\n");
-	fprintf(f, "\n  %-12s | %-18s %5s %14s | %-18s %5s %14s\n", "block", "A pc", "insns", "cumulative", "B pc",
-		"insns", "cumulative");
+	if (d->seq == d->seq_b)
+		fprintf(f, "\nDIVERGENCE on vCPU %u at %s %" PRIu64 ": %s\n", d->vcpu, unit, d->seq,
+			d->headline ? d->headline : "the two sides differ");
+	else
+		fprintf(f, "\nDIVERGENCE on vCPU %u at A's %s %" PRIu64 " = B's %" PRIu64 ": %s\n", d->vcpu, unit, d->seq,
+			d->seq_b, d->headline ? d->headline : "the two sides differ");
+	for (int i = 0; i < 2; i++) {
+		if (insns)
+			fprintf(f, "  %c (pid %d): 0x%" PRIx64 " %s, in block %" PRIu64 "\n", sides[i].label, (int)sides[i].pid,
+				d->pc[i], d->sym[i], d->block[i]);
+		else
+			fprintf(f, "  %c (pid %d): block at 0x%" PRIx64 " %s, %u instructions, %" PRIu64
+				   " executed through it\n",
+				sides[i].label, (int)sides[i].pid, d->pc[i], d->sym[i], d->ninsns[i], d->cum[i]);
+	}
+	if (d->insn_found) {
+		fprintf(f, "  first divergent instruction, #%" PRIu64 ":\n", d->insn_index);
+		if (d->have_common)
+			print_insn(f, "last in common", &d->common);
+		print_insn(f, "A ran", &d->first[0]);
+		print_insn(f, "B ran", &d->first[1]);
+	} else if (d->insn_problem) {
+		fprintf(f, "  first divergent instruction: not known (%s)\n", d->insn_problem);
+	}
+	fprintf(f, "\n  %-12s | %-14s %-24s %5s | %-14s %-24s %5s\n", insns ? "instruction" : "block", "A pc", "symbol",
+		"insns", "B pc", "symbol", "insns");
 	for (size_t k = 0; k < d->nrows; k++) {
 		const struct ls_hist_row *r = &d->rows[k];
 		char mark = r->seq == d->seq ? '>' : r->differs ? '!' : ' ';
 		fprintf(f, "%c %-12" PRIu64 " | ", mark, r->seq);
-		print_cell(f, r, 0);
+		print_cell(f, r, 0, d->row_sym ? d->row_sym[k][0] : NULL);
 		fprintf(f, " | ");
-		print_cell(f, r, 1);
+		print_cell(f, r, 1, d->row_sym ? d->row_sym[k][1] : NULL);
 		fprintf(f, "\n");
 	}
-	fprintf(f, "  ('>' first divergent block, '!' the sides differ)\n");
+	fprintf(f, "  ('>' first divergent %s, '!' the sides differ%s)\n", unit,
+		d->seq != d->seq_b ? "; B's numbers are A's shifted by the earlier regions" : "");
+	for (int i = 0; i < 2; i++) {
+		if (!d->ndis[i])
+			continue;
+		fprintf(f, "\n  %c's divergent block:\n", sides[i].label);
+		for (size_t k = 0; k < d->ndis[i]; k++) {
+			const struct ls_insn_line *l = &d->dis[i][k];
+			fprintf(f, "  %c 0x%-12" PRIx64 " %-28.28s %s\n", l->mark ? '>' : ' ', l->addr, l->sym, l->text);
+		}
+	}
+	if (d->dis_problem)
+		fprintf(f, "\n  disassembly: %s\n", d->dis_problem);
+	if (d->cause) {
+		fprintf(f, "\n  cause: %s\n", d->cause);
+		if (d->syscalls)
+			fprintf(f, "%s", d->syscalls);
+		if (d->caveat)
+			fprintf(f, "  (%s)\n", d->caveat);
+	}
+	if (d->next_step)
+		fprintf(f, "\n  next: %s", d->next_step);
 }
 
 static void print_side_uncompared(FILE *f, const struct ls_side_desc *d, const struct ls_side_summary *s,
 				  const char *late_why, bool diverged)
 {
-	if (diverged) /* comparison stops at the first divergence: one category */
-		fprintf(f, "    %c: %" PRIu64 " before the comparison started, %" PRIu64
-			   " from the divergent chunk on\n",
-			d->label, s->early, s->late + s->pending);
-	else
+	if (diverged) { /* what was not compared after the stop is one category */
+		fprintf(f, "    %c: %" PRIu64 " before the comparison started, %" PRIu64 " apart in divergent regions, %" PRIu64
+			   " after the comparison stopped",
+			d->label, s->early, s->apart, s->late + s->pending);
+		if (s->gave_up)
+			fprintf(f, ", %" PRIu64 " after the sides did not come back together (--window)", s->gave_up);
+		fputc('\n', f);
+	} else
 		fprintf(f, "    %c: %" PRIu64 " before the comparison started, %" PRIu64 " %s, %" PRIu64
 			   " published but never matched by the other side\n",
 			d->label, s->early, s->late, late_why ? late_why : "after the comparison stopped", s->pending);
@@ -134,7 +184,13 @@ void ls_print_summary(FILE *f, const struct ls_side_desc sides[2], const struct 
 			s->compared_blocks, s->compared_insns, s->start_seq, s->vcpus, s->vcpus == 1 ? "" : "s");
 	else
 		fprintf(f, "  compared:      nothing: the two sides never published a common block range\n");
-	fprintf(f, "  divergences:   %u\n", s->divergences);
+	fprintf(f, "  divergences:   %u region%s", s->divergences, s->divergences == 1 ? "" : "s");
+	if (s->regions_open)
+		fprintf(f, ", %u still apart at the end", s->regions_open);
+	if (s->gave_up_vcpus)
+		fprintf(f, ", %u vCPU%s not back together within --window", s->gave_up_vcpus,
+			s->gave_up_vcpus == 1 ? "" : "s");
+	fputc('\n', f);
 	fprintf(f, "  not compared:  blocks per side\n");
 	for (int i = 0; i < 2; i++)
 		print_side_uncompared(f, &sides[i], &s->side[i], s->late_why, s->divergences > 0);

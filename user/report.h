@@ -36,10 +36,26 @@ struct ls_live {
 	bool ended[2];
 };
 
+#define LS_SYM_LEN 72
+#define LS_DIS_LEN 80
+
+/* One guest instruction as a report shows it. */
+struct ls_insn_line {
+	uint64_t addr;
+	char sym[LS_SYM_LEN]; /* "main+0x1c", or why there is none */
+	char text[LS_DIS_LEN]; /* "jne 0x401190", or its bytes when it cannot be disassembled */
+	bool mark; /* the first divergent instruction of its side */
+};
+
+typedef char ls_sym_pair[2][LS_SYM_LEN];
+
 struct ls_divergence {
 	uint32_t vcpu;
 	bool found; /* the exact block was located in both rings */
-	uint64_t seq; /* first divergent block */
+	const char *unit; /* "block", or "instruction" with --insn (NULL: block) */
+	uint64_t seq; /* first divergent block (instruction) of A */
+	uint64_t seq_b; /* B's: not seq once the streams were re-aligned after an earlier region */
+	uint64_t block[2]; /* each side's block holding it (with --insn) */
 	uint64_t range_lo, range_hi; /* where the digests said the difference lies */
 	uint64_t pc[2];
 	uint32_t ninsns[2];
@@ -47,6 +63,24 @@ struct ls_divergence {
 	const struct ls_hist_row *rows;
 	size_t nrows;
 	const char *problem; /* why !found */
+	/* What the monitor could add; empty or NULL where it could not. */
+	const char *headline; /* what differed, in words */
+	char sym[2][LS_SYM_LEN]; /* pc[i] as symbol+offset */
+	const ls_sym_pair *row_sym; /* [nrows]: the history rows' pcs */
+	bool insn_found; /* the first divergent instruction is known */
+	bool have_common;
+	struct ls_insn_line common; /* the last instruction both sides ran (usually the branch) */
+	struct ls_insn_line first[2]; /* each side's first instruction that differs */
+	uint64_t insn_index; /* its number: instructions executed before it on both sides */
+	const char *insn_problem; /* why !insn_found */
+	const struct ls_insn_line *dis[2]; /* the divergent blocks, disassembled */
+	size_t ndis[2];
+	const char *dis_problem;
+	const char *cause_key; /* "inputs_differed", "same_inputs", "unknown" (JSON) */
+	const char *cause; /* one line */
+	const char *syscalls; /* both sides' last syscalls side by side, preformatted lines */
+	const char *caveat;
+	const char *next_step; /* preformatted lines */
 };
 
 struct ls_side_summary {
@@ -54,6 +88,8 @@ struct ls_side_summary {
 	uint64_t early; /* not compared: before the comparison started */
 	uint64_t late; /* not compared: after the stop or past the partner's end */
 	uint64_t pending; /* not compared: published, the partner never matched them */
+	uint64_t apart; /* in divergent regions (the other side ran something else meanwhile) */
+	uint64_t gave_up; /* not compared: the sides did not come back together within --window */
 	uint64_t overruns; /* of late: the side ran past the comparison window */
 	bool ended;
 	const char *end_how; /* "exited", "still running", ... */
@@ -64,7 +100,10 @@ struct ls_summary {
 	bool started;
 	uint64_t start_seq;
 	uint64_t compared_blocks, compared_insns;
-	unsigned divergences;
+	unsigned divergences; /* divergent regions */
+	unsigned regions_open; /* of those, still apart when the run ended */
+	unsigned gave_up_vcpus; /* vCPUs whose comparison ended in a region that never closed */
+	bool insn_mode; /* --insn: compared_insns is what counts */
 	unsigned vcpus;
 	struct ls_side_summary side[2];
 	uint64_t ringbuf_lost, bad_batches;

@@ -32,6 +32,36 @@ int ls_target_read(pid_t pid, uint64_t addr, void *buf, size_t len)
 	return 0;
 }
 
+int ls_target_head_seq(pid_t pid, const struct ls_batch *b, uint64_t *head_seq)
+{
+	uint64_t cur, ring_len = 1ull << b->ring_order, pub_end = (b->chunk << b->batch_order) + b->nblocks;
+	int e = ls_target_read(pid, b->head_addr, &cur, sizeof(cur));
+
+	if (e)
+		return e;
+	uint64_t idx = (cur - b->ring_addr) / sizeof(struct ls_rec);
+	if (cur < b->ring_addr || idx > ring_len)
+		return -EFAULT;
+	*head_seq = pub_end + ((idx - pub_end) & (ring_len - 1));
+	return 0;
+}
+
+int ls_target_ring_read(pid_t pid, const struct ls_batch *b, uint64_t lo, uint64_t n, uint64_t *dst)
+{
+	uint64_t ring_len = 1ull << b->ring_order;
+	int e;
+
+	for (uint64_t s = lo; s < lo + n;) {
+		uint64_t idx = s & (ring_len - 1), k = lo + n - s;
+		if (k > ring_len - idx)
+			k = ring_len - idx;
+		if ((e = ls_target_read(pid, b->ring_addr + idx * sizeof(uint64_t), dst + (s - lo), k * sizeof(uint64_t))))
+			return e;
+		s += k;
+	}
+	return 0;
+}
+
 static char *read_file(const char *path, size_t *len_out, int *err)
 {
 	size_t cap = 1 << 16, len = 0;

@@ -32,4 +32,14 @@ int ls_target_open(struct ls_target *t, pid_t pid, char label, char *err, size_t
 /* Read exactly len bytes at addr in pid: 0 or -errno. */
 int ls_target_read(pid_t pid, uint64_t addr, void *buf, size_t len);
 
+/* The writer's next block sequence number, from its head pointer and last publication *b. */
+int ls_target_head_seq(pid_t pid, const struct ls_batch *b, uint64_t *head_seq);
+
+/*
+ * Copy records [lo, lo + n) out of the ring *b describes (wrapping).  The
+ * caller checks with ls_target_head_seq before and after that the writer
+ * has not recycled them meanwhile.
+ */
+int ls_target_ring_read(pid_t pid, const struct ls_batch *b, uint64_t lo, uint64_t n, uint64_t *dst);
+
 #endif

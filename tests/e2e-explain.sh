@@ -1,0 +1,154 @@
+#!/usr/bin/env bash
+# e2e-explain.sh - integration tests of what a divergence report explains
+# (issue 5): guest symbols for static and static-PIE guests, disassembly,
+# the first divergent instruction, syscall-based cause, re-convergence into
+# regions, --insn against -singlestep, --stop-on-divergence, aarch64 guests.
+# Real QEMUs under the real monitor; needs root like e2e.sh.
+source "$(dirname "$0")/e2e-common.sh"
+QA64=${QEMU_AARCH64:-qemu-aarch64}
+
+echo "e2e-explain: divergence reports with $($QEMU --version | head -1)"
+
+# run_mon NAME ARGS...: `lockstep-bpf run` with a time limit; exit code in $mrc, stdout+stderr in $TMP/NAME.mon
+run_mon() {
+	local name=$1
+	shift
+	timeout -s INT 120 "$MON" run -q "$@" >"$TMP/$name.mon" 2>&1
+	mrc=$?
+}
+has() { grep -qF -- "$1" "$2"; }
+
+# --- symbols, disassembly, first instruction, same-inputs cause, rejoin -------------
+for variant in static pie; do
+	g=$G/branchy
+	[ "$variant" = pie ] && g=$G/pie/branchy
+	t="$variant guest: report names path_a/path_b, the branch before them, disassembles both, same inputs, rejoins"
+	run_mon br-$variant --a-arg -E --a-arg BRANCHY=a --b-arg -E --b-arg BRANCHY=b -- "$g" env 300000
+	f=$TMP/br-$variant.mon
+	if [ "$mrc" = 1 ] && grep -q "^DIVERGENCE on vCPU 0 at block [0-9]*: after call" "$f" &&
+		grep -q "A (pid [0-9]*): block at 0x[0-9a-f]* path_a, " "$f" &&
+		grep -q "B (pid [0-9]*): block at 0x[0-9a-f]* path_b, " "$f" &&
+		grep -q "last in common  0x[0-9a-f]* *main+0x[0-9a-f]* *call " "$f" &&
+		grep -q "^  A's divergent block:" "$f" && grep -q "^  > 0x[0-9a-f]* *path_a  *" "$f" &&
+		grep -q "^  cause: same inputs" "$f" && has "next: suspect the translation" "$f" &&
+		grep -q "^@@ region 1, vCPU 0: A blocks .* apart; back together at A [0-9]* = B [0-9]* @@" "$f"; then
+		ok "$t"
+	else
+		ko "$t" "rc=$mrc" "$(cat "$f")"
+	fi
+done
+
+t="the reported block is the first differing record of the plugins' own dumps"
+"$QEMU" -E BRANCHY=a -plugin "$PLUGIN,dump=$TMP/da" "$G/branchy" env 300000 >/dev/null
+"$QEMU" -E BRANCHY=b -plugin "$PLUGIN,dump=$TMP/db" "$G/branchy" env 300000 >/dev/null
+want=$(cmp "$TMP/da" "$TMP/db" 2>/dev/null | awk '{ sub(",", "", $5); print int(($5 - 1) / 8) }')
+got=$(sed -n 's/^DIVERGENCE on vCPU 0 at block \([0-9]*\):.*/\1/p' "$TMP/br-static.mon")
+if [ -n "$want" ] && [ "$want" = "$got" ]; then ok "$t ($got)"; else ko "$t" "dump says $want, report says $got"; fi
+
+# --- inputs differed: getpid, clock_gettime ------------------------------------
+for mode in pid clock; do
+	name=getpid
+	[ "$mode" = clock ] && name=clock_gettime
+	t="a guest branching on $name: cause 'inputs differed' names $name; the loop region rejoins"
+	run_mon in-$mode -- "$G/inputs" "$mode" 200000
+	f=$TMP/in-$mode.mon
+	if [ "$mrc" = 1 ] && grep -q "^  cause: inputs differed: $name" "$f" && has "last syscalls before it:" "$f" &&
+		has "next: the guest saw different inputs" "$f" && grep -q "^@@ region 1, vCPU 0: .*back together" "$f" &&
+		grep -q "spin" "$f"; then
+		ok "$t"
+	else
+		ko "$t" "rc=$mrc" "$(cat "$f")"
+	fi
+done
+
+# --- regions ----------------------------------------------------------------
+t="three detours on one side: three regions, each reported at its first block and rejoined"
+run_mon reg --max-divergences 10 --a-arg -E --a-arg DETOURS=10101 --b-arg -E --b-arg DETOURS=00000 -- "$G/regions" 100000
+f=$TMP/reg.mon
+n=$(grep -c "^DIVERGENCE on vCPU 0 at " "$f")
+r=$(grep -c "^@@ region [0-9], vCPU 0: A blocks [0-9]*-[0-9]* ([1-9][0-9]*), B blocks [0-9]*-[0-9]* (0) apart; back together" "$f")
+if [ "$mrc" = 1 ] && [ "$n" = 3 ] && [ "$r" = 3 ] && grep -q "divergences:   3 regions" "$f" &&
+	[ "$(grep -c 'A went on at detour' "$f")" = 3 ]; then
+	ok "$t"
+else
+	ko "$t" "rc=$mrc divergences=$n rejoined=$r" "$(cat "$f")"
+fi
+
+t="--max-divergences 2 stops after the second region closes"
+run_mon reg2 --max-divergences 2 --a-arg -E --a-arg DETOURS=10101 --b-arg -E --b-arg DETOURS=00000 -- "$G/regions" 100000
+if [ "$mrc" = 1 ] && [ "$(grep -c '^DIVERGENCE' "$TMP/reg2.mon")" = 2 ] && [ "$(grep -c '^@@ region' "$TMP/reg2.mon")" = 2 ]; then
+	ok "$t"
+else
+	ko "$t" "rc=$mrc" "$(cat "$TMP/reg2.mon")"
+fi
+
+t="JSON: divergence with symbols and cause, region events with both sides' lengths"
+run_mon js --json --max-divergences 10 --a-arg -E --a-arg DETOURS=01 --b-arg -E --b-arg DETOURS=00 -- "$G/regions" 100000
+if [ "$mrc" = 1 ] && python3 - "$TMP/js.mon" <<'PY'
+import json, sys
+evs = [json.loads(l) for l in open(sys.argv[1]) if l.startswith('{')]
+d = [e for e in evs if e['type'] == 'divergence']
+r = [e for e in evs if e['type'] == 'region']
+assert len(d) == 1 and len(r) == 1, (len(d), len(r))
+d = d[0]
+assert d['cause']['cause'] == 'same_inputs', d['cause']
+assert d['sides']['A']['symbol'].startswith('detour'), d['sides']
+assert d['first_instruction']['A']['symbol'].startswith('detour'), d
+assert any('symbol' in (h['A'] or {}) for h in d['history'])
+r = r[0]
+assert r['rejoined'] and r['A']['length'] > 0 and r['B']['length'] == 0, r
+PY
+then ok "$t"; else ko "$t" "rc=$mrc" "$(cat "$TMP/js.mon")"; fi
+
+# --- --insn against -singlestep --------------------------------------------------
+t="B with -singlestep: blocks differ (report says to use --insn), exit 1"
+run_mon ss1 --b-arg -singlestep -- "$G/calls" 20000
+if [ "$mrc" = 1 ] && has "cut differently: rerun with --insn" "$TMP/ss1.mon"; then ok "$t"; else ko "$t" "rc=$mrc" "$(cat "$TMP/ss1.mon")"; fi
+
+t="--insn with B on -singlestep: the same instruction stream, exit 0, every instruction compared"
+run_mon ss2 --insn --b-arg -singlestep -- "$G/calls" 20000
+if [ "$mrc" = 0 ] && grep -q "divergences:   0 regions" "$TMP/ss2.mon" && grep -q "compared: .* [1-9][0-9]* instructions" "$TMP/ss2.mon"; then
+	ok "$t"
+else
+	ko "$t" "rc=$mrc" "$(cat "$TMP/ss2.mon")"
+fi
+
+t="--insn with -singlestep still finds a real divergence, at its instruction"
+run_mon ss3 --insn --b-arg -singlestep --a-arg -E --a-arg BRANCHY=a --b-arg -E --b-arg BRANCHY=b -- "$G/branchy" env 20000
+if [ "$mrc" = 1 ] && grep -q "^DIVERGENCE on vCPU 0 at A's instruction [0-9]* = B's [0-9]*: after call\|^DIVERGENCE on vCPU 0 at instruction [0-9]*: after call" "$TMP/ss3.mon" &&
+	grep -q "A (pid [0-9]*): 0x[0-9a-f]* path_a" "$TMP/ss3.mon"; then
+	ok "$t"
+else
+	ko "$t" "rc=$mrc" "$(cat "$TMP/ss3.mon")"
+fi
+
+# --- --stop-on-divergence ---------------------------------------------------------
+t="--stop-on-divergence leaves both QEMUs stopped, prints pids and how to resume or end them"
+run_mon fr --stop-on-divergence -o "$TMP/frout" --a-arg -E --a-arg BRANCHY=a --b-arg -E --b-arg BRANCHY=b -- "$G/branchy" env 300000
+pa=$(sed -n 's/^  A: pid \([0-9]*\).*/\1/p' "$TMP/fr.mon")
+pb=$(sed -n 's/^  B: pid \([0-9]*\).*/\1/p' "$TMP/fr.mon")
+pids+=("${pa:-0}" "${pb:-0}")
+sa=$(awk '{print $3}' "/proc/${pa:-0}/stat" 2>/dev/null)
+sb=$(awk '{print $3}' "/proc/${pb:-0}/stat" 2>/dev/null)
+if [ "$mrc" = 1 ] && has "FROZEN: both QEMUs are stopped" "$TMP/fr.mon" && [ "$sa" = T ] && [ "$sb" = T ] &&
+	has "kill -CONT $pa $pb" "$TMP/fr.mon" && has "kill -KILL $pa $pb" "$TMP/fr.mon" && has "gdb -p $pa" "$TMP/fr.mon"; then
+	# Resumed, they finish by themselves (the lease lets them go).
+	kill -CONT "$pa" "$pb"
+	for _ in $(seq 100); do alive "$pa" || alive "$pb" || break; sleep 0.1; done
+	if alive "$pa" || alive "$pb"; then ko "$t" "resumed QEMUs did not finish"; else ok "$t"; fi
+else
+	ko "$t" "rc=$mrc states=$sa/$sb" "$(cat "$TMP/fr.mon")"
+fi
+
+# --- aarch64 guest ------------------------------------------------------------------
+t="aarch64 guest under qemu-aarch64: symbols and aarch64 disassembly in the report"
+run_mon a64 --qemu-a "$QA64" --a-arg -E --a-arg BRANCHY=a --b-arg -E --b-arg BRANCHY=b -- "$G/aarch64/branchy" env 100000
+if [ "$mrc" = 1 ] && grep -q "A (pid [0-9]*): block at 0x[0-9a-f]* path_a" "$TMP/a64.mon" &&
+	grep -q "last in common .*main+0x[0-9a-f]* *blr " "$TMP/a64.mon"; then
+	ok "$t"
+else
+	ko "$t" "rc=$mrc" "$(cat "$TMP/a64.mon")"
+fi
+
+echo "e2e-explain: $pass passed, $fail failed"
+[ "$fail" = 0 ]
