@@ -34,6 +34,7 @@ typedef struct qemu_info_t {
 } qemu_info_t;
 
 struct qemu_plugin_tb;
+struct qemu_plugin_insn;
 
 enum qemu_plugin_cb_flags {
 	QEMU_PLUGIN_CB_NO_REGS,
@@ -61,6 +62,14 @@ void qemu_plugin_register_vcpu_syscall_ret_cb(qemu_plugin_id_t id, qemu_plugin_v
 void qemu_plugin_register_atexit_cb(qemu_plugin_id_t id, qemu_plugin_udata_cb_t cb, void *userdata);
 size_t qemu_plugin_tb_n_insns(const struct qemu_plugin_tb *tb);
 uint64_t qemu_plugin_tb_vaddr(const struct qemu_plugin_tb *tb);
+/* Instruction handles and what they return are valid only during the translation callback. */
+struct qemu_plugin_insn *qemu_plugin_tb_get_insn(const struct qemu_plugin_tb *tb, size_t idx);
+uint64_t qemu_plugin_insn_vaddr(const struct qemu_plugin_insn *insn);
+size_t qemu_plugin_insn_size(const struct qemu_plugin_insn *insn);
+/* API v1 returns a pointer to the bytes (v3 changed it to copy into a buffer). */
+const void *qemu_plugin_insn_data(const struct qemu_plugin_insn *insn);
+/* Host address of the instruction's bytes (linux-user: guest_base + vaddr); may be NULL. */
+void *qemu_plugin_insn_haddr(const struct qemu_plugin_insn *insn);
 void qemu_plugin_outs(const char *string);
 
 #endif /* LOCKSTEP_QEMU_API_H */
