@@ -33,6 +33,33 @@ int ls_parse_duration_ms(const char *s, uint32_t max_ms, uint32_t *out)
 	return 0;
 }
 
+int ls_parse_size(const char *s, uint64_t *out)
+{
+	static const char sfxs[] = "kKmMgG";
+	uint64_t v, mul = 1ull << 20;
+	const char *sfx;
+	char *end;
+
+	if (parse_u64(s, &v, &end))
+		return -1;
+	if (*end) {
+		if (!(sfx = strchr(sfxs, *end)))
+			return -1;
+		mul = 1ull << (10 * (1 + (sfx - sfxs) / 2));
+		end++;
+		if (!strcmp(end, "iB"))
+			end += 2; /* 64MiB */
+		else if (!strcmp(end, "B"))
+			end++; /* 64MB, read as MiB */
+		if (*end)
+			return -1;
+	}
+	if (v > UINT64_MAX / mul)
+		return -1;
+	*out = v * mul;
+	return 0;
+}
+
 static int log2_exact(uint64_t v)
 {
 	if (!v || (v & (v - 1)))
@@ -67,6 +94,9 @@ int ls_plugin_args_parse(struct ls_plugin_args *a, int argc, char **argv, char *
 	a->batch_order = LS_DEFAULT_BATCH_ORDER;
 	a->ring_order = LS_DEFAULT_RING_ORDER;
 	a->flush_ms = LS_DEFAULT_FLUSH_MS;
+	a->tlog_bytes = LS_DEFAULT_TLOG_BYTES;
+	a->sys_order = LS_DEFAULT_SYS_ORDER;
+	a->syscalls = true;
 
 	for (int i = 0; i < argc; i++) {
 		const char *arg = argv[i], *eq = strchr(arg, '=');
@@ -101,11 +131,26 @@ int ls_plugin_args_parse(struct ls_plugin_args *a, int argc, char **argv, char *
 			if (!*val)
 				FAIL("dump=: needs a file path");
 			a->dump_path = val;
+		} else if (KEY("tlog")) {
+			if (ls_parse_size(val, &v) || (v && (v < LS_MIN_TLOG_BYTES || v > LS_MAX_TLOG_BYTES)))
+				FAIL("tlog=%s: must be a size from 64K to 16G (a bare number is MiB; 0 turns it off)", val);
+			a->tlog_bytes = v;
+		} else if (KEY("syscalls")) {
+			if (parse_u64(val, &v, &end) || *end ||
+			    (v && ((o = log2_exact(v)) < LS_MIN_SYS_ORDER || o > LS_MAX_SYS_ORDER)))
+				FAIL("syscalls=%s: must be a power of two from %u to %u records (0 turns it off)", val,
+				     1u << LS_MIN_SYS_ORDER, 1u << LS_MAX_SYS_ORDER);
+			a->syscalls = v != 0;
+			if (v)
+				a->sys_order = (uint32_t)o;
 		} else if (KEY("verbose")) {
-			if (parse_bool(val, &a->verbose))
-				FAIL("verbose=%s: must be on or off", val);
+			a->verbose_syscalls = !strcmp(val, "syscalls");
+			if (a->verbose_syscalls)
+				a->verbose = true;
+			else if (parse_bool(val, &a->verbose))
+				FAIL("verbose=%s: must be on, off or syscalls", val);
 		} else {
-			FAIL("unknown argument '%.*s' (known: batch, ring, flush, wait, dump, verbose)", (int)klen,
+			FAIL("unknown argument '%.*s' (known: batch, ring, flush, wait, dump, tlog, syscalls, verbose)", (int)klen,
 			     arg);
 		}
 #undef KEY

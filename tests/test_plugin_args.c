@@ -111,9 +111,9 @@ Test(plugin_args, later_key_wins)
 
 Test(plugin_args, unknown_key)
 {
-	refused("speed=3", "unknown argument 'speed' (known: batch, ring, flush, wait, dump, verbose)");
-	refused("batchx=256", "unknown argument 'batchx' (known: batch, ring, flush, wait, dump, verbose)");
-	refused("batc=256", "unknown argument 'batc' (known: batch, ring, flush, wait, dump, verbose)");
+	refused("speed=3", "unknown argument 'speed' (known: batch, ring, flush, wait, dump, tlog, syscalls, verbose)");
+	refused("batchx=256", "unknown argument 'batchx' (known: batch, ring, flush, wait, dump, tlog, syscalls, verbose)");
+	refused("batc=256", "unknown argument 'batc' (known: batch, ring, flush, wait, dump, tlog, syscalls, verbose)");
 }
 
 Test(plugin_args, not_key_value)
@@ -174,9 +174,9 @@ Test(plugin_args, duration_refusals)
 
 Test(plugin_args, other_refusals)
 {
-	refused("verbose=maybe", "verbose=maybe: must be on or off");
-	refused("verbose=", "verbose=: must be on or off");
-	refused("verbose=ON", "verbose=ON: must be on or off");
+	refused("verbose=maybe", "verbose=maybe: must be on, off or syscalls");
+	refused("verbose=", "verbose=: must be on, off or syscalls");
+	refused("verbose=ON", "verbose=ON: must be on, off or syscalls");
 	refused("dump=", "dump=: needs a file path");
 }
 
