@@ -30,7 +30,7 @@ ALL_LDFLAGS = $(LDFLAGS) $(EXTRA_LDFLAGS)
 # Pure logic: no libbpf, no QEMU; unit-tested directly.
 USER_PURE := duration options procmaps qemucmd history report json metrics tlogread align systab
 USER_SRCS := $(USER_PURE) elfsym target launch lockstep
-PLUGIN_PURE := stream plugin_args tlog
+PLUGIN_PURE := stream plugin_args tlog syslog
 
 CMD := $(OUTPUT)/lockstep-bpf
 PLUGIN := $(OUTPUT)/liblockstep.so
