@@ -24,6 +24,7 @@ LIBBPF_CFLAGS := $(shell $(PKG_CONFIG) --cflags libbpf 2>/dev/null)
 LIBBPF_LIBS := $(shell $(PKG_CONFIG) --libs libbpf 2>/dev/null || echo -lbpf)
 LIBELF_LIBS := $(shell $(PKG_CONFIG) --libs libelf 2>/dev/null || echo -lelf)
 CRITERION_LIBS := $(shell $(PKG_CONFIG) --libs criterion 2>/dev/null || echo -lcriterion)
+AARCH64_CC ?= aarch64-linux-gnu-gcc
 ALL_CFLAGS = $(CFLAGS) $(WARN) $(DEPFLAGS) -std=gnu11 -D_GNU_SOURCE $(EXTRA_CFLAGS)
 ALL_LDFLAGS = $(LDFLAGS) $(EXTRA_LDFLAGS)
 
@@ -39,6 +40,12 @@ STORE_PLUGIN := $(OUTPUT)/libstoreblocks.so
 WIRE99_PLUGIN := $(OUTPUT)/tests/liblockstep-wire99.so
 UNIT := $(OUTPUT)/unit-tests
 GUESTS := $(patsubst tests/guests/%.c,$(OUTPUT)/guests/%,$(wildcard tests/guests/*.c))
+# Every guest again as a static PIE (loaded at a non-zero bias) and as an
+# aarch64 static binary (run by qemu-aarch64): symbolization and disassembly
+# are tested on all three kinds.  All guests are plain C and build for aarch64.
+A64_GUEST_EXCLUDE :=
+PIE_GUESTS := $(patsubst $(OUTPUT)/guests/%,$(OUTPUT)/guests/pie/%,$(GUESTS))
+A64_GUESTS := $(patsubst $(OUTPUT)/guests/%,$(OUTPUT)/guests/aarch64/%,$(filter-out $(A64_GUEST_EXCLUDE),$(GUESTS)))
 
 .PHONY: all clean check unit e2e demo deps install uninstall vmlinux bench soak sanitize valgrind
 all: $(CMD) $(PLUGIN) $(COUNT_PLUGIN) $(STORE_PLUGIN) $(GUESTS) $(WIRE99_PLUGIN)
@@ -100,6 +107,19 @@ $(OUTPUT)/lib%blocks.so: bench/%blocks.c | $(OUTPUT)
 $(OUTPUT)/guests/%: tests/guests/%.c | $(OUTPUT)/guests
 	$(call msg,GUEST,$@)
 	$(Q)$(CC) -O1 -g -static -fno-inline -Wall -Wextra -Werror $(DEPFLAGS) $< -o $@ -lpthread
+
+$(OUTPUT)/guests/pie $(OUTPUT)/guests/aarch64:
+	$(Q)mkdir -p $@
+
+$(OUTPUT)/guests/pie/%: tests/guests/%.c | $(OUTPUT)/guests/pie
+	$(call msg,GUEST,$@)
+	$(Q)$(CC) -O1 -g -static-pie -fPIE -fno-inline -Wall -Wextra -Werror $(DEPFLAGS) $< -o $@ -lpthread
+
+$(OUTPUT)/guests/aarch64/%: tests/guests/%.c | $(OUTPUT)/guests/aarch64
+	$(call msg,GUEST,$@)
+	$(Q)$(AARCH64_CC) -O1 -g -static -fno-inline -Wall -Wextra -Werror $(DEPFLAGS) $< -o $@ -lpthread
+
+all: $(PIE_GUESTS) $(A64_GUESTS)
 
 UNIT_OBJS := $(addprefix $(OUTPUT)/user/,$(addsuffix .o,$(USER_PURE))) \
 	$(addprefix $(OUTPUT)/tests/plugin/,$(addsuffix .o,$(PLUGIN_PURE)))
@@ -178,3 +198,4 @@ clean:
 	rm -rf $(OUTPUT)
 
 -include $(wildcard $(OUTPUT)/*.d $(OUTPUT)/*/*.d $(OUTPUT)/tests/plugin/*.d)
+-include $(wildcard $(OUTPUT)/guests/*/*.d)
