@@ -24,6 +24,8 @@ LIBBPF_CFLAGS := $(shell $(PKG_CONFIG) --cflags libbpf 2>/dev/null)
 LIBBPF_LIBS := $(shell $(PKG_CONFIG) --libs libbpf 2>/dev/null || echo -lbpf)
 LIBELF_LIBS := $(shell $(PKG_CONFIG) --libs libelf 2>/dev/null || echo -lelf)
 CRITERION_LIBS := $(shell $(PKG_CONFIG) --libs criterion 2>/dev/null || echo -lcriterion)
+CAPSTONE_CFLAGS := $(shell $(PKG_CONFIG) --cflags capstone 2>/dev/null)
+CAPSTONE_LIBS := $(shell $(PKG_CONFIG) --libs capstone 2>/dev/null || echo -lcapstone)
 AARCH64_CC ?= aarch64-linux-gnu-gcc
 ALL_CFLAGS = $(CFLAGS) $(WARN) $(DEPFLAGS) -std=gnu11 -D_GNU_SOURCE $(EXTRA_CFLAGS)
 ALL_LDFLAGS = $(LDFLAGS) $(EXTRA_LDFLAGS)
@@ -32,6 +34,9 @@ ALL_LDFLAGS = $(LDFLAGS) $(EXTRA_LDFLAGS)
 USER_PURE := duration options procmaps qemucmd history report json metrics tlogread align systab
 USER_SRCS := $(USER_PURE) elfsym target launch lockstep
 PLUGIN_PURE := stream plugin_args tlog syslog
+# Guest code as text (Capstone), for reports.
+USER_GUEST := disasm
+USER_SRCS += $(USER_GUEST)
 
 CMD := $(OUTPUT)/lockstep-bpf
 PLUGIN := $(OUTPUT)/liblockstep.so
@@ -72,7 +77,7 @@ $(OUTPUT)/user/%.o: user/%.c | $(OUTPUT)/user
 
 $(CMD): $(addprefix $(OUTPUT)/user/,$(addsuffix .o,$(USER_SRCS)))
 	$(call msg,LINK,$@)
-	$(Q)$(CC) $(ALL_LDFLAGS) $^ $(LIBBPF_LIBS) $(LIBELF_LIBS) -lz -lpthread -o $@
+	$(Q)$(CC) $(ALL_LDFLAGS) $^ $(LIBBPF_LIBS) $(LIBELF_LIBS) $(CAPSTONE_LIBS) -lz -lpthread -o $@
 
 # ---- plugin ----
 # The plugin runs inside an uninstrumented QEMU, where the ASan runtime cannot
@@ -121,7 +126,10 @@ $(OUTPUT)/guests/aarch64/%: tests/guests/%.c | $(OUTPUT)/guests/aarch64
 
 all: $(PIE_GUESTS) $(A64_GUESTS)
 
-UNIT_OBJS := $(addprefix $(OUTPUT)/user/,$(addsuffix .o,$(USER_PURE))) \
+# Capstone's own headers only where they are used (its directory holds generic names like arm.h).
+$(OUTPUT)/user/disasm.o: ALL_CFLAGS += $(CAPSTONE_CFLAGS)
+
+UNIT_OBJS := $(addprefix $(OUTPUT)/user/,$(addsuffix .o,$(USER_PURE) $(USER_GUEST))) \
 	$(addprefix $(OUTPUT)/tests/plugin/,$(addsuffix .o,$(PLUGIN_PURE)))
 UNIT_TESTS := $(patsubst tests/%.c,$(OUTPUT)/tests/%.o,$(wildcard tests/test_*.c))
 
@@ -136,7 +144,7 @@ $(OUTPUT)/tests/%.o: tests/%.c | $(OUTPUT)/tests
 
 $(UNIT): $(UNIT_TESTS) $(UNIT_OBJS)
 	$(call msg,LINK,$@)
-	$(Q)$(CC) $(ALL_LDFLAGS) $^ $(CRITERION_LIBS) -lpthread -o $@
+	$(Q)$(CC) $(ALL_LDFLAGS) $^ $(CRITERION_LIBS) $(CAPSTONE_LIBS) -lpthread -o $@
 
 # A plugin that speaks another wire format: the monitor must refuse it clearly.
 $(WIRE99_PLUGIN): plugin/lockstep_plugin.c plugin/stream.c plugin/plugin_args.c user/duration.c | $(OUTPUT)/tests

@@ -2,7 +2,7 @@
 # deps.sh - install the Debian packages lockstep-bpf needs to build, test and
 # run its demo.  Idempotent: silent when everything is already there.
 set -euo pipefail
-PKGS=(make gcc clang llvm pkg-config libbpf-dev bpftool libelf-dev zlib1g-dev libcriterion-dev
+PKGS=(make gcc clang llvm pkg-config libbpf-dev bpftool libelf-dev zlib1g-dev libcriterion-dev libcapstone-dev
 	qemu-user binutils python3 procps time curl bsdutils valgrind gcc-aarch64-linux-gnu libc6-dev-arm64-cross)
 
 missing=()
