@@ -34,8 +34,9 @@ ALL_LDFLAGS = $(LDFLAGS) $(EXTRA_LDFLAGS)
 USER_PURE := duration options procmaps qemucmd history report json metrics tlogread align systab
 USER_SRCS := $(USER_PURE) elfsym target launch lockstep
 PLUGIN_PURE := stream plugin_args tlog syslog
-# Guest code as text (Capstone), for reports.
-USER_GUEST := disasm
+# Guest pcs as symbol+offset (libelf) and guest code as text (Capstone), for
+# reports; unit-tested on the guests built below.
+USER_GUEST := gsym disasm
 USER_SRCS += $(USER_GUEST)
 
 CMD := $(OUTPUT)/lockstep-bpf
@@ -128,6 +129,8 @@ all: $(PIE_GUESTS) $(A64_GUESTS)
 
 # Capstone's own headers only where they are used (its directory holds generic names like arm.h).
 $(OUTPUT)/user/disasm.o: ALL_CFLAGS += $(CAPSTONE_CFLAGS)
+# test_gsym reads the guests' ELF files.
+$(OUTPUT)/tests/test_gsym.o: ALL_CFLAGS += -DLS_GUEST_DIR='"$(abspath $(OUTPUT))/guests"'
 
 UNIT_OBJS := $(addprefix $(OUTPUT)/user/,$(addsuffix .o,$(USER_PURE) $(USER_GUEST))) \
 	$(addprefix $(OUTPUT)/tests/plugin/,$(addsuffix .o,$(PLUGIN_PURE)))
@@ -142,9 +145,9 @@ $(OUTPUT)/tests/%.o: tests/%.c | $(OUTPUT)/tests
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(ALL_CFLAGS) -Ibpf -Iuser -Iplugin -c $< -o $@
 
-$(UNIT): $(UNIT_TESTS) $(UNIT_OBJS)
+$(UNIT): $(UNIT_TESTS) $(UNIT_OBJS) | $(GUESTS) $(PIE_GUESTS) $(A64_GUESTS)
 	$(call msg,LINK,$@)
-	$(Q)$(CC) $(ALL_LDFLAGS) $^ $(CRITERION_LIBS) $(CAPSTONE_LIBS) -lpthread -o $@
+	$(Q)$(CC) $(ALL_LDFLAGS) $^ $(CRITERION_LIBS) $(LIBELF_LIBS) $(CAPSTONE_LIBS) -lpthread -o $@
 
 # A plugin that speaks another wire format: the monitor must refuse it clearly.
 $(WIRE99_PLUGIN): plugin/lockstep_plugin.c plugin/stream.c plugin/plugin_args.c user/duration.c | $(OUTPUT)/tests
