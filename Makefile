@@ -24,6 +24,9 @@ LIBBPF_CFLAGS := $(shell $(PKG_CONFIG) --cflags libbpf 2>/dev/null)
 LIBBPF_LIBS := $(shell $(PKG_CONFIG) --libs libbpf 2>/dev/null || echo -lbpf)
 LIBELF_LIBS := $(shell $(PKG_CONFIG) --libs libelf 2>/dev/null || echo -lelf)
 CRITERION_LIBS := $(shell $(PKG_CONFIG) --libs criterion 2>/dev/null || echo -lcriterion)
+CAPSTONE_CFLAGS := $(shell $(PKG_CONFIG) --cflags capstone 2>/dev/null)
+CAPSTONE_LIBS := $(shell $(PKG_CONFIG) --libs capstone 2>/dev/null || echo -lcapstone)
+AARCH64_CC ?= aarch64-linux-gnu-gcc
 ALL_CFLAGS = $(CFLAGS) $(WARN) $(DEPFLAGS) -std=gnu11 -D_GNU_SOURCE $(EXTRA_CFLAGS)
 ALL_LDFLAGS = $(LDFLAGS) $(EXTRA_LDFLAGS)
 
@@ -31,6 +34,10 @@ ALL_LDFLAGS = $(LDFLAGS) $(EXTRA_LDFLAGS)
 USER_PURE := duration options procmaps qemucmd history report json metrics tlogread align systab syscmp
 USER_SRCS := $(USER_PURE) elfsym target launch lockstep
 PLUGIN_PURE := stream plugin_args tlog syslog
+# Guest pcs as symbol+offset (libelf) and guest code as text (Capstone), for
+# reports; unit-tested on the guests built below.
+USER_GUEST := gsym disasm
+USER_SRCS += $(USER_GUEST)
 
 CMD := $(OUTPUT)/lockstep-bpf
 PLUGIN := $(OUTPUT)/liblockstep.so
@@ -39,6 +46,12 @@ STORE_PLUGIN := $(OUTPUT)/libstoreblocks.so
 WIRE99_PLUGIN := $(OUTPUT)/tests/liblockstep-wire99.so
 UNIT := $(OUTPUT)/unit-tests
 GUESTS := $(patsubst tests/guests/%.c,$(OUTPUT)/guests/%,$(wildcard tests/guests/*.c))
+# Every guest again as a static PIE (loaded at a non-zero bias) and as an
+# aarch64 static binary (run by qemu-aarch64): symbolization and disassembly
+# are tested on all three kinds.  All guests are plain C and build for aarch64.
+A64_GUEST_EXCLUDE :=
+PIE_GUESTS := $(patsubst $(OUTPUT)/guests/%,$(OUTPUT)/guests/pie/%,$(GUESTS))
+A64_GUESTS := $(patsubst $(OUTPUT)/guests/%,$(OUTPUT)/guests/aarch64/%,$(filter-out $(A64_GUEST_EXCLUDE),$(GUESTS)))
 
 .PHONY: all clean check unit e2e demo deps install uninstall vmlinux bench soak sanitize valgrind
 all: $(CMD) $(PLUGIN) $(COUNT_PLUGIN) $(STORE_PLUGIN) $(GUESTS) $(WIRE99_PLUGIN)
@@ -65,7 +78,7 @@ $(OUTPUT)/user/%.o: user/%.c | $(OUTPUT)/user
 
 $(CMD): $(addprefix $(OUTPUT)/user/,$(addsuffix .o,$(USER_SRCS)))
 	$(call msg,LINK,$@)
-	$(Q)$(CC) $(ALL_LDFLAGS) $^ $(LIBBPF_LIBS) $(LIBELF_LIBS) -lz -lpthread -o $@
+	$(Q)$(CC) $(ALL_LDFLAGS) $^ $(LIBBPF_LIBS) $(LIBELF_LIBS) $(CAPSTONE_LIBS) -lz -lpthread -o $@
 
 # ---- plugin ----
 # The plugin runs inside an uninstrumented QEMU, where the ASan runtime cannot
@@ -101,7 +114,25 @@ $(OUTPUT)/guests/%: tests/guests/%.c | $(OUTPUT)/guests
 	$(call msg,GUEST,$@)
 	$(Q)$(CC) -O1 -g -static -fno-inline -Wall -Wextra -Werror $(DEPFLAGS) $< -o $@ -lpthread
 
-UNIT_OBJS := $(addprefix $(OUTPUT)/user/,$(addsuffix .o,$(USER_PURE))) \
+$(OUTPUT)/guests/pie $(OUTPUT)/guests/aarch64:
+	$(Q)mkdir -p $@
+
+$(OUTPUT)/guests/pie/%: tests/guests/%.c | $(OUTPUT)/guests/pie
+	$(call msg,GUEST,$@)
+	$(Q)$(CC) -O1 -g -static-pie -fPIE -fno-inline -Wall -Wextra -Werror $(DEPFLAGS) $< -o $@ -lpthread
+
+$(OUTPUT)/guests/aarch64/%: tests/guests/%.c | $(OUTPUT)/guests/aarch64
+	$(call msg,GUEST,$@)
+	$(Q)$(AARCH64_CC) -O1 -g -static -fno-inline -Wall -Wextra -Werror $(DEPFLAGS) $< -o $@ -lpthread
+
+all: $(PIE_GUESTS) $(A64_GUESTS)
+
+# Capstone's own headers only where they are used (its directory holds generic names like arm.h).
+$(OUTPUT)/user/disasm.o: ALL_CFLAGS += $(CAPSTONE_CFLAGS)
+# test_gsym reads the guests' ELF files.
+$(OUTPUT)/tests/test_gsym.o: ALL_CFLAGS += -DLS_GUEST_DIR='"$(abspath $(OUTPUT))/guests"'
+
+UNIT_OBJS := $(addprefix $(OUTPUT)/user/,$(addsuffix .o,$(USER_PURE) $(USER_GUEST))) \
 	$(addprefix $(OUTPUT)/tests/plugin/,$(addsuffix .o,$(PLUGIN_PURE)))
 UNIT_TESTS := $(patsubst tests/%.c,$(OUTPUT)/tests/%.o,$(wildcard tests/test_*.c))
 
@@ -114,9 +145,9 @@ $(OUTPUT)/tests/%.o: tests/%.c | $(OUTPUT)/tests
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(ALL_CFLAGS) -Ibpf -Iuser -Iplugin -c $< -o $@
 
-$(UNIT): $(UNIT_TESTS) $(UNIT_OBJS)
+$(UNIT): $(UNIT_TESTS) $(UNIT_OBJS) | $(GUESTS) $(PIE_GUESTS) $(A64_GUESTS)
 	$(call msg,LINK,$@)
-	$(Q)$(CC) $(ALL_LDFLAGS) $^ $(CRITERION_LIBS) -lpthread -o $@
+	$(Q)$(CC) $(ALL_LDFLAGS) $^ $(CRITERION_LIBS) $(LIBELF_LIBS) $(CAPSTONE_LIBS) -lpthread -o $@
 
 # A plugin that speaks another wire format: the monitor must refuse it clearly.
 $(WIRE99_PLUGIN): plugin/lockstep_plugin.c plugin/stream.c plugin/plugin_args.c user/duration.c | $(OUTPUT)/tests
@@ -178,3 +209,4 @@ clean:
 	rm -rf $(OUTPUT)
 
 -include $(wildcard $(OUTPUT)/*.d $(OUTPUT)/*/*.d $(OUTPUT)/tests/plugin/*.d)
+-include $(wildcard $(OUTPUT)/guests/*/*.d)
