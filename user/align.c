@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 /* ---- symbol buffer ---- */
 
@@ -91,10 +92,49 @@ static inline uint32_t tag_of(uint64_t h)
 #define TAB_MIN 1024u /* slots allocated when a side first gets a k-gram */
 #define TAB_KEEP (1u << 16) /* larger tables are freed when their region ends */
 
+#define HUGE_PAGE ((size_t)2 << 20)
+
+/*
+ * Zeroed memory for a table.  Large ones are mapped on their own, aligned and
+ * on transparent huge pages where the kernel allows (madvise mode): a large
+ * region touches every page of its tables at random, and one fault per 2 MiB
+ * instead of 512 is what keeps the first large region's cost close to the
+ * hashing's (the fresh mapping is already zero: no memset over it either).
+ */
+static void *tab_alloc(size_t bytes)
+{
+	if (bytes < HUGE_PAGE)
+		return calloc(1, bytes);
+	size_t len = bytes + HUGE_PAGE;
+	char *m = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+	if (m == MAP_FAILED)
+		return NULL;
+	char *p = (char *)(((uintptr_t)m + HUGE_PAGE - 1) & ~(uintptr_t)(HUGE_PAGE - 1));
+	size_t head = (size_t)(p - m), tail = len - head - bytes;
+
+	if (head)
+		munmap(m, head);
+	if (tail)
+		munmap(p + bytes, tail);
+	(void)madvise(p, bytes, MADV_HUGEPAGE); /* only a hint */
+	return p;
+}
+
+static void tab_release(void *p, size_t bytes)
+{
+	if (bytes < HUGE_PAGE)
+		free(p);
+	else if (p)
+		munmap(p, bytes);
+}
+
 static void tab_free(struct ls_align_tab *t)
 {
-	free(t->slot);
-	free(t->used);
+	if (t->slot) {
+		tab_release(t->slot, (t->mask + 1) * sizeof(*t->slot));
+		tab_release(t->used, (t->mask + 1) / 2 * sizeof(*t->used));
+	}
 	t->slot = NULL;
 	t->used = NULL;
 	t->mask = 0;
@@ -117,37 +157,49 @@ static void tab_reset(struct ls_align_tab *t)
 	t->h = 0;
 }
 
-/* Room for one more entry at load <= 1/2.  0 or -ENOMEM (table unchanged). */
-static int tab_reserve(struct ls_align_tab *t)
+/* Room for n more entries at load <= 1/2.  0 or -ENOMEM (table unchanged). */
+static int tab_reserve(struct ls_align_tab *t, size_t n)
 {
 	uint64_t slots = t->slot ? t->mask + 1 : 0;
 
-	if (t->slot && (t->count + 1) * 2 <= slots)
+	if (t->slot && (t->count + n) * 2 <= slots)
 		return 0;
 	uint64_t ns = t->slot ? slots * 2 : TAB_MIN;
+
+	while ((t->count + n) * 2 > ns)
+		ns *= 2;
 	uint64_t nmask = ns - 1;
-	uint64_t *s = calloc(ns, sizeof(*s));
-	uint32_t *u = malloc(ns / 2 * sizeof(*u));
+	uint64_t *s = tab_alloc(ns * sizeof(*s));
+	uint32_t *u = tab_alloc(ns / 2 * sizeof(*u));
 
 	if (!s || !u) {
-		free(s);
-		free(u);
+		tab_release(s, ns * sizeof(*s));
+		tab_release(u, ns / 2 * sizeof(*u));
 		return -ENOMEM;
 	}
-	for (size_t i = 0; i < t->count; i++) {
-		uint64_t e = t->slot[t->used[i]];
+	/*
+	 * Old slots in order: an entry's new home is its old home or that plus
+	 * the old size, so the writes go in two sequential streams, not at random.
+	 */
+	size_t count = 0;
+
+	for (uint64_t o = 0; t->slot && o <= t->mask; o++) {
+		uint64_t e = t->slot[o];
+
+		if (!e)
+			continue;
 		uint64_t j = (e >> 32) & nmask;
 
 		while (s[j])
 			j = (j + 1) & nmask;
 		s[j] = e;
-		u[i] = (uint32_t)j;
+		u[count++] = (uint32_t)j;
 	}
-	free(t->slot);
-	free(t->used);
+	tab_free(t);
 	t->slot = s;
 	t->used = u;
 	t->mask = nmask;
+	t->count = count;
 	return 0;
 }
 
@@ -244,56 +296,76 @@ static bool better(const struct ls_align *al, uint64_t x, uint64_t y)
 }
 
 /*
- * Look at side i's next k-gram (x = tab[i].k; its symbols must be buffered):
- * if it is the first of its kind on that side, look for it on the other side.
- * insert: the other side will look again, so record it.  0 or -ENOMEM.
+ * k-grams are looked at in batches: hashes first, with the table slots they
+ * will touch prefetched, then the lookups, so that the cache misses of a
+ * large window overlap instead of adding up.
  */
-static int add_kgram(struct ls_align *al, int i, const uint64_t *const syms[2], bool insert)
+#define BATCH 16u
+
+/*
+ * Look at side i's next n k-grams (x from tab[i].k; their symbols must be
+ * buffered): each that is the first of its kind on that side is looked for on
+ * the other side.  insert: the other side will look again, so record them.
+ * 0 or -ENOMEM (nothing changed).
+ */
+static int add_kgrams(struct ls_align *al, int i, const uint64_t *const syms[2], unsigned n, bool insert)
 {
 	struct ls_align_tab *t = &al->tab[i], *o = &al->tab[!i];
 	const unsigned m = al->cfg.match;
 	const size_t bytes = (size_t)m * sizeof(uint64_t);
-	const uint64_t x = t->k;
-	const uint64_t *g = syms[i] + x;
-	uint64_t h;
-	bool found;
+	const uint64_t x0 = t->k;
+	const bool look = o->slot && o->count;
+	uint32_t tags[BATCH];
+	uint64_t h = t->h;
 
-	if (insert && tab_reserve(t))
+	if (insert && tab_reserve(t, n))
 		return -ENOMEM;
-	if (x == 0) {
-		h = 0;
-		for (unsigned q = 0; q < m; q++)
-			h = h * HASH_P + mix(g[q]);
-	} else {
-		h = t->h * HASH_P - mix(g[-1]) * al->pk + mix(g[m - 1]);
+	for (unsigned q = 0; q < n; q++) {
+		const uint64_t *g = syms[i] + x0 + q;
+
+		if (x0 + q == 0) {
+			h = 0;
+			for (unsigned r = 0; r < m; r++)
+				h = h * HASH_P + mix(g[r]);
+		} else {
+			h = h * HASH_P - mix(g[-1]) * al->pk + mix(g[m - 1]);
+		}
+		tags[q] = tag_of(h);
+		if (insert)
+			__builtin_prefetch(&t->slot[tags[q] & t->mask]);
+		if (look)
+			__builtin_prefetch(&o->slot[tags[q] & o->mask]);
 	}
 	t->h = h;
-	t->k = x + 1;
+	t->k = x0 + n;
 
-	uint32_t tag = tag_of(h);
+	for (unsigned q = 0; q < n; q++) {
+		const uint64_t x = x0 + q;
+		const uint64_t *g = syms[i] + x;
+		bool found;
 
-	if (insert) {
-		uint64_t j = tab_find(t, tag, g, syms[i], bytes, &found);
+		if (insert) {
+			uint64_t j = tab_find(t, tags[q], g, syms[i], bytes, &found);
 
-		if (found)
-			return 0; /* an earlier x on this side pairs at least as well with anything */
-		t->slot[j] = (uint64_t)tag << 32 | (x + 1);
-		t->used[t->count++] = (uint32_t)j;
-	}
-	if (!o->slot || !o->count)
-		return 0;
-	uint64_t j = tab_find(o, tag, g, syms[!i], bytes, &found);
+			if (found)
+				continue; /* an earlier x on this side pairs at least as well with anything */
+			t->slot[j] = (uint64_t)tags[q] << 32 | (x + 1);
+			t->used[t->count++] = (uint32_t)j;
+		}
+		if (!look)
+			continue;
+		uint64_t j = tab_find(o, tags[q], g, syms[!i], bytes, &found);
 
-	if (found) {
-		uint64_t y = (uint32_t)o->slot[j] - 1;
-		uint64_t xy[2];
+		if (found) {
+			uint64_t xy[2];
 
-		xy[i] = x;
-		xy[!i] = y;
-		if (better(al, xy[0], xy[1])) {
-			al->have_best = true;
-			al->best[0] = xy[0];
-			al->best[1] = xy[1];
+			xy[i] = x;
+			xy[!i] = (uint32_t)o->slot[j] - 1;
+			if (better(al, xy[0], xy[1])) {
+				al->have_best = true;
+				al->best[0] = xy[0];
+				al->best[1] = xy[1];
+			}
 		}
 	}
 	return 0;
@@ -366,18 +438,31 @@ static int search(struct ls_align *al, const struct ls_seqbuf b[2], const bool f
 			if (done[!i] && !al->tab[!i].k)
 				want[i] = false; /* nothing to match against: just wait for done */
 		}
-		/* The wanted side with fewer k-grams looked at; the other only if level with it. */
+		/*
+		 * The wanted side with fewer k-grams looked at; the other only
+		 * while less than a batch ahead of it.
+		 */
 		int i = !want[0] || (want[1] && al->tab[1].k < al->tab[0].k);
 
 		if (!want[i] || !ready[i]) {
 			int j = !i;
 
-			if (want[j] && ready[j] && (!want[i] || al->tab[j].k <= al->tab[i].k))
+			if (want[j] && ready[j] && (!want[i] || al->tab[j].k < al->tab[i].k + BATCH))
 				i = j;
 			else
 				return 0; /* waiting for data */
 		}
-		int err = add_kgram(al, i, syms, !done[!i]);
+		uint64_t k = al->tab[i].k, n = avail[i] - m + 1 - k;
+
+		if (n > W - k)
+			n = W - k;
+		if (al->have_best && n > sum + 1 - k)
+			n = sum + 1 - k;
+		if (want[!i] && n > al->tab[!i].k + BATCH - k)
+			n = al->tab[!i].k + BATCH - k;
+		if (n > BATCH)
+			n = BATCH;
+		int err = add_kgrams(al, i, syms, (unsigned)n, !done[!i]);
 
 		if (err)
 			return err;
