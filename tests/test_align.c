@@ -78,6 +78,7 @@ enum feed {
 	FEED_ONE, /* one symbol at a time, to each side alternately */
 	FEED_RANDOM, /* random chunks (1..CHUNK) to a random side */
 	FEED_LOPSIDED, /* all of A first, then B a symbol at a time */
+	FEED_LOPSIDED_B, /* all of B first, then A a symbol at a time */
 };
 
 static void step_all(struct ls_align *al, struct ls_seqbuf b[2], const bool fin[2], struct run *r)
@@ -125,9 +126,13 @@ static void drive(const struct vec s[2], const struct ls_align_cfg *cfg, enum fe
 			i = fin[0] ? 1 : fin[1] ? 0 : (int)rnd_below(2);
 			c = 1 + rnd_below(40);
 			break;
-		default: /* FEED_LOPSIDED */
+		case FEED_LOPSIDED:
 			i = fin[0];
 			c = i ? 1 : s[0].n;
+			break;
+		default: /* FEED_LOPSIDED_B */
+			i = !fin[1];
+			c = i ? s[1].n : 1;
 			break;
 		}
 		if (c > s[i].n - fed[i])
@@ -185,6 +190,8 @@ static void compare(const struct vec s[2], const struct ls_align_cfg *cfg, struc
 	same_runs(r, &other, "random chunks");
 	drive(s, cfg, FEED_LOPSIDED, &other);
 	same_runs(r, &other, "A first, then B");
+	drive(s, cfg, FEED_LOPSIDED_B, &other);
+	same_runs(r, &other, "B first, then A");
 }
 
 static void expect_ev(const struct run *r, size_t i, enum ls_align_ev_type type, uint64_t at0, uint64_t at1,
@@ -694,4 +701,369 @@ Test(align, tiny_increments_give_the_one_shot_answer)
 	expect_region(&r, 4, 486, 503, 5, 0);
 	expect_region(&r, 6, s[0].n - 50, s[1].n - 50, 1, 1);
 	expect_end(&r, 8, s[1].n - 20 - 1, s[0].n, s[1].n, LS_ALIGN_ST_SYNC);
+}
+
+/* ---- properties ---- */
+
+/*
+ * Random symbols (no accidental repeats), small edits far enough apart: each
+ * edit replaces nothing of the base by la symbols on A and lb on B, so the
+ * regions found must be exactly the edits.
+ */
+Test(align, random_edits_are_found_exactly)
+{
+	enum { EDITS = 60, MAXLEN = 12 };
+	size_t at[EDITS][2], len[EDITS][2];
+
+	for (unsigned seed = 1; seed <= 8; seed++) {
+		rng_state = seed;
+		s[0].n = s[1].n = 0;
+		for (int e = 0; e < EDITS; e++) {
+			size_t gap = LS_ALIGN_DEFAULT_MATCH + rnd_below(300) + (e == 0 ? 0 : 1);
+
+			for (size_t q = 0; q < gap; q++) {
+				uint64_t x = rnd();
+
+				put(&s[0], x);
+				put(&s[1], x);
+			}
+			do {
+				len[e][0] = rnd_below(MAXLEN + 1);
+				len[e][1] = rnd_below(MAXLEN + 1);
+			} while (!len[e][0] && !len[e][1]);
+			for (int i = 0; i < 2; i++) {
+				at[e][i] = s[i].n;
+				for (size_t q = 0; q < len[e][i]; q++)
+					put(&s[i], rnd());
+			}
+		}
+		for (size_t q = 0; q < LS_ALIGN_DEFAULT_MATCH; q++) {
+			uint64_t x = rnd();
+
+			put(&s[0], x);
+			put(&s[1], x);
+		}
+		compare(s, &dflt, &r);
+		for (int e = 0; e < EDITS; e++)
+			expect_region(&r, 2 * e, at[e][0], at[e][1], len[e][0], len[e][1]);
+		uint64_t edited = 0;
+
+		for (int e = 0; e < EDITS; e++)
+			edited += len[e][0];
+		expect_end(&r, 2 * EDITS, s[0].n - edited, s[0].n, s[1].n, LS_ALIGN_ST_SYNC);
+	}
+}
+
+static bool better_pair(bool have, uint64_t bx, uint64_t by, uint64_t x, uint64_t y)
+{
+	uint64_t m = x > y ? x : y, bm = bx > by ? bx : by;
+
+	if (!have)
+		return true;
+	if (x + y != bx + by)
+		return x + y < bx + by;
+	return m != bm ? m < bm : x < bx;
+}
+
+/* The semantics by brute force, on complete streams. */
+static void oracle(const struct vec s[2], const struct ls_align_cfg *cfg, struct run *o)
+{
+	const uint64_t *A = s[0].v, *B = s[1].v;
+	const uint64_t na = s[0].n, nb = s[1].n, w = cfg->window, m = cfg->match;
+	uint64_t p = 0, q = 0;
+
+	memset(o, 0, sizeof(*o));
+	o->state = LS_ALIGN_ST_SYNC;
+	for (;;) {
+		while (p < na && q < nb && A[p] == B[q]) {
+			p++;
+			q++;
+			o->matched++;
+		}
+		if (p == na || q == nb)
+			break;
+		o->ev[o->nev++] = (struct ls_align_ev){ .type = LS_ALIGN_PARTED, .at = { p, q } };
+		bool have = false;
+		uint64_t bx = 0, by = 0;
+
+		for (uint64_t x = 0; x < w && p + x + m <= na; x++)
+			for (uint64_t y = 0; y < w && q + y + m <= nb; y++)
+				if (!memcmp(A + p + x, B + q + y, m * sizeof(*A)) && better_pair(have, bx, by, x, y)) {
+					have = true;
+					bx = x;
+					by = y;
+				}
+		if (!have) {
+			uint64_t lim = w + m - 1;
+
+			o->ev[o->nev++] = (struct ls_align_ev){
+				.type = LS_ALIGN_LOST,
+				.at = { p, q },
+				.len = { na - p < lim ? na - p : lim, nb - q < lim ? nb - q : lim },
+			};
+			o->state = LS_ALIGN_ST_LOST;
+			break;
+		}
+		o->ev[o->nev++] = (struct ls_align_ev){ .type = LS_ALIGN_REJOINED, .at = { p, q }, .len = { bx, by } };
+		p += bx;
+		q += by;
+	}
+	o->pos[0] = p;
+	o->pos[1] = q;
+}
+
+/* Copy A into B with random insertions, deletions and substitutions of short runs. */
+static void mutate(const struct vec *a, struct vec *b, unsigned alphabet, unsigned edits_per_1000)
+{
+	b->n = 0;
+	for (size_t i = 0; i < a->n;) {
+		if (rnd_below(1000) >= edits_per_1000) {
+			put(b, a->v[i++]);
+			continue;
+		}
+		size_t n = 1 + rnd_below(6);
+
+		switch (rnd_below(3)) {
+		case 0: /* insert */
+			while (n--)
+				put(b, 1 + rnd_below(alphabet));
+			break;
+		case 1: /* delete */
+			i += n;
+			break;
+		default: /* substitute */
+			while (n-- && i < a->n) {
+				put(b, 1 + rnd_below(alphabet));
+				i++;
+			}
+			break;
+		}
+	}
+}
+
+/*
+ * Small alphabets and periodic stretches: many candidate matches, ties, loops.
+ * Every feeding must give what the brute-force semantics give.
+ */
+Test(align, matches_brute_force_on_repetitive_streams)
+{
+	static const unsigned alphabets[] = { 2, 3, 5, 40 };
+	static const unsigned matches[] = { 1, 2, 3, 4, 6 };
+	static const uint64_t windows[] = { 1, 2, 5, 16, 40 };
+	static struct run o;
+	unsigned regions = 0, lost = 0;
+
+	for (unsigned seed = 1; seed <= 400; seed++) {
+		rng_state = seed * 7919;
+		unsigned alphabet = alphabets[rnd_below(4)];
+		struct ls_align_cfg cfg = { .window = windows[rnd_below(5)], .match = matches[rnd_below(5)] };
+		size_t n = 100 + rnd_below(300);
+
+		s[0].n = 0;
+		if (rnd_below(2)) {
+			/* periodic: a short pattern repeated, with a few changes */
+			uint64_t pat[7];
+			size_t plen = 1 + rnd_below(7);
+
+			for (size_t i = 0; i < plen; i++)
+				pat[i] = 1 + rnd_below(alphabet);
+			for (size_t i = 0; i < n; i++)
+				put(&s[0], rnd_below(50) ? pat[i % plen] : 1 + rnd_below(alphabet));
+		} else {
+			for (size_t i = 0; i < n; i++)
+				put(&s[0], 1 + rnd_below(alphabet));
+		}
+		mutate(&s[0], &s[1], alphabet, 5 + (unsigned)rnd_below(40));
+		oracle(s, &cfg, &o);
+		compare(s, &cfg, &r);
+		same_runs(&o, &r, "the comparator against brute force");
+		regions += (unsigned)(o.nev + 1) / 2;
+		lost += o.state == LS_ALIGN_ST_LOST;
+	}
+	cr_log_info("brute force: %u regions, %u lost", regions, lost);
+	cr_assert_gt(regions, 1000, "the streams should part often");
+	cr_assert_gt(lost, 10, "and sometimes not rejoin");
+}
+
+/* ---- speed (printed, not asserted) ---- */
+
+static double now_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* Under valgrind the work shrinks: the point there is memory checking, not rates. */
+static uint64_t scaled(uint64_t n)
+{
+	const char *pre = getenv("LD_PRELOAD");
+
+	return pre && strstr(pre, "vgpreload") ? n / 64 : n;
+}
+
+Test(align, speed_in_sync)
+{
+	/* 50M identical symbols, fed in 1M-symbol pieces as a ring reader would, trimmed as it goes. */
+	const size_t chunk = 1 << 20;
+	const uint64_t total = scaled(50ull << 20);
+	struct ls_seqbuf b[2] = { { 0 } };
+	struct ls_align al;
+	struct ls_align_ev ev;
+	bool fin[2] = { false, false };
+	uint64_t *v = malloc(chunk * sizeof(*v));
+	double in_step = 0, t0 = now_s();
+
+	cr_assert_not_null(v);
+	for (size_t i = 0; i < chunk; i++)
+		v[i] = rnd();
+	cr_assert_eq(ls_align_init(&al, &dflt, 0, 0), 0);
+	uint64_t n = 0;
+
+	for (; n < total; n += chunk) {
+		cr_assert_eq(ls_seqbuf_append(&b[0], v, chunk), 0);
+		cr_assert_eq(ls_seqbuf_append(&b[1], v, chunk), 0);
+		double t = now_s();
+
+		cr_assert_eq(ls_align_step(&al, b, fin, &ev), 0);
+		in_step += now_s() - t;
+		cr_assert_eq(ev.type, LS_ALIGN_NONE);
+		ls_seqbuf_trim(&b[0], ls_align_keep_from(&al, 0));
+		ls_seqbuf_trim(&b[1], ls_align_keep_from(&al, 1));
+	}
+	double all = now_s() - t0;
+
+	cr_assert_eq(ls_align_matched(&al), n);
+	cr_assert_lt(b[0].cap, 4 * chunk, "trimming keeps the buffers bounded");
+	fprintf(stderr, "align: in sync: %lu symbols compared at %.0f M/s (%.0f M/s with appends and trims)\n", n,
+		(double)n / in_step / 1e6, (double)n / all / 1e6);
+	ls_align_free(&al);
+	ls_seqbuf_free(&b[0]);
+	ls_seqbuf_free(&b[1]);
+	free(v);
+}
+
+/* Drive the whole of s in one piece; return the seconds spent in steps after the first PARTED. */
+static double time_search(const struct vec s[2], const struct ls_align_cfg *cfg, struct run *out)
+{
+	struct ls_seqbuf b[2] = { { 0 } };
+	struct ls_align al;
+	bool fin[2] = { true, true };
+	double t = 0;
+
+	memset(out, 0, sizeof(*out));
+	cr_assert_eq(ls_align_init(&al, cfg, 0, 0), 0);
+	for (int i = 0; i < 2; i++)
+		cr_assert_eq(ls_seqbuf_append(&b[i], s[i].v, s[i].n), 0);
+	for (;;) {
+		struct ls_align_ev ev;
+		double t0 = now_s();
+
+		cr_assert_eq(ls_align_step(&al, b, fin, &ev), 0);
+		if (ls_align_state(&al) != LS_ALIGN_ST_SYNC || ev.type == LS_ALIGN_REJOINED)
+			t += now_s() - t0;
+		if (ev.type == LS_ALIGN_NONE)
+			break;
+		out->ev[out->nev++] = ev;
+	}
+	out->matched = ls_align_matched(&al);
+	ls_align_free(&al);
+	ls_seqbuf_free(&b[0]);
+	ls_seqbuf_free(&b[1]);
+	return t;
+}
+
+Test(align, speed_apart)
+{
+	const uint64_t d = scaled(1 << 19), w = scaled(1 << 20);
+	double t;
+
+	/* B's long detour: both sides hashed up to d + 1 k-grams. */
+	for (size_t i = 0; i < 1000; i++) {
+		uint64_t x = rnd();
+
+		put(&s[0], x);
+		put(&s[1], x);
+	}
+	for (uint64_t i = 0; i < d; i++)
+		put(&s[1], rnd());
+	for (size_t i = 0; i < 1000; i++) {
+		uint64_t x = rnd();
+
+		put(&s[0], x);
+		put(&s[1], x);
+	}
+	t = time_search(s, &dflt, &r);
+	expect_region(&r, 0, 1000, 1000, 0, d);
+	fprintf(stderr, "align: apart, %lu-symbol detour: %.1f ms, %.1f M k-grams/s\n", d, t * 1e3,
+		2.0 * (double)d / t / 1e6);
+
+	/* No rejoin: the whole window of both sides is hashed before LOST. */
+	struct ls_align_cfg cfg = { .window = w, .match = LS_ALIGN_DEFAULT_MATCH };
+
+	s[0].n = s[1].n = 0;
+	for (uint64_t i = 0; i < w + 100; i++) {
+		put(&s[0], rnd());
+		put(&s[1], rnd());
+	}
+	t = time_search(s, &cfg, &r);
+	expect_ev(&r, 1, LS_ALIGN_LOST, 0, 0, w + 31, w + 31);
+	fprintf(stderr, "align: apart, no rejoin in a %lu window: %.1f ms, %.1f M k-grams/s\n", w, t * 1e3,
+		2.0 * (double)w / t / 1e6);
+
+	/* A loop run 100k times more on one side: a period-4 stream, few distinct k-grams. */
+	s[0].n = s[1].n = 0;
+	put_loop(&s[0], 10);
+	put_loop(&s[1], 10 + (unsigned)(d / 4));
+	t = time_search(s, &dflt, &r);
+	expect_region(&r, 0, 60, 60, 0, d / 4 * 4);
+	fprintf(stderr, "align: apart, %lu extra loop iterations: %.1f ms, %.1f M k-grams/s\n", d / 4, t * 1e3,
+		2.0 * (double)(d / 4 * 4) / t / 1e6);
+}
+
+Test(align, speed_many_small_regions)
+{
+	/* A substitution every 1000 symbols: the per-region cost (tables reset, not reallocated). */
+	const uint64_t n = scaled(20 << 20);
+	struct run *big = malloc(sizeof(*big));
+
+	cr_assert_not_null(big);
+	for (uint64_t i = 0; i < n; i++) {
+		uint64_t x = rnd();
+
+		put(&s[0], x);
+		put(&s[1], i % 1000 == 999 ? ~x : x);
+	}
+	struct ls_seqbuf b[2] = { { 0 } };
+	struct ls_align al;
+	bool fin[2] = { true, true };
+	uint64_t regions = 0;
+
+	cr_assert_eq(ls_align_init(&al, &dflt, 0, 0), 0);
+	for (int i = 0; i < 2; i++)
+		cr_assert_eq(ls_seqbuf_append(&b[i], s[i].v, s[i].n), 0);
+	double t0 = now_s();
+
+	for (;;) {
+		struct ls_align_ev ev;
+
+		cr_assert_eq(ls_align_step(&al, b, fin, &ev), 0);
+		if (ev.type == LS_ALIGN_NONE)
+			break;
+		if (ev.type == LS_ALIGN_REJOINED) {
+			cr_assert(ev.len[0] == 1 && ev.len[1] == 1 && ev.at[0] % 1000 == 999);
+			regions++;
+		}
+	}
+	double t = now_s() - t0;
+
+	cr_assert_eq(regions, n / 1000);
+	cr_assert_eq(ls_align_matched(&al), n - regions);
+	fprintf(stderr, "align: %lu one-symbol regions in %lu symbols: %.0f M symbols/s, %.2f us a region\n", regions,
+		n, (double)n / t / 1e6, t / (double)regions * 1e6);
+	ls_align_free(&al);
+	ls_seqbuf_free(&b[0]);
+	ls_seqbuf_free(&b[1]);
+	free(big);
 }
