@@ -31,7 +31,7 @@ ALL_CFLAGS = $(CFLAGS) $(WARN) $(DEPFLAGS) -std=gnu11 -D_GNU_SOURCE $(EXTRA_CFLA
 ALL_LDFLAGS = $(LDFLAGS) $(EXTRA_LDFLAGS)
 
 # Pure logic: no libbpf, no QEMU; unit-tested directly.
-USER_PURE := duration options procmaps qemucmd history report json metrics tlogread align systab
+USER_PURE := duration options procmaps qemucmd history report json metrics tlogread align systab syscmp
 USER_SRCS := $(USER_PURE) elfsym target launch lockstep
 PLUGIN_PURE := stream plugin_args tlog syslog
 # Guest pcs as symbol+offset (libelf) and guest code as text (Capstone), for

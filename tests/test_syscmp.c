@@ -1,0 +1,571 @@
+/* test_syscmp.c - divergence causes from two syscall logs, and the side-by-side syscall table. */
+#include <criterion/criterion.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "lockstep_wire.h"
+#include "syscmp.h"
+
+/* x86_64 syscall numbers. */
+#define NR_READ 0
+#define NR_WRITE 1
+#define NR_BRK 12
+#define NR_GETPID 39
+#define NR_GETTIMEOFDAY 96
+#define NR_CLOCK_GETTIME 228
+#define NR_OPENAT 257
+
+#define MAXREC 64
+
+static struct ls_sys_rec ra[MAXREC], rb[MAXREC];
+static struct ls_sys_log logs[2];
+static struct ls_syscmp r;
+static char text[8192];
+
+static void setup(void)
+{
+	memset(ra, 0, sizeof(ra));
+	memset(rb, 0, sizeof(rb));
+	memset(&r, 0, sizeof(r));
+	logs[0] = (struct ls_sys_log){ .recs = ra, .enabled = true };
+	logs[1] = (struct ls_sys_log){ .recs = rb, .enabled = true };
+}
+
+TestSuite(syscmp, .init = setup);
+
+static void put_le64(uint8_t *p, int64_t v)
+{
+	for (int i = 0; i < 8; i++)
+		p[i] = (uint8_t)((uint64_t)v >> (8 * i));
+}
+
+/* Append a returned syscall to both logs, identical; returns its log index. */
+static size_t both(uint64_t seq, int64_t num, uint64_t a0, uint64_t a1, uint64_t a2, int64_t ret)
+{
+	size_t i = logs[0].n;
+	struct ls_sys_rec x = { .seq = seq, .num = num, .args = { a0, a1, a2, 0xdead0003, 0xdead0004, 0xdead0005 },
+				.ret = ret, .state = LS_SYS_RETURNED };
+
+	cr_assert_eq(logs[0].n, logs[1].n);
+	cr_assert_lt(i, MAXREC);
+	ra[i] = rb[i] = x;
+	logs[0].n++;
+	logs[1].n++;
+	return i;
+}
+
+static void set_out(struct ls_sys_rec *x, const void *data, uint32_t len, uint64_t hash)
+{
+	x->out_len = len;
+	x->out_hash = hash;
+	memcpy(x->out_head, data, len < sizeof(x->out_head) ? len : sizeof(x->out_head));
+}
+
+static void timespec_out(struct ls_sys_rec *x, int64_t sec, int64_t nsec)
+{
+	uint8_t ts[16];
+
+	put_le64(ts, sec);
+	put_le64(ts + 8, nsec);
+	set_out(x, ts, 16, (uint64_t)sec * 1000000007u + (uint64_t)nsec);
+}
+
+static const char *table(unsigned last)
+{
+	size_t n = ls_syscmp_table(&r, last, text, sizeof(text));
+
+	cr_assert_lt(n, sizeof(text));
+	cr_assert_eq(strlen(text), n);
+	/* 100 columns at most, every line. */
+	for (const char *p = text; *p;) {
+		const char *nl = strchr(p, '\n');
+
+		cr_assert_not_null(nl, "every line ends with a newline");
+		cr_assert_leq(nl - p, 100, "line longer than 100 columns: %.*s", (int)(nl - p), p);
+		p = nl + 1;
+	}
+	return text;
+}
+
+/* The line of the table that contains `needle`. */
+static const char *line_with(const char *t, const char *needle, char *buf, size_t size)
+{
+	const char *p = strstr(t, needle);
+
+	cr_assert_not_null(p, "no line with \"%s\" in:\n%s", needle, t);
+	while (p > t && p[-1] != '\n')
+		p--;
+	const char *nl = strchr(p, '\n');
+	snprintf(buf, size, "%.*s", (int)(nl - p), p);
+	return buf;
+}
+
+static void typical_prefix(void)
+{
+	both(3, NR_BRK, 0, 0, 0, 0x4c9000);
+	both(7, NR_OPENAT, (uint64_t)-100, 0x498f10, 0x80000, 3);
+	both(12, NR_READ, 3, 0x7ffe0000, 4096, 17);
+	set_out(&ra[2], "hello, world 1234", 17, 0x1111);
+	set_out(&rb[2], "hello, world 1234", 17, 0x1111);
+}
+
+Test(syscmp, clock_gettime_returned_different_timespecs)
+{
+	typical_prefix();
+	size_t k = both(50, NR_CLOCK_GETTIME, 1, 0x7ffe1230, 0, 0);
+	timespec_out(&ra[k], 1712345678, 100);
+	timespec_out(&rb[k], 1712345678, 200);
+	both(80, NR_WRITE, 1, 0x4ca2a0, 12, 12);
+	ra[4].ret = 13; /* after the culprit: a consequence, not reported */
+
+	cr_assert_eq(ls_syscmp_classify(&r, LS_ARCH_X86_64, logs, 100), LS_CAUSE_INPUTS);
+	cr_assert(r.have_culprit);
+	cr_assert_eq(r.culprit, 3);
+	cr_assert_eq(r.culprit_diff, LS_SYSDIFF_OUT);
+	cr_assert_str_eq(r.headline, "inputs differed: clock_gettime #3 at block 50 returned different data");
+	cr_assert_str_eq(r.detail, "data written: A 16 bytes 1712345678.000000100, B 16 bytes 1712345678.000000200");
+	cr_assert_str_eq(r.coverage, "");
+	cr_assert_not(r.have_args);
+
+	struct ls_syscmp_fields f;
+	ls_syscmp_fields(&r, &f);
+	cr_assert_str_eq(f.cause, "inputs_differed");
+	cr_assert(f.have_syscall);
+	cr_assert_str_eq(f.syscall, "clock_gettime");
+	cr_assert_eq(f.num, NR_CLOCK_GETTIME);
+	cr_assert_eq(f.index, 3);
+	cr_assert_eq(f.seq, 50);
+	cr_assert_eq(f.a_ret, 0);
+	cr_assert_eq(f.b_ret, 0);
+	cr_assert_str_eq(f.a_state, "returned");
+	cr_assert_eq(f.a_out_len, 16);
+	cr_assert_str_eq(f.a_out_hex, "4e521066000000006400000000000000");
+	cr_assert_str_eq(f.b_out_hex, "4e52106600000000c800000000000000");
+
+	const char *t = table(16);
+	char l[128];
+	cr_assert_str_eq(line_with(t, "#3 ", l, sizeof(l)),
+			 "> #3       50     clock_gettime(1, 0x7ffe1230) = 0        | clock_gettime(1, 0x7ffe1230) = 0");
+	cr_assert_str_eq(line_with(t, "-> ", l, sizeof(l)),
+			 "                  -> 16 bytes 1712345678.000000100        | -> 16 bytes 1712345678.000000200");
+	cr_assert_eq(line_with(t, "write(", l, sizeof(l))[0], '!', "a later difference is shown, not the culprit");
+	cr_assert_not_null(strstr(t, "  openat(-100, 0x498f10, 0x80000, 0xde... | openat("), "%s", t);
+}
+
+Test(syscmp, getpid_returned_different_pids)
+{
+	typical_prefix();
+	size_t k = both(20, NR_GETPID, 0, 0, 0, 4242);
+	rb[k].ret = 4243;
+	rb[k].args[0] = 0x55; /* getpid has no arguments: leftovers in the registers are not compared */
+
+	cr_assert_eq(ls_syscmp_classify(&r, LS_ARCH_X86_64, logs, 30), LS_CAUSE_INPUTS);
+	cr_assert_eq(r.culprit, 3);
+	cr_assert_eq(r.culprit_diff, LS_SYSDIFF_RET);
+	cr_assert_str_eq(r.headline, "inputs differed: getpid #3 at block 20 returned different values");
+	cr_assert_str_eq(r.detail, "return value: A 4242, B 4243");
+
+	char l[128];
+	cr_assert_str_eq(line_with(table(2), "getpid", l, sizeof(l)),
+			 "> #3       20     getpid() = 4242                         | getpid() = 4243");
+}
+
+Test(syscmp, identical_syscalls_mean_same_inputs)
+{
+	typical_prefix();
+	size_t k = both(50, NR_CLOCK_GETTIME, 1, 0x7ffe1230, 0, 0);
+	timespec_out(&ra[k], 5, 6);
+	timespec_out(&rb[k], 5, 6);
+
+	cr_assert_eq(ls_syscmp_classify(&r, LS_ARCH_X86_64, logs, 51), LS_CAUSE_SAME_INPUTS);
+	cr_assert_str_eq(r.headline, "same inputs, different execution: suspect code generation");
+	cr_assert_not(r.have_culprit);
+	cr_assert_not(r.have_args);
+	cr_assert_str_eq(r.coverage, "");
+	cr_assert_eq(r.from, 0);
+	cr_assert_eq(r.to, 4);
+	cr_assert_not_null(r.caveat);
+	cr_assert_not_null(strstr(r.caveat, "rdtsc"));
+	cr_assert_not_null(strstr(r.caveat, "AT_RANDOM"));
+	cr_assert_not_null(strstr(r.caveat, "signals"));
+
+	struct ls_syscmp_fields f;
+	ls_syscmp_fields(&r, &f);
+	cr_assert_str_eq(f.cause, "same_inputs");
+	cr_assert_not(f.have_syscall);
+	cr_assert_null(strstr(table(16), "\n>"));
+	cr_assert_null(strstr(text, "\n!"));
+}
+
+Test(syscmp, differing_arguments_only)
+{
+	typical_prefix();
+	size_t k = both(30, NR_WRITE, 1, 0x7ffe0010, 5, 5);
+	rb[k].args[1] = 0x7ffe0020;
+	both(40, NR_WRITE, 1, 0x7ffe0010, 5, 5);
+
+	cr_assert_eq(ls_syscmp_classify(&r, LS_ARCH_X86_64, logs, 60), LS_CAUSE_SAME_INPUTS);
+	cr_assert(r.have_args);
+	cr_assert_eq(r.args_index, 3);
+	cr_assert_eq(r.args_mask, 1u << 1);
+	cr_assert_str_eq(r.args_note, "arguments differed first at write #3 (block 30): argument 2 A 0x7ffe0010, "
+				      "B 0x7ffe0020, with the same results: the data had diverged before control "
+				      "flow did");
+	char l[128];
+	cr_assert_eq(line_with(table(16), "#3 ", l, sizeof(l))[0], '!');
+	cr_assert_eq(line_with(text, "#4 ", l, sizeof(l))[0], ' ');
+}
+
+Test(syscmp, differing_arguments_before_the_culprit)
+{
+	typical_prefix();
+	size_t k = both(30, NR_READ, 0, 0x7ffe0000, 64, 10);
+	rb[k].args[2] = 32;
+	k = both(35, NR_GETPID, 0, 0, 0, 77);
+	rb[k].ret = 78;
+
+	cr_assert_eq(ls_syscmp_classify(&r, LS_ARCH_X86_64, logs, 60), LS_CAUSE_INPUTS);
+	cr_assert_eq(r.culprit, 4);
+	cr_assert(r.have_args);
+	cr_assert_eq(r.args_index, 3);
+	cr_assert_not_null(strstr(r.args_note, "argument 3 A 64, B 32"), "%s", r.args_note);
+}
+
+Test(syscmp, culprit_with_its_own_arguments_differing)
+{
+	typical_prefix();
+	size_t k = both(30, NR_READ, 0, 0x7ffe0000, 64, 10);
+	rb[k].args[2] = 32;
+	rb[k].ret = -11;
+
+	cr_assert_eq(ls_syscmp_classify(&r, LS_ARCH_X86_64, logs, 60), LS_CAUSE_INPUTS);
+	cr_assert_eq(r.culprit_diff, LS_SYSDIFF_RET | LS_SYSDIFF_ARGS);
+	cr_assert_not(r.have_args, "the culprit is not an arguments-only pair");
+	cr_assert_str_eq(r.detail,
+			 "return value: A 10, B -EAGAIN; its arguments differed too: the data had diverged already");
+}
+
+Test(syscmp, ring_wrapped_on_one_side)
+{
+	/* B's log lost its first 4 syscalls; one of them differed, but that cannot be seen any more. */
+	for (int i = 0; i < 10; i++)
+		both(10 + 10 * (uint64_t)i, NR_GETPID, 0, 0, 0, 100);
+	ra[2].ret = 101;
+	logs[1].recs = rb + 4;
+	logs[1].n = 6;
+	logs[1].first_index = 4;
+
+	cr_assert_eq(ls_syscmp_classify(&r, LS_ARCH_X86_64, logs, 1000), LS_CAUSE_SAME_INPUTS);
+	cr_assert_eq(r.from, 4);
+	cr_assert_eq(r.to, 10);
+	cr_assert_eq(r.lost, 4);
+	cr_assert_str_eq(r.coverage, "syscall history incomplete: the first 4 syscalls are no longer in B's log "
+				     "(the ring wrapped), so only the recorded ones are classified");
+
+	const char *t = table(8);
+	char l[128];
+	cr_assert_str_eq(line_with(t, "#2 ", l, sizeof(l)),
+			 "  #2       30     getpid() = 101                          | (overwritten)");
+	cr_assert_str_eq(line_with(t, "#9 ", l, sizeof(l)),
+			 "  #9       100    getpid() = 100                          | getpid() = 100");
+	cr_assert_null(strstr(t, "#1 "), "8 rows: #2..#9");
+}
+
+Test(syscmp, ring_wrapped_on_both_sides_with_a_culprit)
+{
+	for (int i = 0; i < 10; i++)
+		both(10 + (uint64_t)i, NR_GETPID, 0, 0, 0, 100);
+	rb[7].ret = 5;
+	logs[0].recs = ra + 3, logs[0].n = 7, logs[0].first_index = 3;
+	logs[1].recs = rb + 5, logs[1].n = 5, logs[1].first_index = 5;
+
+	cr_assert_eq(ls_syscmp_classify(&r, LS_ARCH_X86_64, logs, 1000), LS_CAUSE_INPUTS);
+	cr_assert_eq(r.culprit, 7);
+	cr_assert_eq(r.lost, 5);
+	cr_assert_not_null(strstr(r.coverage, "first 5 syscalls are no longer in B's log"), "%s", r.coverage);
+}
+
+Test(syscmp, nothing_before_the_divergence_left)
+{
+	for (int i = 0; i < 4; i++)
+		both(500 + (uint64_t)i, NR_GETPID, 0, 0, 0, 100);
+	logs[0].first_index = logs[1].first_index = 1000; /* 1000 syscalls overwritten, the rest after block 100 */
+
+	cr_assert_eq(ls_syscmp_classify(&r, LS_ARCH_X86_64, logs, 100), LS_CAUSE_UNKNOWN);
+	cr_assert_str_eq(r.headline,
+			 "cause unknown: no syscall before the divergence is left in both logs (1000 lost: the ring wrapped)");
+	cr_assert_not_null(strstr(r.coverage, "A's and B's logs"));
+}
+
+Test(syscmp, empty_logs)
+{
+	cr_assert_eq(ls_syscmp_classify(&r, LS_ARCH_X86_64, logs, 100), LS_CAUSE_SAME_INPUTS,
+		     "logging on, no syscall yet: nothing came in from outside");
+	cr_assert_str_eq(r.coverage, "no syscall was made before the divergence");
+	cr_assert_str_eq(table(16), "  (no syscall before the divergence in either log)\n");
+}
+
+Test(syscmp, logging_off)
+{
+	logs[1].enabled = false;
+	cr_assert_eq(ls_syscmp_classify(&r, LS_ARCH_X86_64, logs, 100), LS_CAUSE_UNKNOWN);
+	cr_assert_str_eq(r.headline, "cause unknown: syscalls are not logged on B (system emulation, or the plugin's "
+				     "syscall log is off)");
+	logs[0].enabled = false;
+	ls_syscmp_classify(&r, LS_ARCH_UNKNOWN, logs, 100);
+	cr_assert_not_null(strstr(r.headline, "on either side"));
+
+	struct ls_syscmp_fields f;
+	ls_syscmp_fields(&r, &f);
+	cr_assert_str_eq(f.cause, "unknown");
+	cr_assert_not(f.have_syscall);
+	cr_assert_str_eq(table(16), "  (no syscall log on either side)\n");
+}
+
+Test(syscmp, entered_on_both_sides)
+{
+	/* The last syscall before the divergence had not returned when the logs were copied, on either side. */
+	typical_prefix();
+	size_t k = both(99, NR_READ, 0, 0x7ffe0000, 64, 0);
+	ra[k].state = rb[k].state = LS_SYS_ENTERED;
+	ra[k].ret = 1; /* garbage: not looked at */
+
+	cr_assert_eq(ls_syscmp_classify(&r, LS_ARCH_X86_64, logs, 100), LS_CAUSE_SAME_INPUTS);
+	cr_assert_eq(r.pending, 1);
+	cr_assert_str_eq(r.coverage, "1 syscall had not returned on either side: only the arguments compared");
+
+	char l[128];
+	cr_assert_str_eq(line_with(table(16), "#3 ", l, sizeof(l)),
+			 "  #3       99     read(0, 0x7ffe0000, 64) = ?             | read(0, 0x7ffe0000, 64) = ?");
+}
+
+Test(syscmp, entered_on_one_side)
+{
+	typical_prefix();
+	size_t k = both(99, NR_READ, 0, 0x7ffe0000, 64, 0);
+	ra[k].state = LS_SYS_ENTERED;
+
+	cr_assert_eq(ls_syscmp_classify(&r, LS_ARCH_X86_64, logs, 100), LS_CAUSE_INPUTS);
+	cr_assert_eq(r.culprit_diff, LS_SYSDIFF_STATE);
+	cr_assert_str_eq(r.headline, "inputs differed: read #3 at block 99 returned on one side only");
+	cr_assert_str_eq(r.detail, "A no return recorded, B returned 0");
+
+	struct ls_syscmp_fields f;
+	ls_syscmp_fields(&r, &f);
+	cr_assert_str_eq(f.a_state, "entered");
+	cr_assert_str_eq(f.b_state, "returned");
+	cr_assert_str_eq(f.a_out_hex, "");
+
+	const char *t = table(16);
+	char l[128];
+	cr_assert_str_eq(line_with(t, "-> ", l, sizeof(l)),
+			 "                  -> no return                            | -> no data");
+}
+
+Test(syscmp, output_unreadable_on_one_side)
+{
+	typical_prefix();
+	rb[2].state = LS_SYS_OUT_UNREADABLE;
+
+	cr_assert_eq(ls_syscmp_classify(&r, LS_ARCH_X86_64, logs, 100), LS_CAUSE_INPUTS);
+	cr_assert_eq(r.culprit, 2);
+	cr_assert_str_eq(r.headline, "inputs differed: read #2 at block 12 wrote data readable on one side only");
+	cr_assert_str_eq(r.detail, "A returned 17, B returned 17, its output unreadable");
+}
+
+Test(syscmp, read_data_differs_in_hex)
+{
+	typical_prefix();
+	set_out(&rb[2], "hello, world 1235", 17, 0x2222);
+
+	cr_assert_eq(ls_syscmp_classify(&r, LS_ARCH_X86_64, logs, 100), LS_CAUSE_INPUTS);
+	cr_assert_str_eq(r.detail, "data written: A 17 bytes 68656c6c6f2c20776f726c6420313233..., "
+				   "B 17 bytes 68656c6c6f2c20776f726c6420313233...; they first differ at byte 16");
+	struct ls_syscmp_fields f;
+	ls_syscmp_fields(&r, &f);
+	cr_assert_str_eq(f.a_out_hex, "68656c6c6f2c20776f726c642031323334");
+	cr_assert_str_eq(f.b_out_hex, "68656c6c6f2c20776f726c642031323335");
+	cr_assert_eq(f.a_ret, 17);
+}
+
+Test(syscmp, same_head_different_hash)
+{
+	/* Beyond the 40 bytes kept: only the hash tells. */
+	typical_prefix();
+	uint8_t big[40];
+	memset(big, 'x', sizeof(big));
+	set_out(&ra[2], big, 4096, 1);
+	set_out(&rb[2], big, 4096, 2);
+	ra[2].ret = rb[2].ret = 4096;
+
+	cr_assert_eq(ls_syscmp_classify(&r, LS_ARCH_X86_64, logs, 100), LS_CAUSE_INPUTS);
+	cr_assert_not_null(strstr(r.detail, "the first 40 bytes are equal, the rest differs"), "%s", r.detail);
+}
+
+Test(syscmp, gettimeofday_decoded)
+{
+	size_t k = both(5, NR_GETTIMEOFDAY, 0x7ffe0100, 0, 0, 0);
+	uint8_t tv[16];
+
+	put_le64(tv, 1700000000);
+	put_le64(tv + 8, 42);
+	set_out(&ra[k], tv, 16, 1);
+	put_le64(tv + 8, 43);
+	set_out(&rb[k], tv, 16, 2);
+	cr_assert_eq(ls_syscmp_classify(&r, LS_ARCH_X86_64, logs, 10), LS_CAUSE_INPUTS);
+	cr_assert_str_eq(r.detail, "data written: A 16 bytes 1700000000.000042, B 16 bytes 1700000000.000043");
+}
+
+Test(syscmp, syscalls_after_the_divergence_are_ignored)
+{
+	typical_prefix();
+	size_t k = both(101, NR_GETPID, 0, 0, 0, 1);
+	rb[k].ret = 2;
+
+	cr_assert_eq(ls_syscmp_classify(&r, LS_ARCH_X86_64, logs, 100), LS_CAUSE_SAME_INPUTS);
+	cr_assert_eq(r.before[0], 3);
+	cr_assert_eq(r.to, 3);
+	cr_assert_null(strstr(table(16), "getpid"), "not in the table either:\n%s", text);
+}
+
+Test(syscmp, syscall_at_the_divergent_block_counts)
+{
+	/* seq == d: made after block d-1, before block d ran. */
+	size_t k = both(100, NR_GETPID, 0, 0, 0, 1);
+	rb[k].ret = 2;
+
+	cr_assert_eq(ls_syscmp_classify(&r, LS_ARCH_X86_64, logs, 100), LS_CAUSE_INPUTS);
+}
+
+Test(syscmp, logs_not_lining_up)
+{
+	typical_prefix();
+	size_t k = both(20, NR_GETPID, 0, 0, 0, 1);
+	rb[k].seq = 21;
+
+	cr_assert_eq(ls_syscmp_classify(&r, LS_ARCH_X86_64, logs, 100), LS_CAUSE_UNKNOWN);
+	cr_assert(r.misaligned);
+	cr_assert_eq(r.to, 3);
+	cr_assert_str_eq(r.headline, "cause unknown: the syscall logs do not line up at #3 (at blocks 20 and 21)");
+
+	char l[128];
+	cr_assert_str_eq(line_with(table(16), "#3 ", l, sizeof(l)),
+			 "! #3       20     getpid() = 1                            | @21 getpid() = 1");
+}
+
+Test(syscmp, another_syscall_with_the_same_result)
+{
+	typical_prefix();
+	size_t k = both(20, NR_GETPID, 0, 0, 0, 0);
+	rb[k].num = NR_BRK;
+
+	cr_assert_eq(ls_syscmp_classify(&r, LS_ARCH_X86_64, logs, 100), LS_CAUSE_SAME_INPUTS);
+	cr_assert(r.have_args);
+	cr_assert_eq(r.args_diff, LS_SYSDIFF_NUM);
+	cr_assert_str_eq(r.args_note, "different syscalls at #3 (block 20): A getpid, B brk, with the same results: "
+				      "the data had diverged before control flow did");
+}
+
+Test(syscmp, one_side_has_an_extra_syscall)
+{
+	typical_prefix();
+	ra[3] = (struct ls_sys_rec){ .seq = 20, .num = NR_GETPID, .ret = 1, .state = LS_SYS_RETURNED };
+	logs[0].n = 4;
+
+	cr_assert_eq(ls_syscmp_classify(&r, LS_ARCH_X86_64, logs, 100), LS_CAUSE_SAME_INPUTS);
+	cr_assert_eq(r.extra[0], 1);
+	cr_assert_str_eq(r.coverage, "A's log has 1 syscall before the divergence that B's has not (from #3)");
+
+	char l[128];
+	cr_assert_str_eq(line_with(table(16), "#3 ", l, sizeof(l)),
+			 "! #3       20     getpid() = 1                            | (none)");
+}
+
+Test(syscmp, unknown_syscall_number)
+{
+	size_t k = both(5, 999, 1, 2, 3, 0);
+	rb[k].ret = 1;
+	rb[k].args[3] = 7; /* beyond the 3 arguments compared for a syscall of unknown arity */
+
+	cr_assert_eq(ls_syscmp_classify(&r, LS_ARCH_X86_64, logs, 10), LS_CAUSE_INPUTS);
+	cr_assert_str_eq(r.headline, "inputs differed: syscall_999 #0 at block 5 returned different values");
+	cr_assert_eq(r.culprit_diff, LS_SYSDIFF_RET);
+
+	struct ls_syscmp_fields f;
+	ls_syscmp_fields(&r, &f);
+	cr_assert_null(f.syscall);
+	cr_assert_eq(f.num, 999);
+	char l[128];
+	cr_assert_str_eq(line_with(table(16), "#0 ", l, sizeof(l)),
+			 "> #0       5      syscall_999(1, 2, 3) = 0                | syscall_999(1, 2, 3) = 1");
+}
+
+Test(syscmp, long_calls_are_cut_to_100_columns)
+{
+	size_t k = both(123456789012ULL, 9 /* mmap */, 0x7f0000000000ULL, 0x200000, 3, 0x7f1234560000LL);
+	ra[k].args[3] = 0x22;
+	ra[k].args[4] = (uint64_t)-1;
+	ra[k].args[5] = 0x1000000000ULL;
+	rb[k] = ra[k];
+	rb[k].ret = 0x7f1234570000LL;
+	for (int i = 0; i < 12; i++)
+		both(123456789013ULL, NR_GETPID, 0, 0, 0, 1);
+
+	ls_syscmp_classify(&r, LS_ARCH_X86_64, logs, 200000000000ULL);
+	const char *t = table(100); /* checks every line's width */
+	char l[128];
+
+	line_with(t, "#0 ", l, sizeof(l));
+	cr_assert_eq(l[0], '>');
+	cr_assert_not_null(strstr(l, "  mmap(0x7f0000000000, 0x200000, 3,... | mmap(0x7f0000000000, 0x200000, 3,..."),
+			   "%s", l);
+	cr_assert_eq(strlen(l), 100);
+	cr_assert_not_null(strstr(t, "  syscall  block         A"), "%s", t);
+}
+
+Test(syscmp, table_into_a_small_buffer)
+{
+	typical_prefix();
+	ls_syscmp_classify(&r, LS_ARCH_X86_64, logs, 100);
+
+	size_t full = ls_syscmp_table(&r, 16, text, sizeof(text));
+	char small[20];
+	size_t n = ls_syscmp_table(&r, 16, small, sizeof(small));
+
+	cr_assert_eq(n, full, "the whole length, like snprintf");
+	cr_assert_eq(strlen(small), sizeof(small) - 1);
+	cr_assert_eq(strncmp(small, text, sizeof(small) - 1), 0);
+	cr_assert_eq(ls_syscmp_table(&r, 16, NULL, 0), full);
+
+	char *mem = NULL;
+	size_t memlen = 0;
+	FILE *f = open_memstream(&mem, &memlen);
+	ls_syscmp_fprint_table(f, &r, 16);
+	fclose(f);
+	cr_assert_str_eq(mem, text);
+	free(mem);
+}
+
+Test(syscmp, table_rows_missing_on_both_sides)
+{
+	/* A holds #0..#1, B holds #5..#7: rows #2..#4 are in neither log. */
+	both(1, NR_GETPID, 0, 0, 0, 1);
+	both(2, NR_GETPID, 0, 0, 0, 1);
+	logs[0].n = 2;
+	logs[1].n = 0;
+	rb[0] = rb[1] = rb[2] = ra[0];
+	logs[1].n = 3;
+	logs[1].first_index = 5;
+
+	ls_syscmp_classify(&r, LS_ARCH_X86_64, logs, 100);
+	char l[128];
+	cr_assert_str_eq(line_with(table(16), "#3 ", l, sizeof(l)),
+			 "! #3       -      (none)                                  | (overwritten)");
+}
+
+Test(syscmp, cause_names)
+{
+	cr_assert_str_eq(ls_cause_name(LS_CAUSE_INPUTS), "inputs_differed");
+	cr_assert_str_eq(ls_cause_name(LS_CAUSE_SAME_INPUTS), "same_inputs");
+	cr_assert_str_eq(ls_cause_name(LS_CAUSE_UNKNOWN), "unknown");
+}

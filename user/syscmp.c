@@ -1,0 +1,667 @@
+/* SPDX-License-Identifier: MIT */
+/* syscmp.c - divergence cause from the two sides' syscall logs, and their side-by-side table. */
+#include "syscmp.h"
+
+#include <inttypes.h>
+#include <stdarg.h>
+#include <string.h>
+
+#define TABLE_COLS 100
+#define OUT_HEAD ((uint32_t)sizeof(((struct ls_sys_rec *)0)->out_head))
+
+static const char caveat[] = "not recorded as inputs here: rdtsc, rdrand and cpuid results, AT_RANDOM, "
+			     "the environment and auxv, signals, shared memory, other threads";
+
+/*
+ * How many arguments a syscall takes, by name (the same on every arch), so
+ * unused argument registers (whatever the guest left there) are neither
+ * compared nor printed.  A syscall not listed: the first 3.
+ */
+static const struct {
+	const char *name;
+	unsigned char n;
+} arities[] = {
+	{ "read", 3 }, { "write", 3 }, { "open", 3 }, { "close", 1 }, { "stat", 2 }, { "fstat", 2 },
+	{ "lstat", 2 }, { "poll", 3 }, { "lseek", 3 }, { "mmap", 6 }, { "mprotect", 3 }, { "munmap", 2 },
+	{ "brk", 1 }, { "rt_sigaction", 4 }, { "rt_sigprocmask", 4 }, { "rt_sigreturn", 0 }, { "ioctl", 3 },
+	{ "pread64", 4 }, { "pwrite64", 4 }, { "readv", 3 }, { "writev", 3 }, { "access", 2 }, { "pipe", 1 },
+	{ "select", 5 }, { "sched_yield", 0 }, { "mremap", 5 }, { "msync", 3 }, { "mincore", 3 },
+	{ "madvise", 3 }, { "dup", 1 }, { "dup2", 2 }, { "pause", 0 }, { "nanosleep", 2 }, { "getitimer", 2 },
+	{ "alarm", 1 }, { "setitimer", 3 }, { "getpid", 0 }, { "sendfile", 4 }, { "socket", 3 }, { "connect", 3 },
+	{ "accept", 3 }, { "sendto", 6 }, { "recvfrom", 6 }, { "sendmsg", 3 }, { "recvmsg", 3 },
+	{ "shutdown", 2 }, { "bind", 3 }, { "listen", 2 }, { "getsockname", 3 }, { "getpeername", 3 },
+	{ "socketpair", 4 }, { "setsockopt", 5 }, { "getsockopt", 5 }, { "clone", 5 }, { "fork", 0 },
+	{ "vfork", 0 }, { "execve", 3 }, { "exit", 1 }, { "wait4", 4 }, { "kill", 2 }, { "uname", 1 },
+	{ "fcntl", 3 }, { "flock", 2 }, { "fsync", 1 }, { "fdatasync", 1 }, { "truncate", 2 },
+	{ "ftruncate", 2 }, { "getdents", 3 }, { "getcwd", 2 }, { "chdir", 1 }, { "fchdir", 1 }, { "rename", 2 },
+	{ "mkdir", 2 }, { "rmdir", 1 }, { "creat", 2 }, { "link", 2 }, { "unlink", 1 }, { "symlink", 2 },
+	{ "readlink", 3 }, { "chmod", 2 }, { "fchmod", 2 }, { "chown", 3 }, { "fchown", 3 }, { "umask", 1 },
+	{ "gettimeofday", 2 }, { "getrlimit", 2 }, { "getrusage", 2 }, { "sysinfo", 1 }, { "times", 1 },
+	{ "getuid", 0 }, { "getgid", 0 }, { "setuid", 1 }, { "setgid", 1 }, { "geteuid", 0 }, { "getegid", 0 },
+	{ "setpgid", 2 }, { "getppid", 0 }, { "getpgrp", 0 }, { "setsid", 0 }, { "getpgid", 1 }, { "getsid", 1 },
+	{ "sigaltstack", 2 }, { "statfs", 2 }, { "fstatfs", 2 }, { "prctl", 5 }, { "arch_prctl", 2 },
+	{ "setrlimit", 2 }, { "sync", 0 }, { "gettid", 0 }, { "time", 1 }, { "futex", 6 },
+	{ "sched_setaffinity", 3 }, { "sched_getaffinity", 3 }, { "getdents64", 3 }, { "set_tid_address", 1 },
+	{ "fadvise64", 4 }, { "clock_settime", 2 }, { "clock_gettime", 2 }, { "clock_getres", 2 },
+	{ "clock_nanosleep", 4 }, { "exit_group", 1 }, { "epoll_wait", 4 }, { "epoll_ctl", 4 }, { "tgkill", 3 },
+	{ "openat", 4 }, { "mkdirat", 3 }, { "newfstatat", 4 }, { "fstatat", 4 }, { "unlinkat", 3 },
+	{ "renameat", 4 }, { "readlinkat", 4 }, { "fchmodat", 3 }, { "faccessat", 3 }, { "pselect6", 6 },
+	{ "ppoll", 5 }, { "set_robust_list", 2 }, { "get_robust_list", 3 }, { "epoll_pwait", 6 },
+	{ "eventfd2", 2 }, { "epoll_create1", 1 }, { "dup3", 3 }, { "pipe2", 2 }, { "prlimit64", 4 },
+	{ "sched_getattr", 4 }, { "renameat2", 5 }, { "getrandom", 3 }, { "memfd_create", 2 }, { "membarrier", 3 },
+	{ "statx", 5 }, { "rseq", 4 }, { "clone3", 2 }, { "close_range", 3 }, { "faccessat2", 4 },
+	{ "getcpu", 3 }, { "sched_getparam", 2 }, { "sched_getscheduler", 1 },
+	{ "rt_sigtimedwait", 4 }, { "rt_sigsuspend", 2 }, { "rt_sigpending", 2 }, { "tkill", 2 },
+};
+
+static unsigned nargs_of(const char *name)
+{
+	if (name)
+		for (size_t i = 0; i < sizeof(arities) / sizeof(arities[0]); i++)
+			if (!strcmp(arities[i].name, name))
+				return arities[i].n;
+	return 3;
+}
+
+/* The syscall's name, or "syscall_N" in buf. */
+static const char *name_of(enum ls_arch arch, int64_t num, char *buf, size_t size)
+{
+	const char *n = ls_sys_name(arch, num);
+
+	if (n)
+		return n;
+	snprintf(buf, size, "syscall_%" PRId64, num);
+	return buf;
+}
+
+static bool completed(const struct ls_sys_rec *r)
+{
+	return r->state == LS_SYS_RETURNED || r->state == LS_SYS_OUT_UNREADABLE;
+}
+
+/* LS_SYSDIFF_* of a pair; which arguments differ in *mask. */
+static unsigned pair_diff(enum ls_arch arch, const struct ls_sys_rec *a, const struct ls_sys_rec *b, unsigned *mask)
+{
+	unsigned d = 0, m = 0;
+
+	if (a->seq != b->seq)
+		d |= LS_SYSDIFF_SEQ;
+	if (a->num != b->num) {
+		d |= LS_SYSDIFF_NUM;
+	} else {
+		unsigned n = nargs_of(ls_sys_name(arch, a->num));
+
+		for (unsigned i = 0; i < n; i++)
+			if (a->args[i] != b->args[i])
+				m |= 1u << i;
+		if (m)
+			d |= LS_SYSDIFF_ARGS;
+	}
+	if (a->state != b->state)
+		d |= LS_SYSDIFF_STATE;
+	if (completed(a) && completed(b) && a->ret != b->ret)
+		d |= LS_SYSDIFF_RET;
+	if (a->state == LS_SYS_RETURNED && b->state == LS_SYS_RETURNED &&
+	    (a->out_len != b->out_len || a->out_hash != b->out_hash))
+		d |= LS_SYSDIFF_OUT;
+	if (mask)
+		*mask = m;
+	return d;
+}
+
+/* ---- value formatting ---- */
+
+/* Small numbers in decimal (fds, flags, sizes, AT_FDCWD), the rest (pointers) in hex. */
+static void fmt_arg(char *buf, size_t size, uint64_t v)
+{
+	int64_t s = (int64_t)v;
+
+	if (s > -4096 && s < 65536)
+		snprintf(buf, size, "%" PRId64, s);
+	else
+		snprintf(buf, size, "0x%" PRIx64, v);
+}
+
+static void fmt_ret(char *buf, size_t size, int64_t ret)
+{
+	const char *e = ret < 0 && ret > -4096 ? strerrorname_np((int)-ret) : NULL;
+
+	if (e)
+		snprintf(buf, size, "-%s", e);
+	else if (ret >= -4096 && ret < 0x100000)
+		snprintf(buf, size, "%" PRId64, ret);
+	else
+		snprintf(buf, size, "0x%" PRIx64, (uint64_t)ret);
+}
+
+static int64_t le64(const uint8_t *p)
+{
+	uint64_t v = 0;
+
+	for (int i = 7; i >= 0; i--)
+		v = v << 8 | p[i];
+	return (int64_t)v;
+}
+
+static void hex(char *buf, size_t size, const uint8_t *p, size_t n)
+{
+	static const char digits[] = "0123456789abcdef";
+	size_t k = 0;
+
+	for (size_t i = 0; i < n && k + 2 < size; i++) {
+		buf[k++] = digits[p[i] >> 4];
+		buf[k++] = digits[p[i] & 15];
+	}
+	if (size)
+		buf[k < size ? k : size - 1] = '\0';
+}
+
+/*
+ * What a record's syscall wrote: "16 bytes 1712345678.000000100" for the
+ * structures this knows (timespec, timeval, time_t), else "17 bytes " and
+ * the first of them in hex (at most maxhex, then "...").
+ */
+static void fmt_out(char *buf, size_t size, const char *name, const struct ls_sys_rec *r, size_t maxhex)
+{
+	uint32_t head = r->out_len < OUT_HEAD ? r->out_len : OUT_HEAD;
+
+	if (r->state == LS_SYS_ENTERED) {
+		snprintf(buf, size, "no return");
+		return;
+	}
+	if (r->state == LS_SYS_OUT_UNREADABLE) {
+		snprintf(buf, size, "output unreadable");
+		return;
+	}
+	if (r->state != LS_SYS_RETURNED) {
+		snprintf(buf, size, "state %u", r->state);
+		return;
+	}
+	if (!r->out_len) {
+		snprintf(buf, size, "no data");
+		return;
+	}
+	if (name && head >= 16 && (!strcmp(name, "clock_gettime") || !strcmp(name, "clock_getres"))) {
+		snprintf(buf, size, "%" PRIu32 " bytes %" PRId64 ".%09" PRId64, r->out_len, le64(r->out_head),
+			 le64(r->out_head + 8));
+		return;
+	}
+	if (name && head >= 16 && !strcmp(name, "gettimeofday")) {
+		snprintf(buf, size, "%" PRIu32 " bytes %" PRId64 ".%06" PRId64, r->out_len, le64(r->out_head),
+			 le64(r->out_head + 8));
+		return;
+	}
+	if (name && head >= 8 && !strcmp(name, "time")) {
+		snprintf(buf, size, "%" PRIu32 " bytes %" PRId64, r->out_len, le64(r->out_head));
+		return;
+	}
+
+	char h[2 * OUT_HEAD + 1];
+	size_t n = head < maxhex ? head : maxhex;
+
+	hex(h, sizeof(h), r->out_head, n);
+	snprintf(buf, size, "%" PRIu32 " bytes %s%s", r->out_len, h, r->out_len > n ? "..." : "");
+}
+
+/* "clock_gettime(1, 0x7ffe1230) = 0" */
+static void fmt_call(char *buf, size_t size, enum ls_arch arch, const struct ls_sys_rec *r)
+{
+	char nb[32], v[32];
+	const char *name = name_of(arch, r->num, nb, sizeof(nb));
+	unsigned n = nargs_of(ls_sys_name(arch, r->num));
+	size_t k = 0;
+
+#define PUT(...)                                                                                                    \
+	do {                                                                                                        \
+		int w_ = snprintf(buf + k, size - k, __VA_ARGS__);                                                  \
+		k = w_ < 0 ? k : (size_t)w_ >= size - k ? size - 1 : k + (size_t)w_;                                \
+	} while (0)
+	PUT("%s(", name);
+	for (unsigned i = 0; i < n; i++) {
+		fmt_arg(v, sizeof(v), r->args[i]);
+		PUT("%s%s", i ? ", " : "", v);
+	}
+	if (r->state == LS_SYS_ENTERED || !completed(r)) {
+		PUT(") = ?");
+	} else {
+		fmt_ret(v, sizeof(v), r->ret);
+		PUT(") = %s%s", v, r->state == LS_SYS_OUT_UNREADABLE ? " (output unreadable)" : "");
+	}
+#undef PUT
+}
+
+/* Append "; "-separated text to a fixed buffer. */
+static void add(char *buf, size_t size, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static void add(char *buf, size_t size, const char *fmt, ...)
+{
+	size_t k = strlen(buf);
+	va_list ap;
+
+	if (k && k + 2 < size) {
+		memcpy(buf + k, "; ", 3);
+		k += 2;
+	}
+	va_start(ap, fmt);
+	vsnprintf(buf + k, size - k, fmt, ap);
+	va_end(ap);
+}
+
+static const struct ls_sys_rec *rec_at(const struct ls_sys_log *l, uint64_t k)
+{
+	return k >= l->first_index && k - l->first_index < l->n ? &l->recs[k - l->first_index] : NULL;
+}
+
+/* "A's", "B's", "A's and B's": the logs lacking the first `lost` syscalls. */
+static const char *lost_where(const struct ls_syscmp *r)
+{
+	uint64_t a = r->log[0].first_index, b = r->log[1].first_index;
+
+	return a == b ? "A's and B's logs" : a > b ? "A's log" : "B's log";
+}
+
+static void describe_culprit(struct ls_syscmp *r, const struct ls_sys_rec *a, const struct ls_sys_rec *b)
+{
+	char nb[32], nb2[32], va[64], vb[64];
+	const char *name = name_of(r->arch, a->num, nb, sizeof(nb));
+	const char *sysname = ls_sys_name(r->arch, a->num);
+	unsigned d = r->culprit_diff;
+	const char *what;
+
+	if ((d & LS_SYSDIFF_STATE) && (a->state == LS_SYS_ENTERED || b->state == LS_SYS_ENTERED))
+		what = "returned on one side only";
+	else if (d & LS_SYSDIFF_STATE)
+		what = "wrote data readable on one side only";
+	else if ((d & LS_SYSDIFF_RET) && (d & LS_SYSDIFF_OUT))
+		what = "returned different values and data";
+	else if (d & LS_SYSDIFF_RET)
+		what = "returned different values";
+	else
+		what = "returned different data";
+	if (d & LS_SYSDIFF_NUM) {
+		snprintf(r->headline, sizeof(r->headline), "inputs differed: %s/%s #%" PRIu64 " at block %" PRIu64 " %s",
+			 name, name_of(r->arch, b->num, nb2, sizeof(nb2)), r->culprit, (uint64_t)a->seq, what);
+	} else {
+		snprintf(r->headline, sizeof(r->headline), "inputs differed: %s #%" PRIu64 " at block %" PRIu64 " %s",
+			 name, r->culprit, (uint64_t)a->seq, what);
+	}
+
+	if (d & LS_SYSDIFF_STATE) {
+		char sa[96], sb[96];
+		const struct ls_sys_rec *s[2] = { a, b };
+		char *o[2] = { sa, sb };
+
+		for (int i = 0; i < 2; i++) {
+			fmt_ret(va, sizeof(va), s[i]->ret);
+			if (s[i]->state == LS_SYS_RETURNED)
+				snprintf(o[i], sizeof(sa), "returned %s", va);
+			else if (s[i]->state == LS_SYS_OUT_UNREADABLE)
+				snprintf(o[i], sizeof(sa), "returned %s, its output unreadable", va);
+			else if (s[i]->state == LS_SYS_ENTERED)
+				snprintf(o[i], sizeof(sa), "no return recorded");
+			else
+				snprintf(o[i], sizeof(sa), "record state %u", s[i]->state);
+		}
+		add(r->detail, sizeof(r->detail), "A %s, B %s", sa, sb);
+	}
+	if ((d & LS_SYSDIFF_RET) && !(d & LS_SYSDIFF_STATE)) {
+		fmt_ret(va, sizeof(va), a->ret);
+		fmt_ret(vb, sizeof(vb), b->ret);
+		add(r->detail, sizeof(r->detail), "return value: A %s, B %s", va, vb);
+	}
+	if (d & LS_SYSDIFF_OUT) {
+		fmt_out(va, sizeof(va), sysname, a, 16);
+		fmt_out(vb, sizeof(vb), d & LS_SYSDIFF_NUM ? ls_sys_name(r->arch, b->num) : sysname, b, 16);
+		add(r->detail, sizeof(r->detail), "data written: A %s, B %s", va, vb);
+		if (!strcmp(va, vb)) {
+			/* Not in what is shown: say where in the kept head, or that it is beyond it. */
+			uint32_t ha = a->out_len < OUT_HEAD ? a->out_len : OUT_HEAD;
+			uint32_t hb = b->out_len < OUT_HEAD ? b->out_len : OUT_HEAD;
+			uint32_t i = 0;
+
+			while (i < ha && i < hb && a->out_head[i] == b->out_head[i])
+				i++;
+			if (i < ha && i < hb)
+				add(r->detail, sizeof(r->detail), "they first differ at byte %" PRIu32, i);
+			else
+				add(r->detail, sizeof(r->detail), "the first %" PRIu32 " bytes are equal, the rest differs",
+				    ha < hb ? ha : hb);
+		}
+	}
+	if (d & LS_SYSDIFF_NUM)
+		add(r->detail, sizeof(r->detail), "different syscalls: the data had diverged already");
+	else if (d & LS_SYSDIFF_ARGS)
+		add(r->detail, sizeof(r->detail), "its arguments differed too: the data had diverged already");
+}
+
+static void describe_args(struct ls_syscmp *r, const struct ls_sys_rec *a, const struct ls_sys_rec *b)
+{
+	char nb[32], nb2[32], va[32], vb[32];
+	const char *name = name_of(r->arch, a->num, nb, sizeof(nb));
+
+	if (r->args_diff & LS_SYSDIFF_NUM) {
+		snprintf(r->args_note, sizeof(r->args_note),
+			 "different syscalls at #%" PRIu64 " (block %" PRIu64 "): A %s, B %s, with the same "
+			 "results: the data had diverged before control flow did",
+			 r->args_index, (uint64_t)a->seq, name, name_of(r->arch, b->num, nb2, sizeof(nb2)));
+		return;
+	}
+	unsigned i = (unsigned)__builtin_ctz(r->args_mask), more = (unsigned)__builtin_popcount(r->args_mask) - 1;
+
+	fmt_arg(va, sizeof(va), a->args[i]);
+	fmt_arg(vb, sizeof(vb), b->args[i]);
+	snprintf(r->args_note, sizeof(r->args_note),
+		 "arguments differed first at %s #%" PRIu64 " (block %" PRIu64 "): argument %u A %s, B %s%s, "
+		 "with the same results: the data had diverged before control flow did",
+		 name, r->args_index, (uint64_t)a->seq, i + 1, va, vb, more ? " (and more)" : "");
+}
+
+const char *ls_cause_name(enum ls_cause c)
+{
+	switch (c) {
+	case LS_CAUSE_INPUTS:
+		return "inputs_differed";
+	case LS_CAUSE_SAME_INPUTS:
+		return "same_inputs";
+	default:
+		return "unknown";
+	}
+}
+
+enum ls_cause ls_syscmp_classify(struct ls_syscmp *r, enum ls_arch arch, const struct ls_sys_log log[2],
+				 uint64_t div_seq)
+{
+	uint64_t end[2], hi, k;
+
+	memset(r, 0, sizeof(*r));
+	r->arch = arch;
+	r->div_seq = div_seq;
+	r->log[0] = log[0];
+	r->log[1] = log[1];
+	r->caveat = caveat;
+	r->cause = LS_CAUSE_UNKNOWN;
+
+	if (!log[0].enabled || !log[1].enabled) {
+		snprintf(r->headline, sizeof(r->headline),
+			 "cause unknown: syscalls are not logged %s (system emulation, or the plugin's syscall log is off)",
+			 !log[0].enabled && !log[1].enabled ? "on either side" : !log[0].enabled ? "on A" : "on B");
+		return r->cause;
+	}
+	for (int i = 0; i < 2; i++) {
+		while (r->before[i] < log[i].n && log[i].recs[r->before[i]].seq <= div_seq)
+			r->before[i]++;
+		end[i] = log[i].first_index + r->before[i];
+	}
+	r->from = log[0].first_index > log[1].first_index ? log[0].first_index : log[1].first_index;
+	hi = end[0] < end[1] ? end[0] : end[1];
+	if (hi < r->from)
+		hi = r->from;
+	r->lost = r->from;
+	for (int i = 0; i < 2; i++)
+		r->extra[i] = end[i] > hi ? end[i] - hi : 0;
+
+	for (k = r->from; k < hi; k++) {
+		const struct ls_sys_rec *a = rec_at(&log[0], k), *b = rec_at(&log[1], k);
+		unsigned mask, d = pair_diff(arch, a, b, &mask);
+
+		if (d & LS_SYSDIFF_SEQ) {
+			r->misaligned = true;
+			break;
+		}
+		if (!completed(a) && !completed(b))
+			r->pending++;
+		if (d & LS_SYSDIFF_RESULT) {
+			r->have_culprit = true;
+			r->culprit = k;
+			r->culprit_diff = d;
+			k++;
+			break;
+		}
+		if ((d & (LS_SYSDIFF_ARGS | LS_SYSDIFF_NUM)) && !r->have_args) {
+			r->have_args = true;
+			r->args_index = k;
+			r->args_diff = d;
+			r->args_mask = mask;
+		}
+	}
+	r->to = k;
+
+	/* What the classification does not cover. */
+	if (r->lost)
+		add(r->coverage, sizeof(r->coverage),
+		    "syscall history incomplete: the first %" PRIu64 " syscalls are no longer in %s (the ring wrapped), "
+		    "so only the recorded ones are classified",
+		    r->lost, lost_where(r));
+	if (r->misaligned) {
+		const struct ls_sys_rec *a = rec_at(&log[0], r->to), *b = rec_at(&log[1], r->to);
+
+		add(r->coverage, sizeof(r->coverage),
+		    "the logs stop lining up at #%" PRIu64 ": A's was made at block %" PRIu64 ", B's at block %" PRIu64
+		    ", so later syscalls are not compared",
+		    r->to, (uint64_t)a->seq, (uint64_t)b->seq);
+	}
+	for (int i = 0; i < 2; i++)
+		if (r->extra[i] && !r->have_culprit && !r->misaligned)
+			add(r->coverage, sizeof(r->coverage),
+			    "%c's log has %" PRIu64 " syscall%s before the divergence that %c's has not (from #%" PRIu64 ")",
+			    'A' + i, r->extra[i], r->extra[i] == 1 ? "" : "s", 'B' - i, hi);
+	if (r->pending)
+		add(r->coverage, sizeof(r->coverage),
+		    "%" PRIu64 " syscall%s had not returned on either side: only the arguments compared", r->pending,
+		    r->pending == 1 ? "" : "s");
+
+	if (r->have_args)
+		describe_args(r, rec_at(&log[0], r->args_index), rec_at(&log[1], r->args_index));
+	if (r->have_culprit) {
+		r->cause = LS_CAUSE_INPUTS;
+		describe_culprit(r, rec_at(&log[0], r->culprit), rec_at(&log[1], r->culprit));
+	} else if (r->misaligned) {
+		snprintf(r->headline, sizeof(r->headline),
+			 "cause unknown: the syscall logs do not line up at #%" PRIu64 " (at blocks %" PRIu64 " and %" PRIu64
+			 ")",
+			 r->to, (uint64_t)rec_at(&log[0], r->to)->seq, (uint64_t)rec_at(&log[1], r->to)->seq);
+	} else if (r->to == r->from && r->lost) {
+		snprintf(r->headline, sizeof(r->headline),
+			 "cause unknown: no syscall before the divergence is left in both logs (%" PRIu64
+			 " lost: the ring wrapped)",
+			 r->lost);
+	} else if (r->to == r->from && (r->extra[0] || r->extra[1])) {
+		snprintf(r->headline, sizeof(r->headline),
+			 "cause unknown: only %c's log has syscalls before the divergence", r->extra[0] ? 'A' : 'B');
+	} else {
+		r->cause = LS_CAUSE_SAME_INPUTS;
+		snprintf(r->headline, sizeof(r->headline), "same inputs, different execution: suspect code generation");
+		if (r->to == r->from)
+			add(r->coverage, sizeof(r->coverage), "no syscall was made before the divergence");
+	}
+	return r->cause;
+}
+
+/* ---- the side-by-side table ---- */
+
+struct sink {
+	FILE *f;
+	char *buf;
+	size_t size, len;
+};
+
+static void put(struct sink *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void put(struct sink *s, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	if (s->f) {
+		vfprintf(s->f, fmt, ap);
+	} else {
+		size_t room = s->len < s->size ? s->size - s->len : 0;
+		int n = vsnprintf(room ? s->buf + s->len : NULL, room, fmt, ap);
+
+		if (n > 0)
+			s->len += (size_t)n;
+	}
+	va_end(ap);
+}
+
+/* src cut to at most w columns ("..." where cut). */
+static void fit(char *dst, size_t size, const char *src, size_t w)
+{
+	size_t n = strlen(src);
+
+	if (w >= size)
+		w = size - 1;
+	if (n <= w) {
+		memcpy(dst, src, n + 1);
+		return;
+	}
+	n = w > 3 ? w - 3 : 0;
+	memcpy(dst, src, n);
+	memcpy(dst + n, "...", 4);
+}
+
+static int digits(uint64_t v)
+{
+	int n = 1;
+
+	while (v >= 10) {
+		v /= 10;
+		n++;
+	}
+	return n;
+}
+
+static void table(struct sink *s, const struct ls_syscmp *r, unsigned last)
+{
+	const struct ls_sys_log *l = r->log;
+	uint64_t end = 0, start, lo, maxseq = 0;
+	char ta[256], tb[256], ca[TABLE_COLS + 1], cb[TABLE_COLS + 1], idx[24];
+
+	if (!l[0].enabled || !l[1].enabled) {
+		put(s, "  (no syscall log on %s)\n", !l[0].enabled && !l[1].enabled ? "either side" : !l[0].enabled ? "A" : "B");
+		return;
+	}
+	for (int i = 0; i < 2; i++) {
+		uint64_t e = l[i].first_index + r->before[i];
+		end = e > end ? e : end;
+	}
+	lo = l[0].first_index < l[1].first_index ? l[0].first_index : l[1].first_index;
+	start = end > last ? end - last : 0;
+	if (start < lo)
+		start = lo;
+	if (start >= end) {
+		put(s, "  (no syscall before the divergence in either log)\n");
+		return;
+	}
+	for (uint64_t k = start; k < end; k++)
+		for (int i = 0; i < 2; i++) {
+			const struct ls_sys_rec *x = rec_at(&l[i], k);
+			if (x && x->seq > maxseq)
+				maxseq = x->seq;
+		}
+
+	int iw = digits(end - 1) + 1, sw = digits(maxseq);
+	iw = iw < 7 ? 7 : iw;
+	sw = sw < 5 ? 5 : sw;
+	int cw = (TABLE_COLS - 2 - iw - 2 - sw - 2 - 3) / 2;
+
+	put(s, "  %-*s  %-*s  %-*s | B\n", iw, "syscall", sw, "block", cw, "A");
+	for (uint64_t k = start; k < end; k++) {
+		/* Only records before the divergence: a side's log may go on past it. */
+		const struct ls_sys_rec *a = k >= l[0].first_index && k - l[0].first_index < r->before[0] ? rec_at(&l[0], k) : NULL;
+		const struct ls_sys_rec *b = k >= l[1].first_index && k - l[1].first_index < r->before[1] ? rec_at(&l[1], k) : NULL;
+		unsigned d = 0;
+		char mark = ' ', seq[24] = "-";
+
+		if (a && b)
+			d = pair_diff(r->arch, a, b, NULL);
+		if (r->have_culprit && k == r->culprit)
+			mark = '>';
+		else if (d || (!a && k >= l[0].first_index) || (!b && k >= l[1].first_index))
+			mark = '!';
+		if (a)
+			fmt_call(ta, sizeof(ta), r->arch, a);
+		else
+			snprintf(ta, sizeof(ta), "%s", k < l[0].first_index ? "(overwritten)" : "(none)");
+		if (b) {
+			char call[200];
+
+			fmt_call(call, sizeof(call), r->arch, b);
+			if (a && a->seq != b->seq)
+				snprintf(tb, sizeof(tb), "@%" PRIu64 " %s", (uint64_t)b->seq, call);
+			else
+				snprintf(tb, sizeof(tb), "%s", call);
+		} else {
+			snprintf(tb, sizeof(tb), "%s", k < l[1].first_index ? "(overwritten)" : "(none)");
+		}
+		fit(ca, sizeof(ca), ta, (size_t)cw);
+		fit(cb, sizeof(cb), tb, (size_t)cw);
+		snprintf(idx, sizeof(idx), "#%" PRIu64, k);
+		if (a || b)
+			snprintf(seq, sizeof(seq), "%" PRIu64, (uint64_t)(a ? a : b)->seq);
+		put(s, "%c %-*s  %-*s  %-*s | %s\n", mark, iw, idx, sw, seq, cw, ca, cb);
+		if (d & (LS_SYSDIFF_OUT | LS_SYSDIFF_STATE)) {
+			char oa[160], ob[160];
+
+			/* "-> " plus the data; the hex is cut to the column by fit. */
+			fmt_out(oa, sizeof(oa), ls_sys_name(r->arch, a->num), a, OUT_HEAD);
+			fmt_out(ob, sizeof(ob), ls_sys_name(r->arch, b->num), b, OUT_HEAD);
+			snprintf(ta, sizeof(ta), "-> %s", oa);
+			snprintf(tb, sizeof(tb), "-> %s", ob);
+			fit(ca, sizeof(ca), ta, (size_t)cw);
+			fit(cb, sizeof(cb), tb, (size_t)cw);
+			put(s, "  %-*s  %-*s  %-*s | %s\n", iw, "", sw, "", cw, ca, cb);
+		}
+	}
+	put(s, "  ('>' the first syscall whose results differ, '!' the sides differ)\n");
+}
+
+size_t ls_syscmp_table(const struct ls_syscmp *r, unsigned last, char *buf, size_t size)
+{
+	struct sink s = { .buf = buf, .size = size };
+
+	if (size)
+		buf[0] = '\0';
+	table(&s, r, last);
+	return s.len;
+}
+
+void ls_syscmp_fprint_table(FILE *f, const struct ls_syscmp *r, unsigned last)
+{
+	struct sink s = { .f = f };
+
+	table(&s, r, last);
+}
+
+/* ---- JSON fields ---- */
+
+static const char *state_name(uint16_t st)
+{
+	return st == LS_SYS_RETURNED ? "returned" : st == LS_SYS_OUT_UNREADABLE ? "out_unreadable" : "entered";
+}
+
+void ls_syscmp_fields(const struct ls_syscmp *r, struct ls_syscmp_fields *f)
+{
+	memset(f, 0, sizeof(*f));
+	f->cause = ls_cause_name(r->cause);
+	f->headline = r->headline;
+	if (!r->have_culprit)
+		return;
+
+	const struct ls_sys_rec *a = rec_at(&r->log[0], r->culprit), *b = rec_at(&r->log[1], r->culprit);
+	const struct ls_sys_rec *s[2] = { a, b };
+	char *hx[2] = { f->a_out_hex, f->b_out_hex };
+
+	f->have_syscall = true;
+	f->syscall = ls_sys_name(r->arch, a->num);
+	f->num = a->num;
+	f->index = r->culprit;
+	f->seq = a->seq;
+	f->a_state = state_name(a->state);
+	f->b_state = state_name(b->state);
+	f->a_ret = a->ret;
+	f->b_ret = b->ret;
+	f->a_out_len = a->state == LS_SYS_RETURNED ? a->out_len : 0;
+	f->b_out_len = b->state == LS_SYS_RETURNED ? b->out_len : 0;
+	for (int i = 0; i < 2; i++)
+		if (s[i]->state == LS_SYS_RETURNED)
+			hex(hx[i], sizeof(f->a_out_hex), s[i]->out_head, s[i]->out_len < OUT_HEAD ? s[i]->out_len : OUT_HEAD);
+}

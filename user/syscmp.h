@@ -1,0 +1,122 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * syscmp.h - classifying a divergence by the syscalls both sides made
+ * before it (linux-user).  Pure logic on records copied out of each side's
+ * per-vCPU syscall log (struct ls_sys_rec, lockstep_wire.h).
+ *
+ * Before the divergent block d both sides ran the same blocks, so they made
+ * the same syscalls at the same blocks: log index k on A pairs with log
+ * index k on B.  The first pair whose results differ (return value, the
+ * data it wrote, or whether it returned at all) is what the guest saw
+ * differently: "inputs differed".  If every pair returned the same, the
+ * sides computed differently from the same inputs: "same inputs", suspect
+ * code generation -- as far as syscalls are the inputs (see caveat).
+ */
+#ifndef LOCKSTEP_SYSCMP_H
+#define LOCKSTEP_SYSCMP_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "lockstep_wire.h"
+#include "systab.h"
+
+enum ls_cause {
+	LS_CAUSE_UNKNOWN = 0, /* no syscall log to judge by (see headline) */
+	LS_CAUSE_INPUTS, /* a syscall returned something else on the two sides */
+	LS_CAUSE_SAME_INPUTS, /* every recorded syscall before the divergence returned the same */
+};
+
+/* What differs in a pair of records (a bit mask). */
+enum ls_sys_diff {
+	LS_SYSDIFF_RET = 1u << 0, /* return value */
+	LS_SYSDIFF_OUT = 1u << 1, /* the data it wrote: out_len or out_hash */
+	LS_SYSDIFF_STATE = 1u << 2, /* returned on one side only, or its output unreadable on one side only */
+	LS_SYSDIFF_NUM = 1u << 3, /* another syscall at the same point */
+	LS_SYSDIFF_ARGS = 1u << 4, /* arguments (as many as the syscall has, else the first 3) */
+	LS_SYSDIFF_SEQ = 1u << 5, /* made at another block: the logs do not line up */
+};
+#define LS_SYSDIFF_RESULT (LS_SYSDIFF_RET | LS_SYSDIFF_OUT | LS_SYSDIFF_STATE)
+
+/* One side's syscall records, as copied from its vCPU's log. */
+struct ls_sys_log {
+	const struct ls_sys_rec *recs; /* in log order */
+	size_t n;
+	uint64_t first_index; /* log index of recs[0]; the ones before it were overwritten (ring wrapped) */
+	bool enabled; /* the plugin logs syscalls (LS_INFO_SYSCALLS and a non-zero sys_addr) */
+};
+
+struct ls_syscmp {
+	enum ls_cause cause;
+	enum ls_arch arch;
+	uint64_t div_seq; /* the divergent block */
+	struct ls_sys_log log[2]; /* the input (the records are not copied: keep them for ls_syscmp_table) */
+	size_t before[2]; /* of each side's records, those made before block div_seq (seq <= div_seq) */
+	uint64_t from, to; /* log indices compared pairwise: [from, to) */
+	uint64_t lost; /* syscalls before `from` not compared: no longer in a side's log */
+	uint64_t extra[2]; /* syscalls before the divergence in one side's log beyond the other's */
+	bool misaligned; /* the logs stop lining up at index `to` (another block) */
+	uint64_t pending; /* pairs compared that had not returned on either side */
+	bool have_culprit; /* INPUTS: */
+	uint64_t culprit; /* log index of the first pair whose results differ */
+	unsigned culprit_diff; /* its LS_SYSDIFF_* */
+	bool have_args; /* the first pair with differing arguments (or number) but the same results */
+	uint64_t args_index;
+	unsigned args_diff; /* its LS_SYSDIFF_*; args_mask: which arguments */
+	unsigned args_mask;
+	/* Text: one line each, no newline; "" when there is nothing to say. */
+	char headline[160]; /* "inputs differed: clock_gettime #3 at block 1234 returned different data" */
+	char detail[320]; /* INPUTS: what differed, both sides */
+	char args_note[320]; /* "arguments differed first at ..." */
+	char coverage[480]; /* what the classification does not cover: lost, extra, misaligned, pending */
+	const char *caveat; /* what no syscall log records (static; print it with SAME_INPUTS) */
+};
+
+/*
+ * Classify the divergence at block div_seq from each side's records
+ * log[0] (A) and log[1] (B).  Fills *r (it refers to log[i].recs) and
+ * returns r->cause.
+ */
+enum ls_cause ls_syscmp_classify(struct ls_syscmp *r, enum ls_arch arch, const struct ls_sys_log log[2],
+				 uint64_t div_seq);
+
+/*
+ * The last `last` syscalls before the divergence, both sides side by side,
+ * at most 100 columns a line:
+ *
+ *   syscall block  A                                    | B
+ * > #3      1234   clock_gettime(1, 0x7ffe1230) = 0     | clock_gettime(1, 0x7ffe1230) = 0
+ *                  -> 16 bytes 1712345678.000000100     | -> 16 bytes 1712345678.000000200
+ *
+ * '>' marks the culprit, '!' another pair that differs; a second line
+ * shows the data written where it differs.  Writes at most size bytes
+ * (NUL included) to buf and returns the length of the whole text, like
+ * snprintf.
+ */
+size_t ls_syscmp_table(const struct ls_syscmp *r, unsigned last, char *buf, size_t size);
+void ls_syscmp_fprint_table(FILE *f, const struct ls_syscmp *r, unsigned last);
+
+/* The classification as JSON-ready fields (for user/json.c). */
+struct ls_syscmp_fields {
+	const char *cause; /* "inputs_differed", "same_inputs", "unknown" */
+	const char *headline;
+	bool have_syscall; /* INPUTS: the fields below describe the culprit pair */
+	const char *syscall; /* its name; NULL when the table does not know num */
+	int64_t num;
+	uint64_t index; /* log index */
+	uint64_t seq; /* block */
+	const char *a_state, *b_state; /* "returned", "entered" (no return), "out_unreadable" */
+	int64_t a_ret, b_ret; /* meaningful unless *_state is "entered" */
+	uint32_t a_out_len, b_out_len;
+	char a_out_hex[2 * sizeof(((struct ls_sys_rec *)0)->out_head) + 1]; /* the first bytes written, "" if none */
+	char b_out_hex[2 * sizeof(((struct ls_sys_rec *)0)->out_head) + 1];
+};
+
+void ls_syscmp_fields(const struct ls_syscmp *r, struct ls_syscmp_fields *f);
+
+/* "inputs_differed", "same_inputs", "unknown". */
+const char *ls_cause_name(enum ls_cause c);
+
+#endif
