@@ -52,6 +52,7 @@ GUESTS := $(patsubst tests/guests/%.c,$(OUTPUT)/guests/%,$(wildcard tests/guests
 A64_GUEST_EXCLUDE :=
 PIE_GUESTS := $(patsubst $(OUTPUT)/guests/%,$(OUTPUT)/guests/pie/%,$(GUESTS))
 A64_GUESTS := $(patsubst $(OUTPUT)/guests/%,$(OUTPUT)/guests/aarch64/%,$(filter-out $(A64_GUEST_EXCLUDE),$(GUESTS)))
+GSYM_PROBE := $(OUTPUT)/tests/gsym-probe
 
 .PHONY: all clean check unit e2e demo deps install uninstall vmlinux bench soak sanitize valgrind
 all: $(CMD) $(PLUGIN) $(COUNT_PLUGIN) $(STORE_PLUGIN) $(GUESTS) $(WIRE99_PLUGIN)
@@ -125,12 +126,21 @@ $(OUTPUT)/guests/aarch64/%: tests/guests/%.c | $(OUTPUT)/guests/aarch64
 	$(call msg,GUEST,$@)
 	$(Q)$(AARCH64_CC) -O1 -g -static -fno-inline -Wall -Wextra -Werror $(DEPFLAGS) $< -o $@ -lpthread
 
-all: $(PIE_GUESTS) $(A64_GUESTS)
+all: $(PIE_GUESTS) $(A64_GUESTS) $(GSYM_PROBE)
 
 # Capstone's own headers only where they are used (its directory holds generic names like arm.h).
 $(OUTPUT)/user/disasm.o: ALL_CFLAGS += $(CAPSTONE_CFLAGS)
 # test_gsym reads the guests' ELF files.
 $(OUTPUT)/tests/test_gsym.o: ALL_CFLAGS += -DLS_GUEST_DIR='"$(abspath $(OUTPUT))/guests"'
+
+# Symbolizes pcs of a running QEMU: tests/gsym_check.sh compares it with QEMU's own log.
+$(GSYM_PROBE): tests/gsym_probe.c $(addprefix $(OUTPUT)/user/,gsym.o disasm.o procmaps.o) | $(OUTPUT)/tests
+	$(call msg,LINK,$@)
+	$(Q)$(CC) $(ALL_CFLAGS) -MT $@ $(ALL_LDFLAGS) -Iuser $^ $(LIBELF_LIBS) $(CAPSTONE_LIBS) -o $@
+
+.PHONY: gsym-check
+gsym-check: all
+	$(Q)bash tests/gsym_check.sh
 
 UNIT_OBJS := $(addprefix $(OUTPUT)/user/,$(addsuffix .o,$(USER_PURE) $(USER_GUEST))) \
 	$(addprefix $(OUTPUT)/tests/plugin/,$(addsuffix .o,$(PLUGIN_PURE)))
@@ -163,6 +173,7 @@ e2e: all
 check: deps
 	$(Q)$(MAKE) all $(UNIT)
 	$(Q)$(UNIT) --jobs 2
+	$(Q)bash tests/gsym_check.sh
 	$(Q)bash tests/e2e.sh
 
 # The monitor, the plugin and the unit tests built with ASan and UBSan (any
