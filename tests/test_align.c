@@ -274,6 +274,25 @@ Test(align, seqbuf_append_trim_end)
 	cr_assert_null(b.v);
 }
 
+Test(align, seqbuf_gives_back_memory_after_a_large_region)
+{
+	struct ls_seqbuf b = { 0 };
+	static uint64_t v[1 << 20];
+
+	cr_assert_eq(ls_seqbuf_append(&b, v, 1 << 20), 0);
+	cr_assert_geq(b.cap, 1 << 20);
+	ls_seqbuf_trim(&b, (1 << 20) - 100);
+	cr_assert_eq(b.n, 100);
+	cr_assert_eq(b.base, (1 << 20) - 100);
+	cr_assert_geq(b.cap, 1 << 20, "trimming alone keeps the capacity for the next append");
+	ls_seqbuf_shrink(&b);
+	cr_assert_eq(b.cap, 1 << 16, "shrinking gives it back, down to the floor");
+	cr_assert_eq(b.v[99], 0);
+	cr_assert_eq(ls_seqbuf_append(&b, v, 10), 0);
+	cr_assert_eq(ls_seqbuf_end(&b), (1 << 20) + 10);
+	ls_seqbuf_free(&b);
+}
+
 /* ---- configuration and misuse ---- */
 
 Test(align, init_refuses_bad_configs)

@@ -12,6 +12,8 @@
 
 /* ---- symbol buffer ---- */
 
+#define SEQBUF_KEEP ((size_t)1 << 16) /* symbols of capacity ls_seqbuf_shrink() keeps */
+
 int ls_seqbuf_append(struct ls_seqbuf *b, const uint64_t *v, size_t n)
 {
 	if (n > b->cap - b->n) {
@@ -49,6 +51,22 @@ void ls_seqbuf_trim(struct ls_seqbuf *b, uint64_t keep_from)
 	memmove(b->v, b->v + dead, (b->n - dead) * sizeof(*b->v));
 	b->n -= dead;
 	b->base = keep_from;
+}
+
+void ls_seqbuf_shrink(struct ls_seqbuf *b)
+{
+	size_t cap = b->cap;
+
+	while (cap > SEQBUF_KEEP && b->n <= cap / 4)
+		cap /= 2;
+	if (cap == b->cap)
+		return;
+	uint64_t *nv = realloc(b->v, cap * sizeof(*nv));
+
+	if (nv) {
+		b->v = nv;
+		b->cap = cap;
+	}
 }
 
 uint64_t ls_seqbuf_end(const struct ls_seqbuf *b)

@@ -63,6 +63,12 @@ struct ls_seqbuf {
 int ls_seqbuf_append(struct ls_seqbuf *b, const uint64_t *v, size_t n);
 /* Drop symbols below keep_from (clamped to the end); amortised O(1) a symbol. */
 void ls_seqbuf_trim(struct ls_seqbuf *b, uint64_t keep_from);
+/*
+ * Capacity stays at its high-water mark (no realloc churn when each append is
+ * consumed whole); after a large region, this gives back what is now mostly
+ * unused, keeping at least 64K symbols.
+ */
+void ls_seqbuf_shrink(struct ls_seqbuf *b);
 uint64_t ls_seqbuf_end(const struct ls_seqbuf *b);
 void ls_seqbuf_free(struct ls_seqbuf *b);
 
