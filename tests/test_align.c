@@ -1007,7 +1007,7 @@ Test(align, speed_apart)
 	}
 	for (uint64_t i = 0; i < d; i++)
 		put(&s[1], rnd());
-	for (size_t i = 0; i < 1000; i++) {
+	for (size_t i = 0; i < d + 1000; i++) {
 		uint64_t x = rnd();
 
 		put(&s[0], x);
@@ -1015,8 +1015,34 @@ Test(align, speed_apart)
 	}
 	t = time_search(s, &dflt, &r);
 	expect_region(&r, 0, 1000, 1000, 0, d);
-	fprintf(stderr, "align: apart, %lu-symbol detour: %.1f ms, %.1f M k-grams/s\n", d, t * 1e3,
+	fprintf(stderr, "align: apart, %lu-symbol detour (fresh tables): %.1f ms, %.1f M k-grams/s\n", d, t * 1e3,
 		2.0 * (double)d / t / 1e6);
+
+	/* 100 regions with 4096-symbol detours: tables small enough to be kept and reused. */
+	const uint64_t dd = 4096, nreg = scaled(100) ? scaled(100) : 1;
+
+	s[0].n = s[1].n = 0;
+	for (uint64_t g = 0; g < nreg; g++) {
+		for (size_t i = 0; i < 1000; i++) {
+			uint64_t x = rnd();
+
+			put(&s[0], x);
+			put(&s[1], x);
+		}
+		for (uint64_t i = 0; i < dd; i++)
+			put(&s[1], rnd());
+	}
+	for (size_t i = 0; i < 1000; i++) {
+		uint64_t x = rnd();
+
+		put(&s[0], x);
+		put(&s[1], x);
+	}
+	t = time_search(s, &dflt, &r);
+	for (uint64_t g = 0; g < nreg; g++)
+		expect_region(&r, 2 * g, 1000 * (g + 1), (1000 + dd) * g + 1000, 0, dd);
+	fprintf(stderr, "align: apart, %lu %lu-symbol detours (tables reused): %.1f us each, %.1f M k-grams/s\n", nreg,
+		dd, t / (double)nreg * 1e6, 2.0 * (double)(dd * nreg) / t / 1e6);
 
 	/* No rejoin: the whole window of both sides is hashed before LOST. */
 	struct ls_align_cfg cfg = { .window = w, .match = LS_ALIGN_DEFAULT_MATCH };
