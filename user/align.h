@@ -143,6 +143,10 @@ int ls_align_init(struct ls_align *al, const struct ls_align_cfg *cfg, uint64_t 
  *   comparator still waits for the other side's window or end so that the
  *   event does not depend on when data arrived; the caller, seeing final[i],
  *   may give up sooner.
+ * - Differences fewer than match equal symbols apart are one region: the
+ *   equal run between them is not a rejoin.
+ * - While apart, nothing beyond window + match - 1 symbols past the region
+ *   start is read: a caller short of memory may stop buffering a side there.
  * - LOST stays LOST: NONE from then on.
  * - Ends: both sides final and at their ends in sync: NONE.  One side final
  *   at its end in sync while the other has (or may get) more: NONE as well;
