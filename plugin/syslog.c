@@ -18,6 +18,7 @@
  */
 static pid_t self_pid;
 static pthread_once_t pid_once = PTHREAD_ONCE_INIT;
+static uint64_t host_page = 4096;
 
 static void refresh_pid(void)
 {
@@ -26,6 +27,10 @@ static void refresh_pid(void)
 
 static void init_pid(void)
 {
+	long pg = sysconf(_SC_PAGESIZE);
+
+	if (pg > 0)
+		host_page = (uint64_t)pg;
 	refresh_pid();
 	pthread_atfork(NULL, NULL, refresh_pid);
 }
@@ -91,11 +96,24 @@ static int read_self(void *dst, uint64_t src, size_t n)
 	return got < 0 ? errno : EFAULT; /* partly unmapped: as unreadable as not at all */
 }
 
-void ls_syslog_return(struct ls_syslog *l, int64_t num, int64_t ret, bool base_known, uint64_t guest_base)
+/*
+ * Whether a successful call certainly had QEMU write (or at least check)
+ * the start of its output.  QEMU's waitid writes the siginfo only when a
+ * child was found (si_pid != 0), so with WNOHANG and nothing to report the
+ * pointer is never checked: read it the checked way.
+ */
+static bool qemu_wrote_output(const struct ls_syslog *l, int64_t num)
+{
+	const char *name = ls_sys_name(l->arch, num);
+
+	return !name || strcmp(name, "waitid") != 0;
+}
+
+void ls_syslog_return(struct ls_syslog *l, int64_t num, int64_t ret, enum ls_read_mode mode, uint64_t guest_base)
 {
 	struct ls_sys_rec *r;
 	uint16_t state = LS_SYS_RETURNED;
-	uint64_t addr, len, hash = 0;
+	uint64_t addr, len, hash = 0, args[6];
 	uint32_t out_len = 0;
 	uint8_t head[LS_SYS_HEAD] = { 0 };
 
@@ -109,27 +127,38 @@ void ls_syslog_return(struct ls_syslog *l, int64_t num, int64_t ret, bool base_k
 		l->unmatched++; /* not the call we saw enter: leave that one ENTERED */
 		return;
 	}
-	uint64_t args[6];
 	memcpy(args, r->args, sizeof(args));
 	if (ls_sys_output(l->arch, num, args, ret, &addr, &len)) {
 		size_t n = len < LS_SYS_HASH_CAP ? (size_t)len : LS_SYS_HASH_CAP;
+		const uint8_t *out = NULL;
 		int err = ENXIO; /* guest_base unknown */
 
 		out_len = len > UINT32_MAX ? UINT32_MAX : (uint32_t)len;
 		if (l->arch == LS_ARCH_AARCH64)
 			addr &= (1ull << 56) - 1; /* top-byte-ignore: QEMU drops the tag too */
-		if (!l->buf)
-			l->buf = malloc(LS_SYS_HASH_CAP);
-		if (base_known && l->buf && (err = read_self(l->buf, guest_base + addr, n)) == 0) {
-			hash = ls_sys_hash(l->buf, n);
-			memcpy(head, l->buf, n < sizeof(head) ? n : sizeof(head));
+		uint64_t host = guest_base + addr;
+		bool one_page = (host & ~(host_page - 1)) == ((host + n - 1) & ~(host_page - 1));
+		bool all_written = ret > 0 && (uint64_t)ret == len; /* read and friends: every byte */
+		if (mode == LS_READ_DIRECT && host >= guest_base && host + n > host && (one_page || all_written) &&
+		    qemu_wrote_output(l, num)) {
+			out = (const uint8_t *)(uintptr_t)host;
+			l->out_direct++;
+		} else if (mode != LS_READ_NONE) {
+			if (!l->buf && !(l->buf = malloc(LS_SYS_HASH_CAP)))
+				err = ENOMEM;
+			else if ((err = read_self(l->buf, host, n)) == 0)
+				out = l->buf;
+		}
+		if (out) {
+			hash = ls_sys_hash(out, n);
+			memcpy(head, out, n < sizeof(head) ? n : sizeof(head));
 			l->outputs++;
 			l->out_bytes += n;
 			l->out_capped += len > n;
 		} else {
 			state = LS_SYS_OUT_UNREADABLE;
 			l->unreadable++;
-			l->last_read_errno = l->buf ? err : ENOMEM;
+			l->last_read_errno = err;
 		}
 	}
 	r->ret = ret;

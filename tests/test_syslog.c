@@ -19,6 +19,7 @@
 
 static struct ls_batch batch;
 static struct ls_syslog l;
+static enum ls_read_mode mode = LS_READ_CHECKED; /* how call() reads outputs */
 
 static void fini(void)
 {
@@ -47,7 +48,7 @@ static void call(uint64_t seq, int64_t num, uint64_t a0, uint64_t a1, uint64_t a
 	uint64_t args[6] = { a0, a1, a2, 0, 0, 0 };
 
 	ls_syslog_enter(&l, seq, num, args);
-	ls_syslog_return(&l, num, ret, true, 0);
+	ls_syslog_return(&l, num, ret, mode, 0);
 }
 
 Test(syslog, init_publishes_ring, .fini = fini)
@@ -69,7 +70,7 @@ Test(syslog, entry_then_return_without_output, .fini = fini)
 	cr_assert_eq(rec(0)->num, X_GETPID);
 	cr_assert_arr_eq(rec(0)->args, args, sizeof(args));
 	cr_assert_eq(rec(0)->state, LS_SYS_ENTERED);
-	ls_syslog_return(&l, X_GETPID, 4242, true, 0);
+	ls_syslog_return(&l, X_GETPID, 4242, LS_READ_CHECKED, 0);
 	cr_assert_eq(rec(0)->ret, 4242);
 	cr_assert_eq(rec(0)->state, LS_SYS_RETURNED);
 	cr_assert_eq(rec(0)->out_len, 0);
@@ -105,7 +106,7 @@ Test(syslog, read_output_and_guest_base, .fini = fini)
 		mem[i] = (char)(i * 7);
 	uint64_t args[6] = { 3, 0x400000 + 100, 1000, 0, 0, 0 };
 	ls_syslog_enter(&l, 5, X_READ, args);
-	ls_syslog_return(&l, X_READ, 300, true, base);
+	ls_syslog_return(&l, X_READ, 300, LS_READ_CHECKED, base);
 	cr_assert_eq(rec(0)->state, LS_SYS_RETURNED);
 	cr_assert_eq(rec(0)->out_len, 300, "ret bytes, not the buffer size");
 	cr_assert_eq(rec(0)->out_hash, ls_sys_hash(mem + 100, 300));
@@ -184,7 +185,7 @@ Test(syslog, unreadable_outputs, .fini = fini)
 	/* guest_base not known yet: nothing is read. */
 	uint64_t args[6] = { 0, g(m), 0, 0, 0, 0 };
 	ls_syslog_enter(&l, 5, X_CLOCK_GETTIME, args);
-	ls_syslog_return(&l, X_CLOCK_GETTIME, 0, false, 0);
+	ls_syslog_return(&l, X_CLOCK_GETTIME, 0, LS_READ_NONE, 0);
 	cr_assert_eq(rec(4)->state, LS_SYS_OUT_UNREADABLE);
 	cr_assert_eq(rec(4)->out_len, 16);
 	munmap(m, 2 * pg);
@@ -198,15 +199,15 @@ Test(syslog, never_returning_and_unmatched, .fini = fini)
 	ls_syslog_enter(&l, 1, X_EXIT_GROUP, args);
 	/* exit_group of one thread, then the vCPU index is reused by another thread. */
 	ls_syslog_enter(&l, 2, X_GETPID, args);
-	ls_syslog_return(&l, X_GETPID, 5, true, 0);
+	ls_syslog_return(&l, X_GETPID, 5, LS_READ_CHECKED, 0);
 	cr_assert_eq(rec(0)->state, LS_SYS_ENTERED);
 	cr_assert_eq(rec(1)->state, LS_SYS_RETURNED);
 	/* A return nobody entered. */
-	ls_syslog_return(&l, X_GETPID, 5, true, 0);
+	ls_syslog_return(&l, X_GETPID, 5, LS_READ_CHECKED, 0);
 	cr_assert_eq(l.unmatched, 1);
 	/* A return of another syscall than the pending one leaves it ENTERED. */
 	ls_syslog_enter(&l, 3, X_READ, args);
-	ls_syslog_return(&l, X_WRITE, 1, true, 0);
+	ls_syslog_return(&l, X_WRITE, 1, LS_READ_CHECKED, 0);
 	cr_assert_eq(rec(2)->state, LS_SYS_ENTERED);
 	cr_assert_eq(l.unmatched, 2);
 	cr_assert_eq(batch.sys_next, 3);
@@ -246,6 +247,79 @@ Test(syslog, unknown_arch_logs_without_outputs, .fini = fini)
 	call(1, X_CLOCK_GETTIME, 0, g(ts), 0, 0);
 	cr_assert_eq(rec(0)->state, LS_SYS_RETURNED);
 	cr_assert_eq(rec(0)->out_len, 0);
+}
+
+/* In place (single-threaded guest): within one host page, or all written (len == ret); otherwise, and for waitid, checked. */
+Test(syslog, direct_reads, .fini = fini)
+{
+	long pg = sysconf(_SC_PAGESIZE);
+	uint8_t *m = mmap(NULL, 3 * pg, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	uint64_t base = g(m) - 0x10000; /* guest 0x10000 is m[0] */
+
+	cr_assert_neq(m, MAP_FAILED);
+	cr_assert_eq(mprotect(m + 2 * pg, pg, PROT_NONE), 0);
+	for (long i = 0; i < 2 * pg; i++)
+		m[i] = (uint8_t)(i * 13);
+	init_x86(4);
+	uint64_t args[6] = { 0, 0x10000 + 64, 0, 0, 0, 0 };
+	ls_syslog_enter(&l, 1, X_CLOCK_GETTIME, args);
+	ls_syslog_return(&l, X_CLOCK_GETTIME, 0, LS_READ_DIRECT, base);
+	cr_assert_eq(rec(0)->state, LS_SYS_RETURNED);
+	cr_assert_eq(rec(0)->out_hash, ls_sys_hash(m + 64, 16));
+	cr_assert_arr_eq(rec(0)->out_head, m + 64, 16);
+	cr_assert_eq(l.out_direct, 1);
+	/* read's bytes were all written by the call: in place across pages too. */
+	uint64_t rargs[6] = { 3, 0x10000 + pg - 100, 1000, 0, 0, 0 };
+	ls_syslog_enter(&l, 2, X_READ, rargs);
+	ls_syslog_return(&l, X_READ, 200, LS_READ_DIRECT, base);
+	cr_assert_eq(rec(1)->state, LS_SYS_RETURNED);
+	cr_assert_eq(rec(1)->out_hash, ls_sys_hash(m + pg - 100, 200));
+	cr_assert_eq(l.out_direct, 2);
+	/* A struct across a page boundary: read the checked way, same result. */
+	uint64_t sargs[6] = { 3, 0x10000 + pg - 40, 0, 0, 0, 0 };
+	ls_syslog_enter(&l, 3, 5 /* fstat */, sargs);
+	ls_syslog_return(&l, 5, 0, LS_READ_DIRECT, base);
+	cr_assert_eq(rec(2)->state, LS_SYS_RETURNED);
+	cr_assert_eq(rec(2)->out_len, 144);
+	cr_assert_eq(rec(2)->out_hash, ls_sys_hash(m + pg - 40, 144));
+	cr_assert_eq(l.out_direct, 2, "a page-crossing struct is not read in place");
+	/* ... so one reaching into an inaccessible page is unreadable, not a crash. */
+	sargs[1] = 0x10000 + 2 * pg - 8;
+	ls_syslog_enter(&l, 4, 5, sargs);
+	ls_syslog_return(&l, 5, 0, LS_READ_DIRECT, base);
+	cr_assert_eq(rec(3)->state, LS_SYS_OUT_UNREADABLE);
+	cr_assert_eq(l.outputs, 3);
+	/* waitid's siginfo may be untouched by QEMU: never in place. */
+	uint64_t wargs[6] = { 0, 0, 0x10000 + 256, 4, 0, 0 };
+	ls_syslog_enter(&l, 5, 247 /* waitid */, wargs);
+	ls_syslog_return(&l, 247, 0, LS_READ_DIRECT, base);
+	cr_assert_eq(rec(4)->state, LS_SYS_RETURNED);
+	cr_assert_eq(rec(4)->out_len, 128);
+	cr_assert_eq(rec(4)->out_hash, ls_sys_hash(m + 256, 128));
+	cr_assert_eq(l.out_direct, 2);
+	munmap(m, 3 * pg);
+}
+
+/* The same outputs whichever way they are read. */
+Test(syslog, direct_and_checked_agree, .fini = fini)
+{
+	static uint8_t mem[8192] __attribute__((aligned(4096)));
+
+	for (size_t i = 0; i < sizeof(mem); i++)
+		mem[i] = (uint8_t)(i ^ (i >> 5));
+	init_x86(6);
+	for (int k = 0; k < 2; k++) {
+		mode = k ? LS_READ_DIRECT : LS_READ_CHECKED;
+		call(1, X_CLOCK_GETTIME, 0, g(mem + 40), 0, 0);
+		call(2, X_READ, 0, g(mem + 1000), 3000, 3000);
+		call(3, X_READ, 0, g(mem), 8192, 8192);
+	}
+	mode = LS_READ_CHECKED;
+	for (int i = 0; i < 3; i++) {
+		cr_assert_eq(rec(i)->out_hash, rec(i + 3)->out_hash, "call %d", i);
+		cr_assert_arr_eq(rec(i)->out_head, rec(i + 3)->out_head, LS_SYS_HEAD);
+	}
+	cr_assert_eq(l.out_direct, 3);
 }
 
 /* After a fork (QEMU forks for the guest), outputs come from the child's memory, not the parent's. */

@@ -754,6 +754,11 @@ const char *ls_sys_name(enum ls_arch arch, int64_t num)
  * (readv, recvmsg, getsockname's length, ...) are not covered: this table
  * works from the registers alone.
  */
+/*
+ * The plugin reads an output in place when its length equals the return
+ * value, trusting that the call then wrote all of it (plugin/syslog.c): a
+ * new rule must not produce len == ret otherwise.
+ */
 enum out_kind {
 	OUT_RET_BYTES, /* ret bytes at the pointer, when ret > 0: read, getrandom, getcwd ... */
 	OUT_FIXED, /* size bytes when ret == 0: clock_gettime, fstat, uname ... */
