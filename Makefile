@@ -95,12 +95,13 @@ $(OUTPUT)/plugin/%.o: plugin/%.c | $(OUTPUT)/plugin
 # The once-per-chunk fold loop is the plugin's second-largest cost: let it vectorise.
 $(OUTPUT)/plugin/stream.o $(OUTPUT)/tests/plugin/stream.o: EXTRA_CFLAGS += -O3
 
-# The plugin shares the monitor's duration parser: one source, built -fPIC here.
-$(OUTPUT)/plugin/duration.o: user/duration.c | $(OUTPUT)/plugin
+# The plugin shares the monitor's duration parser and syscall table: one source each, built -fPIC here.
+PLUGIN_SHARED := duration systab
+$(addprefix $(OUTPUT)/plugin/,$(addsuffix .o,$(PLUGIN_SHARED))): $(OUTPUT)/plugin/%.o: user/%.c | $(OUTPUT)/plugin
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(PLUGIN_CFLAGS) -fPIC -fvisibility=hidden -c $< -o $@
 
-$(PLUGIN): $(addprefix $(OUTPUT)/plugin/,lockstep_plugin.o duration.o $(addsuffix .o,$(PLUGIN_PURE)))
+$(PLUGIN): $(addprefix $(OUTPUT)/plugin/,lockstep_plugin.o $(addsuffix .o,$(PLUGIN_SHARED) $(PLUGIN_PURE)))
 	$(call msg,LINK,$@)
 	$(Q)$(CC) $(PLUGIN_LDFLAGS) -shared $^ -lpthread -o $@
 
@@ -160,7 +161,8 @@ $(UNIT): $(UNIT_TESTS) $(UNIT_OBJS) | $(GUESTS) $(PIE_GUESTS) $(A64_GUESTS)
 	$(Q)$(CC) $(ALL_LDFLAGS) $^ $(CRITERION_LIBS) $(LIBELF_LIBS) $(CAPSTONE_LIBS) -lpthread -o $@
 
 # A plugin that speaks another wire format: the monitor must refuse it clearly.
-$(WIRE99_PLUGIN): plugin/lockstep_plugin.c plugin/stream.c plugin/plugin_args.c user/duration.c | $(OUTPUT)/tests
+$(WIRE99_PLUGIN): plugin/lockstep_plugin.c plugin/stream.c plugin/plugin_args.c plugin/tlog.c plugin/syslog.c \
+		user/duration.c user/systab.c | $(OUTPUT)/tests
 	$(call msg,LINK,$@)
 	$(Q)$(CC) $(PLUGIN_CFLAGS) -MT $@ -DLS_WIRE_VERSION=99 -fPIC -fvisibility=hidden -Ibpf -shared $^ -lpthread -o $@
 

@@ -6,6 +6,10 @@
  * Per executed block it appends a record to its vCPU's ring (stream.h); once
  * per chunk it calls lockstep_publish(), where the monitor's uprobe sits.
  * With no monitor attached that call is a NOP and a ret.
+ *
+ * Per translation (never per execution) it logs the block's instructions
+ * (tlog.h); per guest syscall (linux-user) it logs the call, its result and
+ * a hash of what it wrote into guest memory (syslog.h).
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -17,9 +21,12 @@
 #include <string.h>
 #include <time.h>
 
+#include "../user/systab.h"
 #include "plugin_args.h"
 #include "qemu_api.h"
 #include "stream.h"
+#include "syslog.h"
+#include "tlog.h"
 
 QEMU_PLUGIN_EXPORT int qemu_plugin_version = 1;
 
@@ -61,6 +68,18 @@ static pthread_t flusher;
 static bool flusher_running;
 static atomic_bool exiting;
 
+static struct ls_tlog tlog;
+static struct ls_syslog *syslogs[LS_MAX_VCPUS];
+static enum ls_arch arch;
+static bool linux_user;
+/* linux-user: guest address g is host address guest_base + g, known from the first translation. */
+static uint64_t guest_base;
+static bool guest_base_known; /* stored with release after guest_base */
+static uint64_t base_mismatches; /* later translations that disagree (counted, for the summary) */
+static uint64_t base_unknown_tbs; /* translations without a host address */
+/* Set at the second vCPU (a second guest thread), never cleared: outputs are then read the checked way. */
+static bool multi_vcpu;
+
 static void report(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 static void report(const char *fmt, ...)
 {
@@ -84,12 +103,71 @@ static void on_exec(unsigned int vcpu, void *ud)
 		ls_stream_append(streams[vcpu], (uint64_t)(uintptr_t)ud);
 }
 
+/*
+ * linux-user maps guest memory at one offset from host memory: the host
+ * address QEMU translated an instruction from, minus its guest address.
+ * Every later translation checks it (a few ns each, once per translation).
+ */
+static void check_guest_base(const struct qemu_plugin_insn *insn)
+{
+	void *haddr = qemu_plugin_insn_haddr(insn);
+	uint64_t base;
+
+	if (!haddr) {
+		base_unknown_tbs++; /* e.g. the x86_64 vsyscall page: no host page behind it */
+		return;
+	}
+	base = (uint64_t)(uintptr_t)haddr - qemu_plugin_insn_vaddr(insn);
+	if (__atomic_load_n(&guest_base_known, __ATOMIC_ACQUIRE)) {
+		if (base != guest_base)
+			__atomic_fetch_add(&base_mismatches, 1, __ATOMIC_RELAXED);
+		return;
+	}
+	/* linux-user translates under QEMU's mmap lock: one first translation. */
+	guest_base = base;
+	lockstep_plugin_info.guest_base = base;
+	__atomic_store_n(&guest_base_known, true, __ATOMIC_RELEASE);
+	__atomic_fetch_or(&lockstep_plugin_info.flags, LS_INFO_GUEST_BASE, __ATOMIC_RELEASE);
+	if (args.verbose)
+		report("guest_base 0x%" PRIx64 " (target %s, first block at 0x%" PRIx64 ")", base,
+		       lockstep_plugin_info.target, qemu_plugin_insn_vaddr(insn));
+}
+
+static void log_translation(const struct qemu_plugin_tb *tb, uint64_t pc, size_t n)
+{
+	/* One buffer per translating thread, grown as needed (TCG caps blocks at 512 instructions). */
+	static __thread struct ls_tlog_insn *insns;
+	static __thread size_t cap;
+
+	if (n > cap) {
+		size_t want = n < 512 ? 512 : n;
+		struct ls_tlog_insn *p = realloc(insns, want * sizeof(*p));
+		if (!p) {
+			ls_tlog_append(&tlog, pc, NULL, SIZE_MAX); /* counted as a block that does not fit */
+			return;
+		}
+		insns = p;
+		cap = want;
+	}
+	for (size_t i = 0; i < n; i++) {
+		const struct qemu_plugin_insn *insn = qemu_plugin_tb_get_insn(tb, i);
+		insns[i].vaddr = qemu_plugin_insn_vaddr(insn);
+		insns[i].size = qemu_plugin_insn_size(insn);
+		insns[i].data = qemu_plugin_insn_data(insn);
+	}
+	ls_tlog_append(&tlog, pc, insns, n);
+}
+
 static void on_tb_trans(qemu_plugin_id_t id, struct qemu_plugin_tb *tb)
 {
 	uint64_t pc = qemu_plugin_tb_vaddr(tb);
 	size_t n = qemu_plugin_tb_n_insns(tb);
 
 	(void)id;
+	if (linux_user && n)
+		check_guest_base(qemu_plugin_tb_get_insn(tb, 0));
+	if (tlog.base)
+		log_translation(tb, pc, n);
 	if (n > UINT16_MAX)
 		n = UINT16_MAX; /* TCG caps blocks at 512 instructions */
 	qemu_plugin_register_vcpu_tb_exec_cb(tb, on_exec, QEMU_PLUGIN_CB_NO_REGS,
@@ -102,6 +180,8 @@ static void on_vcpu_init(qemu_plugin_id_t id, unsigned int vcpu)
 	int err;
 
 	(void)id;
+	if (vcpu != 0)
+		__atomic_store_n(&multi_vcpu, true, __ATOMIC_RELAXED); /* before that thread runs */
 	if (vcpu >= LS_MAX_VCPUS) {
 		atomic_fetch_add(&dropped_vcpus, 1);
 		report("vCPU %u is beyond the %d this plugin records: its blocks are not recorded", vcpu,
@@ -128,6 +208,17 @@ static void on_vcpu_init(qemu_plugin_id_t id, unsigned int vcpu)
 		if (!s->dump)
 			report("dump=%s: %s", path, strerror(errno));
 	}
+	if (__atomic_load_n(&lockstep_plugin_info.flags, __ATOMIC_RELAXED) & LS_INFO_SYSCALLS) {
+		/* Before the batch is published: the monitor finds sys_addr there. */
+		struct ls_syslog *l = calloc(1, sizeof(*l));
+		if (!l || (err = ls_syslog_init(l, &s->batch, args.sys_order, arch)) != 0) {
+			report("vCPU %u: cannot allocate a %llu-record syscall log: %s: its syscalls are not logged",
+			       vcpu, 1ull << args.sys_order, strerror(l ? -err : ENOMEM));
+			free(l);
+		} else {
+			syslogs[vcpu] = l;
+		}
+	}
 	__atomic_store_n(&streams[vcpu], s, __ATOMIC_RELEASE);
 	__atomic_store_n(&batches[vcpu], &s->batch, __ATOMIC_RELEASE);
 	if (vcpu == 0 && args.wait_ms) {
@@ -141,8 +232,14 @@ static void on_syscall(qemu_plugin_id_t id, unsigned int vcpu, int64_t num, uint
 {
 	struct ls_stream *s = vcpu < LS_MAX_VCPUS ? streams[vcpu] : NULL;
 
-	(void)id, (void)num, (void)a1, (void)a2, (void)a3, (void)a4, (void)a5, (void)a6, (void)a7, (void)a8;
+	(void)id, (void)a7, (void)a8;
 	if (!s)
+		return;
+	if (syslogs[vcpu]) {
+		const uint64_t sysargs[6] = { a1, a2, a3, a4, a5, a6 };
+		ls_syslog_enter(syslogs[vcpu], ls_stream_seq(s), num, sysargs);
+	}
+	if (!args.flush_ms)
 		return;
 	pthread_mutex_lock(&s->mu);
 	s->in_syscall = true;
@@ -154,8 +251,18 @@ static void on_syscall_ret(qemu_plugin_id_t id, unsigned int vcpu, int64_t num, 
 {
 	struct ls_stream *s = vcpu < LS_MAX_VCPUS ? streams[vcpu] : NULL;
 
-	(void)id, (void)num, (void)ret;
+	(void)id;
 	if (!s)
+		return;
+	if (syslogs[vcpu]) {
+		enum ls_read_mode mode = LS_READ_NONE;
+		if (__atomic_load_n(&guest_base_known, __ATOMIC_ACQUIRE))
+			mode = __atomic_load_n(&multi_vcpu, __ATOMIC_RELAXED) ||
+					       __atomic_load_n(&base_mismatches, __ATOMIC_RELAXED) ? LS_READ_CHECKED
+												: LS_READ_DIRECT;
+		ls_syslog_return(syslogs[vcpu], num, ret, mode, guest_base);
+	}
+	if (!args.flush_ms)
 		return;
 	pthread_mutex_lock(&s->mu);
 	s->in_syscall = false;
@@ -190,6 +297,80 @@ static void *flusher_main(void *unused)
 		}
 	}
 	return NULL;
+}
+
+/* The last few syscalls of a vCPU, named: a debugging aid for verbose=on. */
+static void report_last_syscalls(unsigned vcpu, const struct ls_syslog *l, unsigned max)
+{
+	uint64_t next = l->batch->sys_next, first = next > max ? next - max : 0;
+
+	for (uint64_t i = first; i < next; i++) {
+		const struct ls_sys_rec *r = &l->ring[i & l->mask];
+		uint64_t a0 = r->args[0], a1 = r->args[1], a2 = r->args[2], hash = r->out_hash, seq = r->seq;
+		int64_t num = r->num, ret = r->ret;
+		const char *name = ls_sys_name(arch, num);
+		char nbuf[32], result[160] = " did not return";
+
+		if (!name) {
+			snprintf(nbuf, sizeof(nbuf), "syscall_%" PRId64, num);
+			name = nbuf;
+		}
+		if (r->state != LS_SYS_ENTERED) {
+			int k = snprintf(result, sizeof(result), " = %" PRId64, ret);
+			if (r->out_len)
+				k += snprintf(result + k, sizeof(result) - (size_t)k,
+					      ", %" PRIu32 " bytes out%s, hash %016" PRIx64 ",", r->out_len,
+					      r->state == LS_SYS_OUT_UNREADABLE ? " (unreadable)" : "", hash);
+			for (unsigned b = 0; b < 16 && b < r->out_len && r->state == LS_SYS_RETURNED; b++)
+				k += snprintf(result + k, sizeof(result) - (size_t)k, " %02x", r->out_head[b]);
+		}
+		report("vCPU %u syscall %" PRIu64 " in block %" PRIu64 ": %s(0x%" PRIx64 ", 0x%" PRIx64 ", 0x%" PRIx64
+		       ")%s",
+		       vcpu, i, seq - 1, name, a0, a1, a2, result);
+	}
+}
+
+static void report_logs(void)
+{
+	char base[64] = "unknown";
+
+	if (__atomic_load_n(&guest_base_known, __ATOMIC_ACQUIRE))
+		snprintf(base, sizeof(base), "0x%" PRIx64, guest_base);
+	report("logs: %" PRIu64 " translations logged (%" PRIu64 " of %" PRIu64 " KiB), %" PRIu64
+	       " dropped (%" PRIu64 " log full, %" PRIu64 " unfit); guest_base %s (%" PRIu64
+	       " translations disagree, %" PRIu64 " without host address); target %s",
+	       tlog.logged, (uint64_t)lockstep_plugin_info.tlog_used / 1024, tlog.cap / 1024,
+	       tlog.dropped_full + tlog.dropped_unfit, tlog.dropped_full, tlog.dropped_unfit, base, base_mismatches,
+	       base_unknown_tbs,
+	       lockstep_plugin_info.target);
+	if (!(lockstep_plugin_info.flags & LS_INFO_SYSCALLS))
+		return;
+	uint64_t calls = 0, returned = 0, outputs = 0, direct = 0, bytes = 0, capped = 0, unreadable = 0, unmatched = 0;
+	int err = 0;
+	for (unsigned i = 0; i < LS_MAX_VCPUS; i++) {
+		const struct ls_syslog *l = syslogs[i];
+		if (!l)
+			continue;
+		calls += (uint64_t)l->batch->sys_next;
+		returned += l->returned;
+		outputs += l->outputs;
+		direct += l->out_direct;
+		bytes += l->out_bytes;
+		capped += l->out_capped;
+		unreadable += l->unreadable;
+		unmatched += l->unmatched;
+		if (l->last_read_errno)
+			err = l->last_read_errno;
+	}
+	report("logs: %" PRIu64 " syscalls logged (%" PRIu64 " returned), %" PRIu64 " outputs hashed (%" PRIu64
+	       " read in place, %" PRIu64 " bytes, %" PRIu64 " longer than %u KiB), %" PRIu64 " unreadable%s%s%s, %" PRIu64
+	       " returns unmatched; %llu records per vCPU",
+	       calls, returned, outputs, direct, bytes, capped, LS_SYS_HASH_CAP / 1024, unreadable, err ? " (last: " : "",
+	       err ? strerror(err) : "", err ? ")" : "", unmatched, 1ull << args.sys_order);
+	/* verbose=syscalls: all of them (a post-mortem strace); verbose=on: the last few of the first vCPUs. */
+	for (unsigned i = 0; i < LS_MAX_VCPUS && (args.verbose_syscalls || i < 4); i++)
+		if (syslogs[i])
+			report_last_syscalls(i, syslogs[i], args.verbose_syscalls ? 1u << args.sys_order : 4);
 }
 
 static void on_exit_cb(qemu_plugin_id_t id, void *unused)
@@ -232,6 +413,8 @@ static void on_exit_cb(qemu_plugin_id_t id, void *unused)
 		       " lease expiries, ring %llu KiB per vCPU",
 		       nstreams, blocks, insns, pubs, holds, hold_ns / 1e9, expiries,
 		       (unsigned long long)(sizeof(struct ls_rec) << args.ring_order) / 1024);
+	if (args.verbose)
+		report_logs();
 	if (atomic_load(&dropped_vcpus))
 		report("%u vCPU(s) were not recorded", atomic_load(&dropped_vcpus));
 }
@@ -251,13 +434,30 @@ QEMU_PLUGIN_EXPORT int qemu_plugin_install(qemu_plugin_id_t id, const qemu_info_
 	lockstep_plugin_info.batch_order = args.batch_order;
 	lockstep_plugin_info.ring_order = args.ring_order;
 	lockstep_plugin_info.batches_addr = (uint64_t)(uintptr_t)batches;
+	if (info && info->target_name)
+		snprintf(lockstep_plugin_info.target, sizeof(lockstep_plugin_info.target), "%s", info->target_name);
+	arch = ls_arch_from_target(info ? info->target_name : NULL);
+	linux_user = info && !info->system_emulation;
+	if (info && info->system_emulation)
+		lockstep_plugin_info.flags |= LS_INFO_SYSTEM;
+	if (linux_user && args.syscalls) {
+		lockstep_plugin_info.flags |= LS_INFO_SYSCALLS;
+		lockstep_plugin_info.sys_order = args.sys_order;
+	}
+	int terr = ls_tlog_init(&tlog, &lockstep_plugin_info, args.tlog_bytes);
+	if (terr) {
+		report("tlog=%llu KiB: cannot map the translation log: %s; translations are not logged",
+		       (unsigned long long)(args.tlog_bytes >> 10), strerror(-terr));
+		ls_tlog_init(&tlog, &lockstep_plugin_info, 0);
+	}
 
 	qemu_plugin_register_vcpu_init_cb(id, on_vcpu_init);
 	qemu_plugin_register_vcpu_tb_trans_cb(id, on_tb_trans);
 	qemu_plugin_register_atexit_cb(id, on_exit_cb, NULL);
+	/* Syscall log and flush thread; QEMU calls these only in linux-user. */
+	qemu_plugin_register_vcpu_syscall_cb(id, on_syscall);
+	qemu_plugin_register_vcpu_syscall_ret_cb(id, on_syscall_ret);
 	if (args.flush_ms) {
-		qemu_plugin_register_vcpu_syscall_cb(id, on_syscall);
-		qemu_plugin_register_vcpu_syscall_ret_cb(id, on_syscall_ret);
 		if (pthread_create(&flusher, NULL, flusher_main, NULL) == 0) {
 			pthread_detach(flusher);
 			flusher_running = true;

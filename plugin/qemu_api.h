@@ -66,7 +66,7 @@ uint64_t qemu_plugin_tb_vaddr(const struct qemu_plugin_tb *tb);
 struct qemu_plugin_insn *qemu_plugin_tb_get_insn(const struct qemu_plugin_tb *tb, size_t idx);
 uint64_t qemu_plugin_insn_vaddr(const struct qemu_plugin_insn *insn);
 size_t qemu_plugin_insn_size(const struct qemu_plugin_insn *insn);
-/* API v1 returns a pointer to the bytes (v3 changed it to copy into a buffer). */
+/* API v1 returns a pointer to the bytes (later API versions copy them into a buffer instead). */
 const void *qemu_plugin_insn_data(const struct qemu_plugin_insn *insn);
 /* Host address of the instruction's bytes (linux-user: guest_base + vaddr); may be NULL. */
 void *qemu_plugin_insn_haddr(const struct qemu_plugin_insn *insn);
