@@ -133,7 +133,8 @@ int ls_plugin_args_parse(struct ls_plugin_args *a, int argc, char **argv, char *
 			a->dump_path = val;
 		} else if (KEY("tlog")) {
 			if (ls_parse_size(val, &v) || (v && (v < LS_MIN_TLOG_BYTES || v > LS_MAX_TLOG_BYTES)))
-				FAIL("tlog=%s: must be a size from 64K to 16G (a bare number is MiB; 0 turns it off)", val);
+				FAIL("tlog=%s: must be a size from 64K to 16G (a bare number is MiB; 0 turns it off)",
+				     val);
 			a->tlog_bytes = v;
 		} else if (KEY("syscalls")) {
 			if (parse_u64(val, &v, &end) || *end ||
@@ -150,8 +151,8 @@ int ls_plugin_args_parse(struct ls_plugin_args *a, int argc, char **argv, char *
 			else if (parse_bool(val, &a->verbose))
 				FAIL("verbose=%s: must be on, off or syscalls", val);
 		} else {
-			FAIL("unknown argument '%.*s' (known: batch, ring, flush, wait, dump, tlog, syscalls, verbose)", (int)klen,
-			     arg);
+			FAIL("unknown argument '%.*s' (known: batch, ring, flush, wait, dump, tlog, syscalls, verbose)",
+			     (int)klen, arg);
 		}
 #undef KEY
 	}
