@@ -41,6 +41,12 @@ static int expand(struct ls_follow *f, int i, const struct ls_tlog *t, const uin
 	uint64_t addrs[1024];
 
 	for (uint64_t k = 0; k < n; k++) {
+		/* The previous block's last instruction was backed out by QEMU: it runs here instead. */
+		if (ls_tlog_phantom(f->prev_tb[i], ls_rec_pc(w[k])) && f->ins[i].n && f->ins[i].v[f->ins[i].n - 1] == ls_rec_pc(w[k])) {
+			f->ins[i].n--;
+			f->phantoms[i]++;
+		}
+		f->prev_tb[i] = t ? ls_tlog_find(t, ls_rec_pc(w[k]), ls_rec_ninsns(w[k])) : NULL;
 		uint64_t first = ls_seqbuf_end(&f->ins[i]);
 		size_t m = t ? ls_tlog_expand(t, w[k], addrs, sizeof(addrs) / sizeof(addrs[0])) : 0;
 		if (!m) {
@@ -146,8 +152,15 @@ static void trim(struct ls_follow *f)
 
 int ls_follow_step(struct ls_follow *f, const bool final[2], struct ls_align_ev *ev)
 {
-	const struct ls_seqbuf *sym = f->mode == LS_FOLLOW_BLOCKS ? f->rec : f->ins;
+	struct ls_seqbuf sym[2];
 	int e;
+
+	for (int i = 0; i < 2; i++) {
+		sym[i] = f->mode == LS_FOLLOW_BLOCKS ? f->rec[i] : f->ins[i];
+		/* An expanded block's last instruction may still turn out a phantom: compare it with the next block. */
+		if (f->mode == LS_FOLLOW_INSNS && !final[i] && sym[i].n)
+			sym[i].n--;
+	}
 
 	ev->type = LS_ALIGN_NONE;
 	if (!f->active || f->lost)

@@ -30,6 +30,8 @@ struct ls_follow {
 	uint64_t cum_base[2]; /* instructions executed before rec[i].base */
 	struct ls_seqbuf ins[2]; /* --insn: instruction addresses */
 	struct ls_seqbuf istart[2]; /* --insn: instruction index where block rec.base + k starts */
+	const struct ls_tb *prev_tb[2]; /* --insn: the last block expanded on each side */
+	uint64_t phantoms[2]; /* instructions QEMU listed but backed out (ls_tlog_phantom) */
 	struct ls_align al;
 	bool lost; /* gave up: the rest of this pair is not compared */
 	bool region_open; /* between PARTED and REJOINED/LOST */

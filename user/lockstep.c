@@ -326,8 +326,9 @@ static uint64_t follow_permit(const struct ls_run *run, int v, int i, int frozen
 		return ls_permit(st, (uint32_t)i, run->sc[i][v].attach_chunk, 1, 0);
 	if (!f->active) /* --insn, partner not there yet: as far as one window from where it is */
 		return run->sc[i][v].attach_chunk + LS_WINDOW - 1;
-	if (f->lost || run->ended[i ^ 1])
+	if (f->lost)
 		return ~0ull;
+	/* A partner that ended does not release this side: its records up to there are still compared. */
 	uint64_t copied = ls_follow_copied(f, i);
 	if (LS_READ(st->side[i].final) && copied >= LS_READ(st->side[i].pub_end))
 		return ~0ull;
@@ -578,7 +579,9 @@ static void insn_line(struct ls_run *run, struct ls_enrich *e, int i, uint64_t w
 					  run->dis_err, sizeof(run->dis_err));
 		run->dis_failed = !run->dis;
 	}
-	if (!run->dis || ls_disasm_one(run->dis, l->addr, tb->bytes + at, tb->len[k], l->text, sizeof(l->text))) {
+	if (run->dis) {
+		ls_disasm_one(run->dis, l->addr, tb->bytes + at, tb->len[k], l->text, sizeof(l->text)); /* or its bytes */
+	} else {
 		int w = 0;
 		for (uint32_t q = 0; q < tb->len[k] && w < (int)sizeof(l->text) - 4; q++)
 			w += snprintf(l->text + w, sizeof(l->text) - (size_t)w, "%s%02x", q ? " " : ".byte ", tb->bytes[at + q]);
@@ -1007,10 +1010,16 @@ static void region_end(struct ls_run *run, int v, const struct ls_align_ev *ev)
 	if (run->opts->json) {
 		ls_json_region(stdout, v, f->regions, rejoined, unit, ev->at, ev->len, elapsed(run));
 	} else if (rejoined) {
-		printf("@@ region %u, vCPU %d: A %s %" PRIu64 "-%" PRIu64 " (%" PRIu64 "), B %s %" PRIu64 "-%" PRIu64
-		       " (%" PRIu64 ") apart; back together at A %" PRIu64 " = B %" PRIu64 " @@\n",
-		       f->regions, v, unit, ev->at[0], back[0] - (ev->len[0] ? 1 : 0), ev->len[0], unit, ev->at[1],
-		       back[1] - (ev->len[1] ? 1 : 0), ev->len[1], back[0], back[1]);
+		char span[2][96];
+		for (int i = 0; i < 2; i++) {
+			if (ev->len[i])
+				snprintf(span[i], sizeof(span[i]), "%s %" PRIu64 "-%" PRIu64 " (%" PRIu64 ")", unit, ev->at[i],
+					 back[i] - 1, ev->len[i]);
+			else
+				snprintf(span[i], sizeof(span[i]), "no %s (at %" PRIu64 ")", unit, ev->at[i]);
+		}
+		printf("@@ region %u, vCPU %d: A %s, B %s apart; back together at A %" PRIu64 " = B %" PRIu64 " @@\n",
+		       f->regions, v, span[0], span[1], back[0], back[1]);
 	} else {
 		printf("@@ region %u, vCPU %d: A %s %" PRIu64 "+, B %s %" PRIu64 "+ apart; not back together within "
 		       "%" PRIu64 " %s (--window): this vCPU is not compared further @@\n",
@@ -1754,6 +1763,16 @@ static int run_monitor(struct ls_run *run)
 	ring_buffer__consume(rb);
 	if (exiting)
 		notice(run, "notice", "interrupted after %.2f s: stopping", elapsed(run));
+	if (run->child && run->frozen_exit) {
+		/*
+		 * QEMUs we started die with us (PR_SET_PDEATHSIG), so we stay while
+		 * they are frozen, carrying their output; Ctrl-C ends them.
+		 */
+		if (!o->json)
+			printf("lockstep-bpf stays while they are stopped (they end with it): Ctrl-C here ends both\n");
+		fflush(stdout);
+		wait_children(run, (const bool[2]){ true, true }, ~0ull / 2, true);
+	}
 	if (run->child && !run->frozen_exit) {
 		/* A side waiting at exit for its tail to be compared may go now, with its own exit status. */
 		bool fin_side[2] = { true, true };
@@ -1944,7 +1963,7 @@ int main(int argc, char **argv)
 			  1u << run.t[0].info.batch_order, 1u << run.t[1].info.batch_order);
 	if (!rc)
 		rc = run_monitor(&run);
-	if (opts.launch && !run.frozen_exit) {
+	if (opts.launch) {
 		/* On an error before or during monitoring, do not leave held QEMUs behind. */
 		ls_children_stop(child, 2, 1000);
 		for (int i = 0; i < 2; i++)

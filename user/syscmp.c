@@ -80,6 +80,19 @@ static bool completed(const struct ls_sys_rec *r)
 }
 
 /* LS_SYSDIFF_* of a pair; which arguments differ in *mask. */
+/*
+ * Results that differ between any two runs of the same guest: the thread
+ * id glibc learns from set_tid_address at start-up, the random bytes it
+ * seeds malloc and hashing with.  Blaming them would make every divergence
+ * "inputs differed"; they are listed in the coverage note instead.
+ */
+static bool run_identity(enum ls_arch arch, int64_t num)
+{
+	const char *n = ls_sys_name(arch, num);
+
+	return n && (!strcmp(n, "set_tid_address") || !strcmp(n, "getrandom"));
+}
+
 static unsigned pair_diff(enum ls_arch arch, const struct ls_sys_rec *a, const struct ls_sys_rec *b, unsigned *mask)
 {
 	unsigned d = 0, m = 0;
@@ -409,6 +422,11 @@ enum ls_cause ls_syscmp_classify(struct ls_syscmp *r, enum ls_arch arch, const s
 		}
 		if (!completed(a) && !completed(b))
 			r->pending++;
+		if ((d & LS_SYSDIFF_RESULT) && run_identity(arch, a->num) && d == (d & LS_SYSDIFF_RESULT)) {
+			if (!r->noise++)
+				r->noise_first = k;
+			continue;
+		}
 		if (d & LS_SYSDIFF_RESULT) {
 			r->have_culprit = true;
 			r->culprit = k;
@@ -426,6 +444,14 @@ enum ls_cause ls_syscmp_classify(struct ls_syscmp *r, enum ls_arch arch, const s
 	r->to = k;
 
 	/* What the classification does not cover. */
+	if (r->noise) {
+		char nb[32];
+		const struct ls_sys_rec *a = rec_at(&log[0], r->noise_first);
+		add(r->coverage, sizeof(r->coverage),
+		    "not counted as a cause: %" PRIu64 " result%s that differ between any two runs (the thread id of "
+		    "set_tid_address, getrandom's bytes; first %s #%" PRIu64 ")",
+		    r->noise, r->noise == 1 ? "" : "s", name_of(arch, a->num, nb, sizeof(nb)), r->noise_first);
+	}
 	if (r->lost)
 		add(r->coverage, sizeof(r->coverage),
 		    "syscall history incomplete: the first %" PRIu64 " syscalls are no longer in %s (the ring wrapped), "

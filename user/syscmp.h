@@ -59,6 +59,8 @@ struct ls_syscmp {
 	uint64_t extra[2]; /* syscalls before the divergence in one side's log beyond the other's */
 	bool misaligned; /* the logs stop lining up at index `to` (another block) */
 	uint64_t pending; /* pairs compared that had not returned on either side */
+	uint64_t noise; /* pairs whose results differ in any two runs (thread ids, random bytes): not causes */
+	uint64_t noise_first; /* log index of the first */
 	bool have_culprit; /* INPUTS: */
 	uint64_t culprit; /* log index of the first pair whose results differ */
 	unsigned culprit_diff; /* its LS_SYSDIFF_* */

@@ -357,8 +357,19 @@ static struct ls_insn_pos cursor_pos(const struct cursor *c)
 	return (struct ls_insn_pos){ .block = c->blk, .insn = c->insn, .addr = c->tb->pc + c->tb->off[c->insn] };
 }
 
+bool ls_tlog_phantom(const struct ls_tb *tb, uint64_t next_pc)
+{
+	if (!tb || tb->ninsns < 2)
+		return false;
+	uint64_t last = tb->pc + tb->off[tb->ninsns - 1];
+	return last == next_pc && ((last + tb->len[tb->ninsns - 1]) & 4095) == 0;
+}
+
 static void cursor_next(struct cursor *c)
 {
+	/* Skip a last instruction QEMU backed out of the block (ls_tlog_phantom). */
+	if (c->insn + 2 == c->tb->ninsns && c->blk + 1 < c->n && ls_tlog_phantom(c->tb, ls_rec_pc(c->w[c->blk + 1])))
+		c->insn++;
 	if (++c->insn >= c->tb->ninsns) {
 		c->insn = 0;
 		c->blk++;

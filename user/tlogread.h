@@ -104,6 +104,16 @@ const struct ls_tb *ls_tlog_find(const struct ls_tlog *t, uint64_t pc, uint32_t 
  */
 size_t ls_tlog_expand(const struct ls_tlog *t, uint64_t word, uint64_t *addrs, size_t max);
 
+/*
+ * QEMU 7.2's x86 translator backs an instruction that would cross into the
+ * next page out of a block it already started, but the plugin API still
+ * lists it, truncated at the page end: the block's last instruction then
+ * runs again as the first of the next block.  True when tb's last
+ * instruction is such a phantom: more than one instruction, the last ends
+ * exactly at a page boundary, and the next block starts at it.
+ */
+bool ls_tlog_phantom(const struct ls_tb *tb, uint64_t next_pc);
+
 /* An instruction in one side's block records. */
 struct ls_insn_pos {
 	size_t block; /* index in that side's words */
