@@ -53,8 +53,10 @@
  * the slots it wants, and loads sys_next again (n2): record i is intact in
  * its copy when i >= n2 - 2^order + 1 (the next writer of that slot, record
  * i + 2^order, only starts while sys_next is i + 2^order).  Its state tells
- * whether ret/out_* are final; since a copy is not atomic, a reader that
- * needs them copies again when it first saw ENTERED.
+ * whether ret/out_* are final, but one copy is not atomic and state lies
+ * after ret in the record: a copy's ret/out_* are final when an earlier
+ * copy already showed a final state (so copy again the records whose ret
+ * you need after a first copy found them returned).
  */
 #ifndef LOCKSTEP_SYSLOG_H
 #define LOCKSTEP_SYSLOG_H
