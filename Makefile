@@ -32,7 +32,7 @@ ALL_LDFLAGS = $(LDFLAGS) $(EXTRA_LDFLAGS)
 
 # Pure logic: no libbpf, no QEMU; unit-tested directly.
 USER_PURE := duration options procmaps qemucmd history report json metrics tlogread align systab syscmp
-USER_SRCS := $(USER_PURE) elfsym target launch lockstep
+USER_SRCS := $(USER_PURE) elfsym target launch follow lockstep
 PLUGIN_PURE := stream plugin_args tlog syslog
 # Guest pcs as symbol+offset (libelf) and guest code as text (Capstone), for
 # reports; unit-tested on the guests built below.
@@ -171,12 +171,14 @@ unit: $(UNIT)
 
 e2e: all
 	$(Q)bash tests/e2e.sh
+	$(Q)bash tests/e2e-explain.sh
 
 check: deps
 	$(Q)$(MAKE) all $(UNIT)
 	$(Q)$(UNIT) --jobs 2
 	$(Q)bash tests/gsym_check.sh
 	$(Q)bash tests/e2e.sh
+	$(Q)bash tests/e2e-explain.sh
 
 # The monitor, the plugin and the unit tests built with ASan and UBSan (any
 # finding aborts), then the unit and integration tests run on that build.

@@ -104,11 +104,11 @@ then ok "$t"; else ko "$t" "rc=$mrc" "$(cat "$TMP/js.mon")"; fi
 
 # --- --insn against -singlestep --------------------------------------------------
 t="B with -singlestep: blocks differ (report says to use --insn), exit 1"
-run_mon ss1 --b-arg -singlestep -- "$G/calls" 20000
+run_mon ss1 --b-arg -singlestep -- "$G/calls" 22
 if [ "$mrc" = 1 ] && has "cut differently: rerun with --insn" "$TMP/ss1.mon"; then ok "$t"; else ko "$t" "rc=$mrc" "$(cat "$TMP/ss1.mon")"; fi
 
 t="--insn with B on -singlestep: the same instruction stream, exit 0, every instruction compared"
-run_mon ss2 --insn --b-arg -singlestep -- "$G/calls" 20000
+run_mon ss2 --insn --b-arg -singlestep -- "$G/calls" 22
 if [ "$mrc" = 0 ] && grep -q "divergences:   0 regions" "$TMP/ss2.mon" && grep -q "compared: .* [1-9][0-9]* instructions" "$TMP/ss2.mon"; then
 	ok "$t"
 else

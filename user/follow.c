@@ -54,7 +54,19 @@ static int expand(struct ls_follow *f, int i, const struct ls_tlog *t, const uin
 				     "the plugin logs none: tlog=0)";
 			return -ENOENT;
 		}
-		if (ls_seqbuf_append(&f->istart[i], &first, 1) || ls_seqbuf_append(&f->ins[i], addrs, m)) {
+		if (m > sizeof(addrs) / sizeof(addrs[0]))
+			m = sizeof(addrs) / sizeof(addrs[0]);
+		/*
+		 * Back-to-back executions of one instruction count once: QEMU runs
+		 * each iteration of a rep string instruction as its own block in
+		 * one mode and all of them in one go with -singlestep.
+		 */
+		size_t skip = 0;
+		while (skip < m && f->ins[i].n && f->ins[i].v[f->ins[i].n - 1] == addrs[skip]) {
+			skip++;
+			f->repeats[i]++;
+		}
+		if (ls_seqbuf_append(&f->istart[i], &first, 1) || ls_seqbuf_append(&f->ins[i], addrs + skip, m - skip)) {
 			f->problem = "out of memory";
 			return -ENOMEM;
 		}

@@ -32,6 +32,7 @@ struct ls_follow {
 	struct ls_seqbuf istart[2]; /* --insn: instruction index where block rec.base + k starts */
 	const struct ls_tb *prev_tb[2]; /* --insn: the last block expanded on each side */
 	uint64_t phantoms[2]; /* instructions QEMU listed but backed out (ls_tlog_phantom) */
+	uint64_t repeats[2]; /* back-to-back re-executions of one instruction, counted once */
 	struct ls_align al;
 	bool lost; /* gave up: the rest of this pair is not compared */
 	bool region_open; /* between PARTED and REJOINED/LOST */

@@ -1059,15 +1059,15 @@ static void follow_tick(struct ls_run *run)
 	const struct ls_opts *o = run->opts;
 	bool any = false;
 
+	if (o->insn)
+		follow_discover(run);
 	for (int v = 0; v < LS_MAX_VCPUS; v++)
 		any |= run->fol[v].active && !run->fol[v].lost;
 	if (!any)
 		return;
-	if (o->insn) {
-		follow_discover(run);
+	if (o->insn)
 		for (int i = 0; i < 2; i++)
 			tlog_pull(run, i);
-	}
 	for (int v = 0; v < LS_MAX_VCPUS && !run->stop; v++) {
 		struct ls_follow *f = &run->fol[v];
 		const struct ls_pair_state *st = &run->skel->bss->pairs[v];

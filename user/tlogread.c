@@ -361,8 +361,9 @@ bool ls_tlog_phantom(const struct ls_tb *tb, uint64_t next_pc)
 {
 	if (!tb || tb->ninsns < 2)
 		return false;
-	uint64_t last = tb->pc + tb->off[tb->ninsns - 1];
-	return last == next_pc && ((last + tb->len[tb->ninsns - 1]) & 4095) == 0;
+	uint64_t last = tb->pc + tb->off[tb->ninsns - 1], page_end = (last | 4095) + 1;
+	/* Its bytes are cut where decoding stopped, up to the page end; an x86 instruction is at most 15 bytes. */
+	return last == next_pc && page_end - last < 15 && last + tb->len[tb->ninsns - 1] <= page_end;
 }
 
 static void cursor_next(struct cursor *c)

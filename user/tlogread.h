@@ -107,10 +107,11 @@ size_t ls_tlog_expand(const struct ls_tlog *t, uint64_t word, uint64_t *addrs, s
 /*
  * QEMU 7.2's x86 translator backs an instruction that would cross into the
  * next page out of a block it already started, but the plugin API still
- * lists it, truncated at the page end: the block's last instruction then
+ * lists it, with the bytes decoded so far: the block's last instruction then
  * runs again as the first of the next block.  True when tb's last
- * instruction is such a phantom: more than one instruction, the last ends
- * exactly at a page boundary, and the next block starts at it.
+ * instruction is such a phantom: more than one instruction, the last starts
+ * less than 15 bytes (the longest x86 instruction) before a page end, and
+ * the next block starts at it.
  */
 bool ls_tlog_phantom(const struct ls_tb *tb, uint64_t next_pc);
 
