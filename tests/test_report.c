@@ -173,7 +173,7 @@ Test(report, divergence_found)
 	assert_line(out, "  block        | A pc           symbol                   insns | B pc           symbol                   insns");
 	assert_line(out, "  998          | 0x401000       work+0x10                    4 | 0x401000       work+0x10                    4");
 	assert_line(out, "> 1000         | 0x401020       path_a                       3 | 0x7f0000001000 path_b                       3");
-	assert_line(out, "! 1002         | 0x401040       main+0x5                     1 | (not there)                                   ");
+	assert_line(out, "! 1002         | 0x401040       main+0x5                     1 | (not there)                                  ");
 	assert_line(out, "  ('>' first divergent block, '!' the sides differ)");
 	assert_line(out, "  A's divergent block:");
 	assert_line(out, "  > 0x401020       path_a                       push rbp");

@@ -112,6 +112,7 @@ struct ls_run {
 	struct ls_align_ev fol_ev[LS_MAX_VCPUS];
 	uint64_t user_blocks, user_insns; /* compared in user space besides backlog, tail and followers */
 	bool frozen_exit; /* --stop-on-divergence: leave the QEMUs stopped */
+	struct ls_gsym *gsym[2]; /* each side's guest symbols, kept for when a QEMU has exited by report time */
 	struct ls_disasm *dis; /* opened at the first report */
 	bool dis_failed;
 	char dis_err[160];
@@ -627,7 +628,12 @@ static void enrich(struct ls_run *run, struct ls_divergence *d, struct ls_enrich
 	bool insn_mode = d->unit && !strcmp(d->unit, "instruction");
 
 	for (int i = 0; i < 2; i++) {
-		e->gs[i] = load_gsym(run, i);
+		struct ls_gsym *g = load_gsym(run, i);
+		if (g) { /* the freshest map: a library may have been loaded since */
+			ls_gsym_free(run->gsym[i]);
+			run->gsym[i] = g;
+		}
+		e->gs[i] = run->gsym[i];
 		tlog_pull(run, i);
 		symbolize(e->gs[i], d->pc[i], d->sym[i], sizeof(d->sym[i]));
 	}
@@ -749,10 +755,8 @@ static void enrich(struct ls_run *run, struct ls_divergence *d, struct ls_enrich
 
 static void enrich_free(struct ls_enrich *e)
 {
-	for (int i = 0; i < 2; i++) {
-		ls_gsym_free(e->gs[i]);
+	for (int i = 0; i < 2; i++)
 		free(e->recs[i]);
-	}
 	free(e->row_sym);
 	free(e);
 }
@@ -1105,6 +1109,8 @@ static void follow_tick(struct ls_run *run)
 					region_report(run, v, &run->fol_ev[v]);
 				}
 				region_end(run, v, &ev);
+				if (run->divergences >= o->max_divergences)
+					run->stop = true; /* the last region allowed is closed */
 			}
 			if (run->stop)
 				break;
@@ -1381,8 +1387,8 @@ static void collect(struct ls_run *run, struct ls_summary *s)
 		}
 		s->compared_blocks += st.compared_blocks + bk->blocks + tl->blocks + fol_blocks;
 		s->compared_insns += st.compared_insns + bk->insns + tl->insns;
-		uint64_t start = compare_start(run, (int)k, st.start1);
-		bool started = st.start1 || bk->end;
+		uint64_t start = f->active ? f->start_block[0] : compare_start(run, (int)k, st.start1);
+		bool started = st.start1 || bk->end || f->active;
 		if (started && (!s->started || start < s->start_seq))
 			s->start_seq = start;
 		s->started |= started;
@@ -1746,6 +1752,12 @@ static int run_monitor(struct ls_run *run)
 		if (tick % LS_DISCOVER_TICKS == 0)
 			discover_streams(run);
 		tail_step(run);
+		for (i = 0; i < 2; i++) {
+			/* Keep what reports need while the QEMUs are there to read: they may exit before a report. */
+			tlog_pull(run, i);
+			if (!run->gsym[i] && tick % LS_DISCOVER_TICKS == 0)
+				run->gsym[i] = load_gsym(run, i);
+		}
 		follow_tick(run);
 		update_permits(run, false);
 		if ((run->ended[0] || run->ended[1]) && nothing_left_to_compare(run))
@@ -1863,6 +1875,9 @@ cleanup:
 		ls_follow_free(&run->fol[v]);
 	ls_tlog_free(&run->tlog[0]);
 	ls_tlog_free(&run->tlog[1]);
+	ls_gsym_free(run->gsym[0]);
+	ls_gsym_free(run->gsym[1]);
+	ls_disasm_close(run->dis);
 	return code;
 }
 
