@@ -23,6 +23,7 @@ int ls_follow_start(struct ls_follow *f, enum ls_follow_mode mode, const struct 
 	for (int i = 0; i < 2; i++) {
 		f->rec[i].base = pos[i];
 		f->cum_base[i] = cum[i];
+		f->cum_pos[i] = pos[i];
 		/* Instruction positions count from the start of the following. */
 		f->ins[i].base = 0;
 		f->istart[i].base = pos[i];
@@ -155,10 +156,12 @@ static void trim(struct ls_follow *f)
 		}
 		if (bkeep <= f->rec[i].base)
 			continue;
-		/* Trimmed blocks' instructions move into the base count. */
-		for (uint64_t q = f->rec[i].base; q < bkeep && q < ls_seqbuf_end(&f->rec[i]); q++)
+		/* Blocks no longer needed move into the count (trimming itself is lazy: base lags). */
+		for (uint64_t q = f->cum_pos[i]; q < bkeep && q < ls_seqbuf_end(&f->rec[i]); q++)
 			f->cum_base[i] += ls_rec_ninsns(f->rec[i].v[q - f->rec[i].base]);
-		ls_seqbuf_trim(&f->rec[i], bkeep);
+		if (bkeep > f->cum_pos[i])
+			f->cum_pos[i] = bkeep < ls_seqbuf_end(&f->rec[i]) ? bkeep : ls_seqbuf_end(&f->rec[i]);
+		ls_seqbuf_trim(&f->rec[i], f->cum_pos[i]);
 	}
 }
 
@@ -226,8 +229,12 @@ int ls_follow_records(const struct ls_follow *f, const uint64_t at[2], unsigned 
 	for (int i = 0; i < 2; i++) {
 		scratch[i] = NULL;
 		if (f->mode == LS_FOLLOW_BLOCKS) {
+			/* cum_base counts up to cum_pos; the buffer may still hold blocks before it. */
+			uint64_t cb = f->cum_base[i];
+			for (uint64_t q = f->rec[i].base; q < f->cum_pos[i]; q++)
+				cb -= ls_rec_ninsns(f->rec[i].v[q - f->rec[i].base]);
 			out[i] = (struct ls_side_records){ .first_seq = f->rec[i].base, .n = f->rec[i].n,
-							   .words = f->rec[i].v, .cum_base = f->cum_base[i] };
+							   .words = f->rec[i].v, .cum_base = cb };
 			if (at[i] < f->rec[i].base)
 				return -1;
 			continue;

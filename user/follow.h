@@ -27,7 +27,8 @@ struct ls_follow {
 	enum ls_follow_mode mode;
 	unsigned keep; /* extra history kept before what the comparator needs */
 	struct ls_seqbuf rec[2]; /* block words copied from each ring: [rec.base, end) */
-	uint64_t cum_base[2]; /* instructions executed before rec[i].base */
+	uint64_t cum_base[2]; /* instructions executed before block cum_pos[i] */
+	uint64_t cum_pos[2];
 	struct ls_seqbuf ins[2]; /* --insn: instruction addresses */
 	struct ls_seqbuf istart[2]; /* --insn: instruction index where block rec.base + k starts */
 	const struct ls_tb *prev_tb[2]; /* --insn: the last block expanded on each side */

@@ -1387,7 +1387,8 @@ static void collect(struct ls_run *run, struct ls_summary *s)
 		}
 		s->compared_blocks += st.compared_blocks + bk->blocks + tl->blocks + fol_blocks;
 		s->compared_insns += st.compared_insns + bk->insns + tl->insns;
-		uint64_t start = f->active ? f->start_block[0] : compare_start(run, (int)k, st.start1);
+		uint64_t start = f->active && f->mode == LS_FOLLOW_INSNS ? f->start_block[0]
+										  : compare_start(run, (int)k, st.start1);
 		bool started = st.start1 || bk->end || f->active;
 		if (started && (!s->started || start < s->start_seq))
 			s->start_seq = start;
