@@ -219,6 +219,19 @@ static void on_vcpu_init(qemu_plugin_id_t id, unsigned int vcpu)
 			syslogs[vcpu] = l;
 		}
 	}
+	/*
+	 * A thread started while a monitor holds a lease must not run ahead
+	 * until the monitor finds its stream (it looks every few ms): it gets
+	 * the first window's permit under vCPU 0's lease.
+	 */
+	struct ls_stream *first = __atomic_load_n(&streams[0], __ATOMIC_ACQUIRE);
+	if (first && vcpu != 0) {
+		uint64_t lease = __atomic_load_n(&first->batch.lease_until_ns, __ATOMIC_ACQUIRE);
+		if (lease > ls_mono_ns() && __atomic_load_n(&first->batch.permit_chunk, __ATOMIC_ACQUIRE) != ~0ull) {
+			s->batch.permit_chunk = LS_WINDOW - 1;
+			s->batch.lease_until_ns = lease;
+		}
+	}
 	__atomic_store_n(&streams[vcpu], s, __ATOMIC_RELEASE);
 	__atomic_store_n(&batches[vcpu], &s->batch, __ATOMIC_RELEASE);
 	if (vcpu == 0 && args.wait_ms) {

@@ -79,7 +79,7 @@ struct ls_tail {
 #define LS_TAIL_WAIT_NS 2000000000ull /* how long a finished side waits for a partner that lags */
 
 #define LS_TICK_NS 1000000ull /* permit refresh period */
-#define LS_DISCOVER_TICKS 50 /* look for new vCPU threads every 50 ms */
+#define LS_DISCOVER_TICKS 5 /* look for new vCPU threads every 5 ms (they start held, see the plugin) */
 
 struct ls_run {
 	const struct ls_opts *opts;
