@@ -14,25 +14,34 @@
 
 #define SEQBUF_KEEP ((size_t)1 << 16) /* symbols of capacity ls_seqbuf_shrink() keeps */
 
-int ls_seqbuf_append(struct ls_seqbuf *b, const uint64_t *v, size_t n)
+uint64_t *ls_seqbuf_extend(struct ls_seqbuf *b, size_t n)
 {
 	if (n > b->cap - b->n) {
 		size_t cap = b->cap ? b->cap : 1024;
 
 		while (cap - b->n < n) {
 			if (cap > SIZE_MAX / 2 / sizeof(*b->v))
-				return -ENOMEM;
+				return NULL;
 			cap *= 2;
 		}
 		uint64_t *nv = realloc(b->v, cap * sizeof(*nv));
 		if (!nv)
-			return -ENOMEM;
+			return NULL;
 		b->v = nv;
 		b->cap = cap;
 	}
-	if (n)
-		memcpy(b->v + b->n, v, n * sizeof(*v));
 	b->n += n;
+	return b->v + b->n - n;
+}
+
+int ls_seqbuf_append(struct ls_seqbuf *b, const uint64_t *v, size_t n)
+{
+	uint64_t *dst = n ? ls_seqbuf_extend(b, n) : NULL;
+
+	if (n && !dst)
+		return -ENOMEM;
+	if (n)
+		memcpy(dst, v, n * sizeof(*v));
 	return 0;
 }
 

@@ -62,6 +62,8 @@ struct ls_seqbuf {
 
 /* Append n symbols at ls_seqbuf_end(b).  0 or -ENOMEM (b unchanged). */
 int ls_seqbuf_append(struct ls_seqbuf *b, const uint64_t *v, size_t n);
+/* Make room for n > 0 more symbols at the end and return them, for the caller to fill; NULL (b unchanged) if out of memory. */
+uint64_t *ls_seqbuf_extend(struct ls_seqbuf *b, size_t n);
 /* Drop symbols below keep_from (clamped to the end); amortised O(1) a symbol. */
 void ls_seqbuf_trim(struct ls_seqbuf *b, uint64_t keep_from);
 /*

@@ -96,17 +96,11 @@ int ls_follow_pull(struct ls_follow *f, const struct ls_follow_io io[2], uint64_
 			f->problem = "a QEMU recycled ring records before they were copied";
 			return -EOVERFLOW;
 		}
-		size_t old_n = f->rec[i].n;
-		uint64_t zero[64] = { 0 };
-		/* Grow first, then read straight into the buffer. */
-		for (uint64_t k = from; k < to; k += 64) {
-			uint64_t c = to - k < 64 ? to - k : 64;
-			if (ls_seqbuf_append(&f->rec[i], zero, c)) {
-				f->problem = "out of memory";
-				return -ENOMEM;
-			}
+		uint64_t *dst = ls_seqbuf_extend(&f->rec[i], to - from);
+		if (!dst) {
+			f->problem = "out of memory";
+			return -ENOMEM;
 		}
-		uint64_t *dst = f->rec[i].v + old_n;
 		if ((e = ls_target_ring_read(io[i].pid, &b, from, to - from, dst)) ||
 		    (e = ls_target_read(io[i].pid, io[i].batch_addr, &b, sizeof(b))) ||
 		    (e = ls_target_head_seq(io[i].pid, &b, &h2))) {

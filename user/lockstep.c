@@ -513,7 +513,6 @@ static struct ls_gsym *load_gsym(struct ls_run *run, int i)
 	struct ls_plugin_info info;
 	char path[64], root[64];
 	struct ls_gsym *g = NULL;
-	FILE *f;
 
 	/* guest_base is set at the first translation, after we first read the info. */
 	if (ls_target_read(t->pid, t->info_addr, &info, sizeof(info)) == 0)
@@ -522,23 +521,9 @@ static struct ls_gsym *load_gsym(struct ls_run *run, int i)
 		return NULL;
 	snprintf(path, sizeof(path), "/proc/%d/maps", (int)t->pid);
 	snprintf(root, sizeof(root), "/proc/%d/root", (int)t->pid);
-	if (!(f = fopen(path, "r")))
-		return NULL;
-	char *text = NULL;
-	size_t cap = 0, len = 0, n;
-	char buf[65536];
-	while ((n = fread(buf, 1, sizeof(buf), f)) > 0) {
-		char *nt = realloc(text, len + n + 1);
-		if (!nt)
-			break;
-		text = nt;
-		memcpy(text + len, buf, n);
-		len += n;
-		cap = len;
-	}
-	fclose(f);
-	if (text && cap) {
-		text[len] = 0;
+	int err;
+	char *text = ls_read_file(path, NULL, &err);
+	if (text) {
 		g = ls_gsym_new(text, t->info.guest_base, root);
 		if (g && t->guest[0])
 			ls_gsym_set_main(g, t->guest);
@@ -612,6 +597,25 @@ static void read_syscalls(struct ls_run *run, int i, int v, struct ls_enrich *e,
 	}
 	log->recs = e->recs[i];
 	log->first_index = next - n;
+}
+
+/* Records from the block before blk (the last one both ran) on, as enrich() takes them. */
+static bool window_at(uint64_t first, const uint64_t *v, size_t n, uint64_t blk, const uint64_t **w, size_t *nw,
+		      size_t *db)
+{
+	if (blk < first || blk - first >= n)
+		return false;
+	uint64_t from = blk > first ? blk - 1 : blk;
+	*w = v + (from - first);
+	*nw = n - (from - first);
+	*db = blk - from;
+	return true;
+}
+
+static void headline_after_common(struct ls_enrich *e, const struct ls_divergence *d)
+{
+	snprintf(e->headline, sizeof(e->headline), "after %s (%s), A went on at %s and B at %s", d->common.text,
+		 d->common.sym, d->first[0].sym, d->first[1].sym);
 }
 
 /*
@@ -698,8 +702,7 @@ static void enrich(struct ls_run *run, struct ls_divergence *d, struct ls_enrich
 
 	/* Headline. */
 	if (d->insn_found && d->have_common)
-		snprintf(e->headline, sizeof(e->headline), "after %s (%s), A went on at %s and B at %s", d->common.text,
-			 d->common.sym, d->first[0].sym, d->first[1].sym);
+		headline_after_common(e, d);
 	else if (insn_mode)
 		snprintf(e->headline, sizeof(e->headline), "A executed %s, B %s", d->first[0].sym, d->first[1].sym);
 	else if (d->pc[0] == d->pc[1])
@@ -825,15 +828,14 @@ static void handle_divergence(struct ls_run *run, const struct ls_event *ev)
 		size_t nw[2], db[2];
 		const int64_t none[2] = { -1, -1 };
 		uint64_t before = d.cum[0] - d.ninsns[0];
-		for (i = 0; i < 2; i++) {
-			uint64_t from = d.seq > rec[i].first_seq ? d.seq - 1 : d.seq;
-			w[i] = rec[i].words + (from - rec[i].first_seq);
-			nw[i] = rec[i].n - (from - rec[i].first_seq);
-			db[i] = d.seq - from;
+		bool ok = true;
+		for (i = 0; i < 2; i++)
+			ok &= window_at(rec[i].first_seq, rec[i].words, rec[i].n, d.seq, &w[i], &nw[i], &db[i]);
+		if (ok) {
+			if (db[0])
+				before -= ls_rec_ninsns(w[0][0]);
+			enrich(run, &d, enr, (int)ev->vcpu, w, nw, db, none, before);
 		}
-		if (db[0])
-			before -= ls_rec_ninsns(w[0][0]);
-		enrich(run, &d, enr, (int)ev->vcpu, w, nw, db, none, before);
 	}
 print:
 	print_divergence(run, &d);
@@ -961,18 +963,10 @@ static void region_report(struct ls_run *run, int v, const struct ls_align_ev *e
 		int64_t dk[2] = { -1, -1 };
 		uint64_t before = d.cum[0] - d.ninsns[0];
 		bool ok = true;
-		for (int i = 0; i < 2; i++) {
-			const struct ls_seqbuf *r = &f->rec[i];
-			uint64_t blk = d.block[i], from = blk > r->base ? blk - 1 : blk;
-			if (blk < r->base || blk >= ls_seqbuf_end(r)) {
-				ok = false;
-				break;
-			}
-			w[i] = r->v + (from - r->base);
-			nw[i] = r->n - (from - r->base);
-			db[i] = blk - from;
-			if (f->mode == LS_FOLLOW_INSNS)
-				dk[i] = (int64_t)(ev->at[i] - f->istart[i].v[blk - f->istart[i].base]);
+		for (int i = 0; i < 2 && ok; i++) {
+			ok = window_at(f->rec[i].base, f->rec[i].v, f->rec[i].n, d.block[i], &w[i], &nw[i], &db[i]);
+			if (ok && f->mode == LS_FOLLOW_INSNS)
+				dk[i] = (int64_t)(ev->at[i] - f->istart[i].v[d.block[i] - f->istart[i].base]);
 		}
 		if (ok) {
 			if (f->mode == LS_FOLLOW_INSNS)
@@ -987,8 +981,7 @@ static void region_report(struct ls_run *run, int v, const struct ls_align_ev *e
 					insn_line(run, enr, 0, f->rec[0].v[b - f->rec[0].base],
 						  (uint32_t)(p - f->istart[0].v[b - f->istart[0].base]), &d.common);
 					d.have_common = true;
-					snprintf(enr->headline, sizeof(enr->headline), "after %s (%s), A went on at %s and B at %s",
-						 d.common.text, d.common.sym, d.first[0].sym, d.first[1].sym);
+					headline_after_common(enr, &d);
 				}
 			}
 		}
@@ -1063,12 +1056,21 @@ static void follow_tick(struct ls_run *run)
 	const struct ls_opts *o = run->opts;
 	bool any = false;
 
+	uint64_t pub[LS_MAX_VCPUS][2];
+
 	if (o->insn)
 		follow_discover(run);
 	for (int v = 0; v < LS_MAX_VCPUS; v++)
 		any |= run->fol[v].active && !run->fol[v].lost;
 	if (!any)
 		return;
+	/*
+	 * What was published before the translation log is read was translated
+	 * before it too: --insn expands only blocks the log it has can know.
+	 */
+	for (int v = 0; v < LS_MAX_VCPUS; v++)
+		for (int i = 0; i < 2; i++)
+			pub[v][i] = LS_READ(run->skel->bss->pairs[v].side[i].pub_end);
 	if (o->insn)
 		for (int i = 0; i < 2; i++)
 			tlog_pull(run, i);
@@ -1081,15 +1083,15 @@ static void follow_tick(struct ls_run *run)
 		if (!f->active || f->lost)
 			continue;
 		for (int i = 0; i < 2; i++)
-			io[i] = (struct ls_follow_io){ run->t[i].pid, run->sc[i][v].batch_addr, LS_READ(st->side[i].pub_end),
-						       &run->tlog[i] };
+			io[i] = (struct ls_follow_io){ run->t[i].pid, run->sc[i][v].batch_addr, pub[v][i], &run->tlog[i] };
 		if (ls_follow_pull(f, io, 1ull << 22)) {
 			notice(run, "notice", "vCPU %d: user-space comparison stopped: %s", v, f->problem);
 			f->lost = true;
 			continue;
 		}
 		for (int i = 0; i < 2; i++)
-			final[i] = (LS_READ(st->side[i].final) || run->ended[i]) && ls_follow_copied(f, i) >= io[i].pub_end;
+			final[i] = (LS_READ(st->side[i].final) || run->ended[i]) &&
+				   ls_follow_copied(f, i) >= LS_READ(st->side[i].pub_end);
 		for (;;) {
 			struct ls_align_ev ev;
 			if (ls_follow_step(f, final, &ev) || ev.type == LS_ALIGN_NONE)
@@ -1722,7 +1724,6 @@ static int run_monitor(struct ls_run *run)
 	live_sample(run, false);
 	uint64_t interval_ns = o->interval_ms * 1000000ull;
 	uint64_t deadline = o->timeout_ms ? run->start_ns + o->timeout_ms * 1000000ull : 0;
-	follow_tick(run);
 	for (unsigned tick = 1; !exiting && !run->stop; tick++) {
 		struct epoll_event evs[8];
 		struct timespec ts = { 0, (long)LS_TICK_NS };
@@ -1755,7 +1756,8 @@ static int run_monitor(struct ls_run *run)
 		tail_step(run);
 		for (i = 0; i < 2; i++) {
 			/* Keep what reports need while the QEMUs are there to read: they may exit before a report. */
-			tlog_pull(run, i);
+			if (!o->insn) /* --insn reads it in follow_tick, in step with the records */
+				tlog_pull(run, i);
 			if (!run->gsym[i] && tick % LS_DISCOVER_TICKS == 0)
 				run->gsym[i] = load_gsym(run, i);
 		}

@@ -62,7 +62,7 @@ int ls_target_ring_read(pid_t pid, const struct ls_batch *b, uint64_t lo, uint64
 	return 0;
 }
 
-static char *read_file(const char *path, size_t *len_out, int *err)
+char *ls_read_file(const char *path, size_t *len_out, int *err)
 {
 	size_t cap = 1 << 16, len = 0;
 	char *buf = malloc(cap);
@@ -146,7 +146,7 @@ int ls_target_open(struct ls_target *t, pid_t pid, char label, char *err, size_t
 	t->pid = pid;
 	t->label = label;
 	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
-	stat = read_file(path, NULL, &e);
+	stat = ls_read_file(path, NULL, &e);
 	if (!stat) {
 		if (e == ENOENT || e == ESRCH)
 			snprintf(err, errlen, "%c: pid %d does not exist", label, (int)pid);
@@ -168,7 +168,7 @@ int ls_target_open(struct ls_target *t, pid_t pid, char label, char *err, size_t
 	else
 		snprintf(t->exe, sizeof(t->exe), "(unknown)");
 	snprintf(path, sizeof(path), "/proc/%d/cmdline", (int)pid);
-	cmd = read_file(path, &len, &e);
+	cmd = ls_read_file(path, &len, &e);
 	if (cmd) {
 		const char *av[256];
 		int ac = ls_split_cmdline(cmd, len, av, 256), g = ls_qemu_guest_index(av, ac);
@@ -181,7 +181,7 @@ int ls_target_open(struct ls_target *t, pid_t pid, char label, char *err, size_t
 	}
 
 	snprintf(path, sizeof(path), "/proc/%d/maps", (int)pid);
-	maps = read_file(path, NULL, &e);
+	maps = ls_read_file(path, NULL, &e);
 	if (!maps) {
 		snprintf(err, errlen, "%c: cannot read %s: %s%s", label, path, strerror(e),
 			 e == EACCES ? " (run as root, or with CAP_SYS_PTRACE)" : "");

@@ -29,6 +29,9 @@ struct ls_target {
 /* 0, or -1 with a specific one-line reason in err. */
 int ls_target_open(struct ls_target *t, pid_t pid, char label, char *err, size_t errlen);
 
+/* A whole (/proc) file, NUL-terminated, malloc'ed; NULL with *err = errno. */
+char *ls_read_file(const char *path, size_t *len_out, int *err);
+
 /* Read exactly len bytes at addr in pid: 0 or -errno. */
 int ls_target_read(pid_t pid, uint64_t addr, void *buf, size_t len);
 
