@@ -254,6 +254,12 @@ static int open_mapped(struct ls_gsym *g, const struct gsym_map *m, char *err, s
 	}
 	if (fd >= 0) /* another inode, but maybe an overlay: the best there is */
 		return fd;
+	/* The process has exited (its /proc/PID/root is gone): the same file from here, if the inode says so. */
+	if (g->root[0] && m->inode && (fd = open(m->path, O_RDONLY | O_CLOEXEC)) >= 0) {
+		if (fstat(fd, &st) == 0 && st.st_ino == m->inode)
+			return fd;
+		close(fd);
+	}
 	snprintf(err, errlen, "cannot open: %s", strerror(e));
 	return -1;
 }

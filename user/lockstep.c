@@ -312,6 +312,29 @@ static int write_permit(pid_t pid, uint64_t batch_addr, uint64_t permit, uint64_
 }
 
 /*
+ * Nothing more to compare or report for a followed pair: it gave up, or a
+ * side was compared to its very end with no region open (the other side
+ * then either ended there too or ran on past it).
+ */
+static bool follow_done(const struct ls_run *run, int v)
+{
+	const struct ls_follow *f = &run->fol[v];
+	const struct ls_pair_state *st = &run->skel->bss->pairs[v];
+
+	if (f->lost)
+		return true;
+	if (f->region_open || run->fol_pending[v] || ls_align_state(&f->al) != LS_ALIGN_ST_SYNC)
+		return false;
+	for (int i = 0; i < 2; i++) {
+		const struct ls_seqbuf *sym = f->mode == LS_FOLLOW_INSNS ? &f->ins[i] : &f->rec[i];
+		if (LS_READ(st->side[i].final) && ls_follow_copied(f, i) >= LS_READ(st->side[i].pub_end) &&
+		    ls_align_pos(&f->al, i) == ls_seqbuf_end(sym))
+			return true;
+	}
+	return false;
+}
+
+/*
  * The chunks side i of a vCPU compared in user space may write: as far as
  * the ring holds beyond what we copied, less when the comparator lags
  * (bounded memory), everything once its last record is in our memory or
@@ -332,7 +355,8 @@ static uint64_t follow_permit(const struct ls_run *run, int v, int i, int frozen
 	/* A partner that ended does not release this side: its records up to there are still compared. */
 	uint64_t copied = ls_follow_copied(f, i);
 	if (LS_READ(st->side[i].final) && copied >= LS_READ(st->side[i].pub_end))
-		return ~0ull;
+		/* Its end is in our memory; it waits at exit while reports may still read its logs. */
+		return follow_done(run, v) ? ~0ull : LS_READ(st->side[i].hi1);
 	if (ls_follow_buffered(f, i) > run->opts->window + ((uint64_t)LS_WINDOW << order))
 		return copied >> order;
 	return (copied >> order) + LS_WINDOW - 1;
