@@ -80,6 +80,7 @@ struct ls_tail {
 
 #define LS_TICK_NS 1000000ull /* permit refresh period */
 #define LS_DISCOVER_TICKS 5 /* look for new vCPU threads every 5 ms (they start held, see the plugin) */
+#define LS_KEEP_TICKS 50 /* copy the translation log and guest symbols every 50 ms */
 
 struct ls_run {
 	const struct ls_opts *opts;
@@ -1778,11 +1779,15 @@ static int run_monitor(struct ls_run *run)
 		if (tick % LS_DISCOVER_TICKS == 0)
 			discover_streams(run);
 		tail_step(run);
-		for (i = 0; i < 2; i++) {
-			/* Keep what reports need while the QEMUs are there to read: they may exit before a report. */
-			if (!o->insn) /* --insn reads it in follow_tick, in step with the records */
+		for (i = 0; tick % LS_KEEP_TICKS == 0 && i < 2; i++) {
+			/*
+			 * Keep what reports need while the QEMUs are there to read (a
+			 * report reads both afresh; this is for a side gone by then).
+			 * --insn reads the log in follow_tick, in step with the records.
+			 */
+			if (!o->insn)
 				tlog_pull(run, i);
-			if (!run->gsym[i] && tick % LS_DISCOVER_TICKS == 0)
+			if (!run->gsym[i])
 				run->gsym[i] = load_gsym(run, i);
 		}
 		follow_tick(run);
