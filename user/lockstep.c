@@ -81,6 +81,7 @@ struct ls_tail {
 #define LS_TICK_NS 1000000ull /* permit refresh period */
 #define LS_DISCOVER_TICKS 5 /* look for new vCPU threads every 5 ms (they start held, see the plugin) */
 #define LS_KEEP_TICKS 50 /* copy the translation log and guest symbols every 50 ms */
+#define LS_FOLLOW_ROUND (1ull << 14) /* blocks a side copied and compared between two clock checks */
 
 struct ls_run {
 	const struct ls_opts *opts;
@@ -1075,9 +1076,18 @@ static void follow_discover(struct ls_run *run)
 	}
 }
 
-/* Each tick: copy what the followed pairs published, compare, report regions. */
-static void follow_tick(struct ls_run *run)
+/*
+ * Each tick: copy what the followed pairs published, compare, report
+ * regions.  The work is cut into rounds of LS_FOLLOW_ROUND blocks a side
+ * and stops after run->lease_ns / 8, so the leases (renewed between ticks)
+ * never run out while we compare: a QEMU whose lease ran out would run on
+ * and could exit before we copied its end.  Returns true when published
+ * blocks were left for the next tick.
+ */
+static bool follow_tick(struct ls_run *run)
 {
+	uint64_t deadline = now_ns() + run->lease_ns / 8;
+	bool more = false;
 	const struct ls_opts *o = run->opts;
 	bool any = false;
 
@@ -1088,7 +1098,7 @@ static void follow_tick(struct ls_run *run)
 	for (int v = 0; v < LS_MAX_VCPUS; v++)
 		any |= run->fol[v].active && !run->fol[v].lost;
 	if (!any)
-		return;
+		return false;
 	/*
 	 * What was published before the translation log is read was translated
 	 * before it too: --insn expands only blocks the log it has can know.
@@ -1109,7 +1119,8 @@ static void follow_tick(struct ls_run *run)
 			continue;
 		for (int i = 0; i < 2; i++)
 			io[i] = (struct ls_follow_io){ run->t[i].pid, run->sc[i][v].batch_addr, pub[v][i], &run->tlog[i] };
-		if (ls_follow_pull(f, io, 1ull << 22)) {
+	round:
+		if (ls_follow_pull(f, io, LS_FOLLOW_ROUND)) {
 			notice(run, "notice", "vCPU %d: user-space comparison stopped: %s", v, f->problem);
 			f->lost = true;
 			continue;
@@ -1148,7 +1159,15 @@ static void follow_tick(struct ls_run *run)
 		}
 		if (run->divergences >= o->max_divergences && !f->region_open && !run->fol_pending[v] && run->diverged)
 			run->stop = true;
+		if (run->stop || f->lost)
+			continue;
+		if (ls_follow_copied(f, 0) < pub[v][0] || ls_follow_copied(f, 1) < pub[v][1]) {
+			if (now_ns() < deadline)
+				goto round;
+			more = true;
+		}
 	}
+	return more;
 }
 
 /* Compare [max(oldest held), T * chunk) of both held sides, record by record. */
@@ -1749,9 +1768,10 @@ static int run_monitor(struct ls_run *run)
 	live_sample(run, false);
 	uint64_t interval_ns = o->interval_ms * 1000000ull;
 	uint64_t deadline = o->timeout_ms ? run->start_ns + o->timeout_ms * 1000000ull : 0;
+	bool backlogged = false; /* the followers left work: look again at once */
 	for (unsigned tick = 1; !exiting && !run->stop; tick++) {
 		struct epoll_event evs[8];
-		struct timespec ts = { 0, (long)LS_TICK_NS };
+		struct timespec ts = { 0, backlogged ? 0 : (long)LS_TICK_NS };
 		int n = epoll_pwait2(epfd, evs, 8, &ts, NULL);
 		if (n < 0 && errno != EINTR) {
 			code = fail("epoll_wait: %s", strerror(errno));
@@ -1790,7 +1810,7 @@ static int run_monitor(struct ls_run *run)
 			if (!run->gsym[i])
 				run->gsym[i] = load_gsym(run, i);
 		}
-		follow_tick(run);
+		backlogged = follow_tick(run);
 		update_permits(run, false);
 		if ((run->ended[0] || run->ended[1]) && nothing_left_to_compare(run))
 			break;
