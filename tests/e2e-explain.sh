@@ -108,11 +108,24 @@ run_mon ss1 --b-arg -singlestep -- "$G/calls" 22
 if [ "$mrc" = 1 ] && has "cut differently: rerun with --insn" "$TMP/ss1.mon"; then ok "$t"; else ko "$t" "rc=$mrc" "$(cat "$TMP/ss1.mon")"; fi
 
 t="--insn with B on -singlestep: the same instruction stream, exit 0, every instruction compared"
-run_mon ss2 --insn --b-arg -singlestep -- "$G/calls" 22
-if [ "$mrc" = 0 ] && grep -q "divergences:   0 regions" "$TMP/ss2.mon" && grep -q "compared: .* [1-9][0-9]* instructions" "$TMP/ss2.mon"; then
+# The plugins' own exit lines (verbose=on, -d plugin) give what each side ran:
+# compared + folded must be all of it, on both sides, and no lease ran out
+# while the monitor compared (a lapsed lease lets a QEMU exit before its end is copied).
+run_mon ss2 --insn --plugin-args verbose=on --a-arg -d --a-arg plugin --b-arg -d --b-arg plugin --b-arg -singlestep -- "$G/calls" 22
+f=$TMP/ss2.mon
+cmp_insns=$(sed -n 's/^  compared: .* blocks, \([0-9]*\) instructions.*/\1/p' "$f")
+every=yes
+for s in A B; do
+	ran=$(sed -n "s/^$s| liblockstep: exit: 1 stream(s), [0-9]* blocks, \([0-9]*\) instructions.*/\1/p" "$f")
+	folded=$(sed -n "s/^.*$s: \([0-9]*\) back-to-back re-executions of one instruction counted once, \([0-9]*\) instructions QEMU listed but backed out/\1 + \2/p" "$f")
+	[ -n "$ran" ] && [ -n "$folded" ] && [ -n "$cmp_insns" ] && [ "$ran" = $((cmp_insns + folded)) ] || every="no: $s ran ${ran:-?}, compared ${cmp_insns:-?} + folded ${folded:-?}"
+	grep -q "^$s| liblockstep: exit: .* 0 lease expiries" "$f" || every="no: $s's lease ran out"
+	grep -q "^    $s: 0 before the comparison started, 0 past the other side's end, 0 published but never matched" "$f" || every="no: $s has blocks not compared"
+done
+if [ "$mrc" = 0 ] && grep -q "divergences:   0 regions" "$f" && [ "$every" = yes ]; then
 	ok "$t"
 else
-	ko "$t" "rc=$mrc" "$(cat "$TMP/ss2.mon")"
+	ko "$t" "rc=$mrc, every instruction: $every" "$(grep -v 'syscall\|logs:' "$f")"
 fi
 
 t="--insn with -singlestep still finds a real divergence, at its instruction"

@@ -1423,11 +1423,17 @@ static void collect(struct ls_run *run, struct ls_summary *s)
 			for (int i = 0; i < 2; i++) {
 				uint64_t need = ls_align_keep_from(&f->al, i);
 				uint64_t end = ls_follow_copied(f, i);
-				uint64_t b = need == UINT64_MAX ? end : ls_follow_block_of(f, i, need);
+				const struct ls_seqbuf *sym = f->mode == LS_FOLLOW_INSNS ? &f->ins[i] : &f->rec[i];
+				/* Past its last instruction, the last block is through too (block_of would name it). */
+				uint64_t b = need >= ls_seqbuf_end(sym) ? end : ls_follow_block_of(f, i, need);
 				consumed[i] = b > f->start_block[i] ? b - f->start_block[i] : 0;
 			}
 			fol_blocks = f->mode == LS_FOLLOW_BLOCKS ? ls_follow_matched(f) : consumed[0];
 			s->compared_insns += f->matched_insns;
+			for (int i = 0; i < 2; i++) {
+				s->side[i].insn_repeats += f->repeats[i];
+				s->side[i].insn_phantoms += f->phantoms[i];
+			}
 			s->regions_open += f->region_open;
 			s->gave_up_vcpus += f->lost;
 		}

@@ -184,6 +184,12 @@ void ls_print_summary(FILE *f, const struct ls_side_desc sides[2], const struct 
 			s->compared_blocks, s->compared_insns, s->start_seq, s->vcpus, s->vcpus == 1 ? "" : "s");
 	else
 		fprintf(f, "  compared:      nothing: the two sides never published a common block range\n");
+	if (s->insn_mode)
+		for (int i = 0; i < 2; i++)
+			fprintf(f, "%s%c: %" PRIu64 " back-to-back re-executions of one instruction counted once, %" PRIu64
+				   " instructions QEMU listed but backed out\n",
+				i ? "                 " : "  folded:        ", sides[i].label, s->side[i].insn_repeats,
+				s->side[i].insn_phantoms);
 	fprintf(f, "  divergences:   %u region%s", s->divergences, s->divergences == 1 ? "" : "s");
 	if (s->regions_open)
 		fprintf(f, ", %u still apart at the end", s->regions_open);

@@ -91,6 +91,8 @@ struct ls_side_summary {
 	uint64_t apart; /* in divergent regions (the other side ran something else meanwhile) */
 	uint64_t gave_up; /* not compared: the sides did not come back together within --window */
 	uint64_t overruns; /* of late: the side ran past the comparison window */
+	/* --insn: listed instructions not in the compared stream (follow.h says why) */
+	uint64_t insn_repeats, insn_phantoms;
 	bool ended;
 	const char *end_how; /* "exited", "still running", ... */
 };
