@@ -31,7 +31,7 @@ ALL_CFLAGS = $(CFLAGS) $(WARN) $(DEPFLAGS) -std=gnu11 -D_GNU_SOURCE $(EXTRA_CFLA
 ALL_LDFLAGS = $(LDFLAGS) $(EXTRA_LDFLAGS)
 
 # Pure logic: no libbpf, no QEMU; unit-tested directly.
-USER_PURE := duration options procmaps qemucmd history report json metrics tlogread align systab syscmp
+USER_PURE := duration options procmaps qemucmd history report json metrics tlogread align systab syscmp kbtf
 USER_SRCS := $(USER_PURE) elfsym target launch follow lockstep
 PLUGIN_PURE := stream plugin_args tlog syslog
 # Guest pcs as symbol+offset (libelf) and guest code as text (Capstone), for
@@ -158,7 +158,7 @@ $(OUTPUT)/tests/%.o: tests/%.c | $(OUTPUT)/tests
 
 $(UNIT): $(UNIT_TESTS) $(UNIT_OBJS) | $(GUESTS) $(PIE_GUESTS) $(A64_GUESTS)
 	$(call msg,LINK,$@)
-	$(Q)$(CC) $(ALL_LDFLAGS) $^ $(CRITERION_LIBS) $(LIBELF_LIBS) $(CAPSTONE_LIBS) -lpthread -o $@
+	$(Q)$(CC) $(ALL_LDFLAGS) $^ $(CRITERION_LIBS) $(LIBBPF_LIBS) $(LIBELF_LIBS) $(CAPSTONE_LIBS) -lpthread -o $@
 
 # A plugin that speaks another wire format: the monitor must refuse it clearly.
 $(WIRE99_PLUGIN): plugin/lockstep_plugin.c plugin/stream.c plugin/plugin_args.c plugin/tlog.c plugin/syslog.c \

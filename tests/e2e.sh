@@ -22,6 +22,20 @@ else
 fi
 
 # --- 2. divergence: exit 1, right pcs and block number ---------------------------
+t="-v: the kernel BTF is cut from the mapped file, and libbpf relocates pt_regs against the cut"
+timeout 60 "$MON" run -v -q -- "$G/intloop" 1000 >"$TMP/kb.out" 2>"$TMP/kb.err"
+rc=$?
+kver=$(uname -r | awk -F. '{ printf "%d", $1 * 1000 + $2 }')
+if [ "$rc" = 0 ] && grep -q "^lockstep-bpf: kernel BTF: [0-9]* types cut from the mapped /sys/kernel/btf/vmlinux" "$TMP/kb.err" &&
+	grep -q "relo #0: matching candidate #0 <byte_off> \[[0-9]*\] struct pt_regs.di" "$TMP/kb.err" &&
+	! grep -q "loading kernel BTF '/sys/kernel/btf/vmlinux'" "$TMP/kb.err"; then
+	ok "$t"
+elif [ "$rc" = 0 ] && [ "$kver" -lt 6016 ] && grep -q "^lockstep-bpf: kernel BTF: libbpf reads all of it (cannot map" "$TMP/kb.err"; then
+	ok "$t (kernel $(uname -r) cannot map its BTF: libbpf read all of it, as it says)"
+else
+	ko "$t" "rc=$rc" "$(grep -i "btf\|pt_regs\|result" "$TMP/kb.err" "$TMP/kb.out")"
+fi
+
 t="divergent runs: exit 1, pcs are path_a/path_b, block number matches a plugin-alone run"
 pa=$(sym "$G/branchy" path_a)
 pb=$(sym "$G/branchy" path_b)

@@ -6,6 +6,7 @@
  * divergence, and reports: text, live summary, JSON lines, metrics.
  */
 #include <bpf/bpf.h>
+#include <bpf/btf.h>
 #include <bpf/libbpf.h>
 #include <errno.h>
 #include <inttypes.h>
@@ -30,6 +31,7 @@
 #include "gsym.h"
 #include "history.h"
 #include "json.h"
+#include "kbtf.h"
 #include "launch.h"
 #include "lockstep.skel.h"
 #include "lockstep_wire.h"
@@ -1666,21 +1668,69 @@ static void wait_children(struct ls_run *run, const bool which[2], uint64_t time
 	}
 }
 
+
+/*
+ * The skeleton, opened with a kernel BTF cut to the structs the program
+ * names (kbtf.h says why) where the kernel lets its BTF be mapped;
+ * otherwise libbpf reads the whole of it, as usual.  *kbtf_fd is the cut's
+ * memfd, to close once the skeleton is loaded, or -1.
+ */
+static struct lockstep_bpf *open_skel(const struct ls_opts *o, int *kbtf_fd)
+{
+	const char *names[64];
+	size_t n = 0;
+	char why[256] = "", path[64];
+	int ncut = 0;
+
+	*kbtf_fd = -1;
+	/* The program's own BTF says which structs it has: open once to read it (about a millisecond). */
+	struct lockstep_bpf *probe = lockstep_bpf__open();
+	const struct btf *local = probe ? bpf_object__btf(probe->obj) : NULL;
+	for (__u32 id = 1; local && id < btf__type_cnt(local) && n < sizeof(names) / sizeof(names[0]); id++) {
+		const struct btf_type *t = btf__type_by_id(local, id);
+		if ((btf_is_struct(t) || btf_is_union(t)) && t->name_off)
+			names[n++] = strdup(btf__name_by_offset(local, t->name_off));
+	}
+	lockstep_bpf__destroy(probe);
+	bool named = n > 0;
+	for (size_t k = 0; k < n; k++)
+		named &= names[k] != NULL;
+	if (named)
+		*kbtf_fd = ls_kbtf_memfd("/sys/kernel/btf/vmlinux", names, n, &ncut, why, sizeof(why));
+	else
+		snprintf(why, sizeof(why), "the program's own BTF could not be read");
+	for (size_t k = 0; k < n; k++)
+		free((void *)names[k]);
+	if (*kbtf_fd < 0) {
+		if (o->verbose)
+			fprintf(stderr, "lockstep-bpf: kernel BTF: libbpf reads all of it (%s)\n", why);
+		return lockstep_bpf__open();
+	}
+	snprintf(path, sizeof(path), "/proc/self/fd/%d", *kbtf_fd);
+	if (o->verbose)
+		fprintf(stderr, "lockstep-bpf: kernel BTF: %d types cut from the mapped /sys/kernel/btf/vmlinux (%s)\n",
+			ncut, path);
+	LIBBPF_OPTS(bpf_object_open_opts, oo, .btf_custom_path = path);
+	return lockstep_bpf__open_opts(&oo);
+}
 static int run_monitor(struct ls_run *run)
 {
 	const struct ls_opts *o = run->opts;
 	struct bpf_link *links[2] = {};
 	struct ring_buffer *rb = NULL;
 	struct ls_summary sum;
-	int epfd = -1, err, code = LS_EXIT_USAGE, i;
+	int epfd = -1, kbtf_fd = -1, err, code = LS_EXIT_USAGE, i;
 
 	run->pidfd[0] = run->pidfd[1] = -1;
-	run->skel = lockstep_bpf__open();
+	run->skel = open_skel(o, &kbtf_fd);
 	if (!run->skel) {
 		code = fail("cannot open the BPF object: %s", strerror(errno));
 		goto cleanup;
 	}
-	if ((err = lockstep_bpf__load(run->skel))) {
+	err = lockstep_bpf__load(run->skel);
+	if (kbtf_fd >= 0)
+		close(kbtf_fd); /* libbpf has read it */
+	if (err) {
 		code = fail("the kernel refused the BPF program: %s (rerun with -v for the verifier log)",
 			    strerror(-err));
 		goto cleanup;
