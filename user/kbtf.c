@@ -136,13 +136,12 @@ static int parse(struct raw *r, const uint8_t *p, size_t len, char *why, size_t 
 	return 0;
 }
 
-/* name equals want, ignoring a CO-RE flavor suffix ("___" and what follows) on want. */
-static bool same_name(const char *name, const char *want)
+/* The length of want without a CO-RE flavor suffix ("___" and what follows): libbpf matches on that. */
+static size_t essential_len(const char *want)
 {
 	const char *flavor = strstr(want, "___");
-	size_t n = flavor ? (size_t)(flavor - want) : strlen(want);
 
-	return n && !strncmp(name, want, n) && name[n] == '\0';
+	return flavor ? (size_t)(flavor - want) : strlen(want);
 }
 
 struct out {
@@ -321,6 +320,7 @@ int ls_kbtf_cut(const void *raw, size_t len, const char *const *names, size_t n,
 	struct raw r;
 	struct out o = {};
 	struct walk w = {};
+	size_t *ess = NULL;
 	int ret = -1;
 
 	*out = NULL;
@@ -334,6 +334,13 @@ int ls_kbtf_cut(const void *raw, size_t len, const char *const *names, size_t n,
 		whyf(why, whylen, "out of memory");
 		goto done;
 	}
+	ess = malloc((n ? n : 1) * sizeof(*ess));
+	if (!ess) {
+		whyf(why, whylen, "out of memory");
+		goto done;
+	}
+	for (size_t k = 0; k < n; k++)
+		ess[k] = essential_len(names[k]);
 	/* The named structs and unions ... */
 	for (uint32_t id = 1; id < r.n; id++) {
 		const uint8_t *t = r.types + r.off[id];
@@ -343,8 +350,9 @@ int ls_kbtf_cut(const void *raw, size_t len, const char *const *names, size_t n,
 		uint32_t name = rd32(t);
 		if (!name || name >= r.slen)
 			continue;
+		const char *tn = (const char *)r.strs + name;
 		for (size_t k = 0; k < n; k++)
-			if (same_name((const char *)r.strs + name, names[k])) {
+			if (ess[k] && tn[0] == names[k][0] && !strncmp(tn, names[k], ess[k]) && tn[ess[k]] == '\0') {
 				w.order[w.n] = id;
 				w.newid[id] = ++w.n;
 				break;
@@ -402,6 +410,7 @@ done:
 	free(o.strs);
 	free(w.newid);
 	free(w.order);
+	free(ess);
 	free(r.off);
 	return ret;
 }
