@@ -30,11 +30,18 @@
 #              include.  CPU time (user+sys, which includes the BPF program
 #              run in the uprobe) and max RSS come from /usr/bin/time per
 #              process.  The slower QEMU of the pair is what the bars use.
+#   count pair, plugin pair
+#              two counting-plugin QEMUs started together, and two
+#              liblockstep.so QEMUs with no monitor: the same two-at-once
+#              load as the monitored pair, without lockstep-bpf (slower of the
+#              pair; wall from their start).  They split the monitored
+#              figure into what running two QEMUs costs on this machine, what
+#              the plugin adds, and what the monitor and uprobes add.
 #   mon-short  the same monitored pair on a guest a tenth as long, only to
 #              check that the monitor's memory does not grow with run length.
 #
-# Configurations are interleaved (run 1: plain, count, store, plugin, monitored,
-# mon-short for each guest; run 2: the same ...) so slow drifts of the machine
+# Configurations are interleaved (run 1: plain, count, store, plugin, count
+# pair, plugin pair, monitored, mon-short for each guest; run 2: the same ...) so slow drifts of the machine
 # hit all of them alike, and medians over the runs are reported.  The bars
 # are ratios and counts, never absolute times:
 #   monitored / count   <= 1.15x  (wall, slower QEMU of the pair)
@@ -248,6 +255,53 @@ run_single() { # guest config run-index qemu-args...
 	fi
 }
 
+# ---- configurations 5-6: two QEMUs at once, no monitor ----
+# The monitored pair is two QEMUs running at once; on a 2-CPU machine they
+# share caches, memory bandwidth and (under a hypervisor) the host's cores.
+# The same pair with the counting plugin, and with liblockstep.so alone,
+# shows what that sharing costs by itself, so the monitored figure can be
+# split into the machine's part and ours.
+run_pair() { # guest config run-index qemu-args...
+	local g=$1 cfg=$2 r=$3
+	shift 3
+	local p=$TMP/$g.$cfg.$r t0 b0 b1 side rc t_end
+	local -A sub
+	busy_ticks b0
+	now_us t0
+	for side in A B; do
+		(
+			rc=0 t=
+			/usr/bin/time -o "$p.$side.time" -f "$TFMT" "$QEMU" "$@" "$OUT/guests/$g" "${GARG[$g]}" \
+				>"$p.$side.out" 2>"$p.$side.err" || rc=$?
+			now_us t
+			echo "$t $rc" >"$p.$side.end"
+		) &
+		sub[$side]=$!
+		STARTED+=("$!")
+	done
+	for side in A B; do
+		wait "${sub[$side]}" || true
+	done
+	busy_ticks b1
+	STARTED=()
+	for side in A B; do
+		[[ -s $p.$side.end ]] || fail_run "$g/$cfg run $r: QEMU $side left no exit record" "$p.$side"
+		read -r t_end rc <"$p.$side.end"
+		((rc == 0)) || fail_run "$g/$cfg run $r: QEMU $side exited with status $rc" "$p.$side"
+		check_output "$g.${GARG[$g]}" "$p.$side" "$g/$cfg run $r, QEMU $side"
+		record "$g" "$cfg" "wall_$side" "$(awk -v a="$t0" -v b="$t_end" 'BEGIN { printf "%.4f", (b - a) / 1e6 }')"
+		record_time "$g" "${cfg}_$side" "$p.$side"
+	done
+	local wa wb ca cb
+	wa=$(last_metric "$g" "$cfg" wall_A)
+	wb=$(last_metric "$g" "$cfg" wall_B)
+	ca=$(last_metric "$g" "${cfg}_A" cpu)
+	cb=$(last_metric "$g" "${cfg}_B" cpu)
+	record "$g" "$cfg" wall "$(awk -v a="$wa" -v b="$wb" 'BEGIN { print (a > b ? a : b) }')"
+	record "$g" "$cfg" cpu_slower "$(awk -v a="$ca" -v b="$cb" 'BEGIN { print (a > b ? a : b) }')"
+	record_other "$g" "$cfg" "$b0" "$b1" "$ca" "$cb"
+}
+
 # ---- configuration 4: two held QEMUs, then the monitor ----
 child_of() { # VAR pid: the pid's (first) child pid into VAR, or nothing
 	local _child=
@@ -373,11 +427,13 @@ log "$RUNS run(s), $( ((QUICK)) && echo quick || echo default) mode: intloop ${G
 now_us T_START
 for ((r = 1; r <= RUNS; r++)); do
 	for g in "${GUESTS[@]}"; do
-		log "run $r/$RUNS: $g: plain, count, store, plugin, monitored, mon-short"
+		log "run $r/$RUNS: $g: plain, count, store, plugin, count pair, plugin pair, monitored, mon-short"
 		run_single "$g" plain "$r"
 		run_single "$g" count "$r" -plugin "$COUNT"
 		run_single "$g" store "$r" -plugin "$STORE"
 		run_single "$g" plugin "$r" -plugin "$PLUGIN,verbose=on"
+		run_pair "$g" countpair "$r" -plugin "$COUNT"
+		run_pair "$g" pluginpair "$r" -plugin "$PLUGIN"
 		run_monitored "$g" monitored "$r" "${GARG[$g]}"
 		run_monitored "$g" monshort "$r" "${GSHORT[$g]}"
 	done
@@ -442,6 +498,8 @@ for g in "${GUESTS[@]}"; do
 	row "count (floor)" count wall count cpu count
 	row "store-only (floor 2)" store wall store cpu store
 	row "plugin, no monitor" plugin wall plugin cpu plugin
+	row "count pair, slower" countpair wall countpair cpu_slower countpair_A
+	row "plugin pair, slower" pluginpair wall pluginpair cpu_slower pluginpair_A
 	row "monitored QEMU A" monitored wall_A monitored_A cpu monitored_A
 	row "monitored QEMU B" monitored wall_B monitored_B cpu monitored_B
 	row "monitored, slower" monitored wall monitored cpu_slower monitored_A
@@ -461,6 +519,12 @@ for g in "${GUESTS[@]}"; do
 	m_wall=$(median "$g" monitored wall)
 	x=$(calc '%.3f' "$m_wall / $c_wall")
 	bar "$(calc '%d' "$x <= 1.15")" "$g: monitored / count = ${x}x wall (bar <= 1.15x; plugin alone is $(calc '%.2f' "$(median "$g" plugin wall) / $c_wall")x, monitored cpu/count $(calc '%.2f' "$(median "$g" monitored cpu_slower) / $c_cpu")x)"
+	cp_wall=$(median "$g" countpair wall)
+	pp_wall=$(median "$g" pluginpair wall)
+	echo "  two at once: count pair / count $(calc '%.2f' "$cp_wall / $c_wall")x (the machine's share);" \
+		"plugin pair / count pair $(calc '%.2f' "$pp_wall / $cp_wall")x (the plugin's);" \
+		"monitored / plugin pair $(calc '%.2f' "$m_wall / $pp_wall")x (the monitor's and the uprobes');" \
+		"monitored / count pair $(calc '%.2f' "$m_wall / $cp_wall")x"
 	if [[ $g == calls ]]; then
 		x=$(calc '%.3f' "$m_wall / $p_wall")
 		bar "$(calc '%d' "$x <= 1.6")" "$g: monitored / plain = ${x}x wall on the call-heavy guest (bar <= 1.6x)"
