@@ -484,6 +484,37 @@ Test(tlogread, singlestep_split_streams_are_the_same)
 	cr_assert_eq(d.ninsns[1], 9);
 }
 
+Test(tlogread, rep_string_iterations_count_once)
+{
+	/*
+	 * A: the rep instruction at 0x401004 runs as its own block three times
+	 * (one per iteration), then the block after it; B (-singlestep) runs
+	 * it once and goes on.  The same instruction stream.
+	 */
+	log_both_ways(0x401000, 3, 2); /* 0x401000, 0x401002, 0x401004 (the rep) */
+	log_both_ways(0x401004, 1, 2);
+	log_both_ways(0x401006, 2, 3);
+	log_both_ways(0x402000, 1, 1);
+	feed_all();
+
+	uint64_t wa[] = { ls_rec_make(0x401000, 3), ls_rec_make(0x401004, 1), ls_rec_make(0x401004, 1),
+			  ls_rec_make(0x401006, 2) };
+	uint64_t wb[] = { ls_rec_make(0x401000, 3), ls_rec_make(0x401006, 2) };
+	struct ls_insn_div d;
+
+	cr_assert_eq(ls_first_insn_divergence(&ta, &tb, wa, 4, wb, 2, &d), LS_INSN_SAME);
+	cr_assert_eq(d.index, 5, "repeats are counted once");
+	cr_assert_eq(ls_first_insn_divergence(&ta, &tb, wb, 2, wa, 4, &d), LS_INSN_SAME, "either side may repeat");
+
+	/* A real difference after the repeats is still found, at the right place. */
+	uint64_t wc[] = { ls_rec_make(0x401000, 3), ls_rec_make(0x401004, 1), ls_rec_make(0x402000, 1) };
+	cr_assert_eq(ls_first_insn_divergence(&ta, &tb, wc, 3, wb, 2, &d), LS_INSN_DIFFER);
+	cr_assert_eq(d.first[0].addr, 0x402000);
+	cr_assert_eq(d.first[1].addr, 0x401006);
+	cr_assert_eq(d.common[0].addr, 0x401004);
+	cr_assert_eq(d.index, 3);
+}
+
 Test(tlogread, singlestep_split_with_a_divergence)
 {
 	/* A: 0x401000 (4 insns) then 0x401100; B single-steps the same first 4 but then goes to 0x401200. */

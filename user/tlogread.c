@@ -329,6 +329,8 @@ struct cursor {
 	uint32_t insn;
 	const struct ls_tb *tb; /* of w[blk], once looked up */
 	unsigned borrowed;
+	bool have_last;
+	uint64_t last; /* address of the instruction the walk last passed */
 };
 
 /* 1: positioned on an instruction; 0: the records are exhausted; -1: w[blk] is unknown. */
@@ -411,6 +413,19 @@ int ls_first_insn_divergence(const struct ls_tlog *ta, const struct ls_tlog *tb,
 			break;
 		}
 		struct ls_insn_pos pa = cursor_pos(&c[0]), pb = cursor_pos(&c[1]);
+		/*
+		 * Back-to-back executions of one instruction count once, as in
+		 * --insn (follow.c): QEMU runs each iteration of a rep string
+		 * instruction as its own block, except with -singlestep.
+		 */
+		int rep = -1;
+		if (pa.addr != pb.addr)
+			rep = c[0].have_last && pa.addr == c[0].last ? 0 : c[1].have_last && pb.addr == c[1].last ? 1 : -1;
+		if (rep >= 0) {
+			c[rep].last = rep ? pb.addr : pa.addr;
+			cursor_next(&c[rep]);
+			continue;
+		}
 		if (pa.addr != pb.addr) {
 			out->first[0] = pa;
 			out->first[1] = pb;
@@ -425,6 +440,9 @@ int ls_first_insn_divergence(const struct ls_tlog *ta, const struct ls_tlog *tb,
 		prev[0] = pa;
 		prev[1] = pb;
 		have_prev = true;
+		c[0].last = pa.addr;
+		c[1].last = pb.addr;
+		c[0].have_last = c[1].have_last = true;
 		cursor_next(&c[0]);
 		cursor_next(&c[1]);
 		idx++;

@@ -152,7 +152,9 @@ struct ls_insn_div {
  * past the divergent block) into instruction streams and find the first
  * instruction whose address differs.  Blocks may be split differently on
  * the two sides (one QEMU with -one-insn-per-tb): only the instruction
- * streams count.  A record a side's log does not know is looked up in the
+ * streams count, and back-to-back executions of one instruction count once
+ * (QEMU runs each rep-string iteration as its own block except with
+ * -singlestep), so index counts them once.  A record a side's log does not know is looked up in the
  * other side's log (the same guest code at the same address; counted in
  * borrowed) before the walk gives up with LS_INSN_UNKNOWN.
  */
