@@ -7,7 +7,7 @@
 #        bash bench/run.sh [--runs N] [--quick]
 #
 # The claim under test is "compare two QEMUs at close to full speed": the
-# per-block plugin work plus one uprobe hit per 16384-block chunk should cost
+# per-block plugin work plus one uprobe hit per 65536-block chunk should cost
 # little more than the cheapest possible per-block plugin, and the monitor
 # itself should use almost no CPU.  So for each guest -- intloop (tight loop,
 # ~1e9 blocks) and calls (call-heavy fib) -- this script runs, in one go:

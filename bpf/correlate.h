@@ -233,11 +233,13 @@ LS_INLINE enum ls_verdict ls_correlate(struct ls_pair_state *st, struct ls_contr
 }
 
 /*
- * The highest chunk side x may write, so that ls_correlate never has to
- * count an overrun: the monitor writes it into the plugin's permit_chunk.
- * attach_chunk is where x was writing when the monitor attached.
+ * The highest chunk side x may write, so that neither ring overwrites what
+ * the monitor may still need (and ls_correlate never has to count an
+ * overrun): window chunks ahead of the partner (ls_window, at most
+ * LS_WINDOW).  attach_chunk is where x was writing when the monitor attached.
  */
-LS_INLINE __u64 ls_permit(const struct ls_pair_state *st, __u32 x, __u64 attach_chunk, int frozen, int partner_gone)
+LS_INLINE __u64 ls_permit(const struct ls_pair_state *st, __u32 x, __u64 attach_chunk, int frozen, int partner_gone,
+			  __u32 window)
 {
 	const struct ls_side_state *me = &st->side[x & 1];
 	const struct ls_side_state *o = &st->side[(x ^ 1) & 1];
@@ -248,14 +250,14 @@ LS_INLINE __u64 ls_permit(const struct ls_pair_state *st, __u32 x, __u64 attach_
 	if (partner_gone)
 		return ~0ULL;
 	if (!o->first1)
-		return (me->first1 ? me->first1 - 1 : attach_chunk) + LS_WINDOW - 1;
+		return (me->first1 ? me->first1 - 1 : attach_chunk) + window - 1;
 	start = o->first1 - 1;
 	if (me->first1 && me->first1 - 1 > start)
 		start = me->first1 - 1;
 	c = o->hi1 ? o->hi1 - 1 : 0;
 	if (c < start)
 		c = start;
-	return c + LS_WINDOW - 1;
+	return c + window - 1;
 }
 
 #endif /* LOCKSTEP_CORRELATE_H */

@@ -24,7 +24,13 @@
 
 /* Limits shared by the plugin and the correlator. */
 #define LS_MAX_VCPUS 64
-#define LS_WINDOW 64 /* chunks one side may run ahead of the other */
+#define LS_WINDOW 64 /* most chunks one side may run ahead of the other (the correlator's slots) */
+/*
+ * A ring holds the window plus these chunks: the one being written, one more
+ * before a hold lands, and the history before a divergence.
+ */
+#define LS_RING_SPARE 4
+#define LS_MIN_RING_CHUNKS 16 /* so the window is at least 12 chunks */
 #define LS_HISTORY 16 /* blocks of history shown before a divergence */
 
 /*
@@ -58,6 +64,20 @@ static inline __u64 ls_rec_pc(__u64 word)
 static inline __u32 ls_rec_ninsns(__u64 word)
 {
 	return (__u32)(word >> LS_REC_PC_BITS);
+}
+
+/*
+ * The chunks one side may run ahead of the other with these chunk and ring
+ * sizes: as many as the ring holds beyond LS_RING_SPARE, at most LS_WINDOW.
+ * Two sides use the smaller of their windows.
+ */
+static inline __u32 ls_window(__u32 batch_order, __u32 ring_order)
+{
+	__u64 chunks = ring_order >= batch_order && ring_order - batch_order < 32 ? 1ULL << (ring_order - batch_order) : 0;
+
+	if (chunks <= LS_RING_SPARE)
+		return 1;
+	return chunks - LS_RING_SPARE > LS_WINDOW ? LS_WINDOW : (__u32)(chunks - LS_RING_SPARE);
 }
 
 /* Reasons a batch is published (ls_batch.flags). */

@@ -60,7 +60,14 @@ __attribute__((noinline, used, visibility("default"))) void lockstep_publish(str
 #endif
 
 static struct ls_plugin_args args;
-static struct ls_stream *streams[LS_MAX_VCPUS];
+/*
+ * Every vCPU's stream in one static array, so the per-block callback finds
+ * vCPU 0's write pointer at a fixed address.  A slot without a ring is a
+ * sink (ls_stream_init_sink); ready[] says which are complete, with a ring,
+ * for everything but the per-block path.
+ */
+static struct ls_stream stream_tab[LS_MAX_VCPUS];
+static bool ready[LS_MAX_VCPUS];
 /* What the monitor reads: each vCPU's publication struct. */
 static struct ls_batch *batches[LS_MAX_VCPUS];
 static atomic_uint dropped_vcpus;
@@ -99,8 +106,19 @@ static void report(const char *fmt, ...)
  */
 static void on_exec(unsigned int vcpu, void *ud)
 {
-	if (__builtin_expect(vcpu < LS_MAX_VCPUS && streams[vcpu] != NULL, 1))
-		ls_stream_append(streams[vcpu], (uint64_t)(uintptr_t)ud);
+	/* vCPU 0 first: every single-threaded guest, and no index arithmetic. */
+	if (__builtin_expect(vcpu == 0, 1))
+		ls_stream_append(&stream_tab[0], (uint64_t)(uintptr_t)ud);
+	else if (vcpu < LS_MAX_VCPUS)
+		ls_stream_append(&stream_tab[vcpu], (uint64_t)(uintptr_t)ud);
+}
+
+/* The stream of a vCPU that has a ring, or NULL. */
+static struct ls_stream *stream_of(unsigned vcpu)
+{
+	if (vcpu >= LS_MAX_VCPUS || !__atomic_load_n(&ready[vcpu], __ATOMIC_ACQUIRE))
+		return NULL;
+	return &stream_tab[vcpu];
 }
 
 /*
@@ -188,13 +206,13 @@ static void on_vcpu_init(qemu_plugin_id_t id, unsigned int vcpu)
 		       LS_MAX_VCPUS);
 		return;
 	}
-	if (streams[vcpu])
+	if (stream_of(vcpu))
 		return; /* linux-user reuses a finished thread's index: continue its stream */
-	s = calloc(1, sizeof(*s));
-	if (!s || (err = ls_stream_init(s, vcpu, args.batch_order, args.ring_order)) != 0) {
-		report("vCPU %u: cannot allocate a %llu-record ring: %s", vcpu, 1ull << args.ring_order,
-		       strerror(s ? -err : ENOMEM));
-		free(s);
+	s = &stream_tab[vcpu];
+	/* No one appends yet: the vCPU runs its first block after this returns. */
+	if ((err = ls_stream_init(s, vcpu, args.batch_order, args.ring_order)) != 0) {
+		report("vCPU %u: cannot allocate a %llu-record ring: %s: its blocks are not recorded", vcpu,
+		       1ull << args.ring_order, strerror(-err));
 		atomic_fetch_add(&dropped_vcpus, 1);
 		return;
 	}
@@ -224,15 +242,15 @@ static void on_vcpu_init(qemu_plugin_id_t id, unsigned int vcpu)
 	 * until the monitor finds its stream (it looks every few ms): it gets
 	 * the first window's permit under vCPU 0's lease.
 	 */
-	struct ls_stream *first = __atomic_load_n(&streams[0], __ATOMIC_ACQUIRE);
+	struct ls_stream *first = stream_of(0);
 	if (first && vcpu != 0) {
 		uint64_t lease = __atomic_load_n(&first->batch.lease_until_ns, __ATOMIC_ACQUIRE);
 		if (lease > ls_mono_ns() && __atomic_load_n(&first->batch.permit_chunk, __ATOMIC_ACQUIRE) != ~0ull) {
-			s->batch.permit_chunk = LS_WINDOW - 1;
+			s->batch.permit_chunk = ls_window(args.batch_order, args.ring_order) - 1;
 			s->batch.lease_until_ns = lease;
 		}
 	}
-	__atomic_store_n(&streams[vcpu], s, __ATOMIC_RELEASE);
+	__atomic_store_n(&ready[vcpu], true, __ATOMIC_RELEASE);
 	__atomic_store_n(&batches[vcpu], &s->batch, __ATOMIC_RELEASE);
 	if (vcpu == 0 && args.wait_ms) {
 		if (!ls_stream_wait_monitor(s, args.wait_ms * 1000000ull))
@@ -243,7 +261,7 @@ static void on_vcpu_init(qemu_plugin_id_t id, unsigned int vcpu)
 static void on_syscall(qemu_plugin_id_t id, unsigned int vcpu, int64_t num, uint64_t a1, uint64_t a2,
 		       uint64_t a3, uint64_t a4, uint64_t a5, uint64_t a6, uint64_t a7, uint64_t a8)
 {
-	struct ls_stream *s = vcpu < LS_MAX_VCPUS ? streams[vcpu] : NULL;
+	struct ls_stream *s = stream_of(vcpu);
 
 	(void)id, (void)a7, (void)a8;
 	if (!s)
@@ -262,7 +280,7 @@ static void on_syscall(qemu_plugin_id_t id, unsigned int vcpu, int64_t num, uint
 
 static void on_syscall_ret(qemu_plugin_id_t id, unsigned int vcpu, int64_t num, int64_t ret)
 {
-	struct ls_stream *s = vcpu < LS_MAX_VCPUS ? streams[vcpu] : NULL;
+	struct ls_stream *s = stream_of(vcpu);
 
 	(void)id;
 	if (!s)
@@ -300,7 +318,7 @@ static void *flusher_main(void *unused)
 		nanosleep(&tick, NULL);
 		uint64_t now = ls_mono_ns();
 		for (unsigned i = 0; i < LS_MAX_VCPUS; i++) {
-			struct ls_stream *s = __atomic_load_n(&streams[i], __ATOMIC_ACQUIRE);
+			struct ls_stream *s = stream_of(i);
 			if (!s || pthread_mutex_trylock(&s->mu) != 0)
 				continue;
 			if (s->in_syscall && !s->final && ls_stream_seq(s) != s->published_seq &&
@@ -394,7 +412,7 @@ static void on_exit_cb(qemu_plugin_id_t id, void *unused)
 	(void)id, (void)unused;
 	atomic_store(&exiting, true);
 	for (unsigned i = 0; i < LS_MAX_VCPUS; i++) {
-		struct ls_stream *s = streams[i];
+		struct ls_stream *s = stream_of(i);
 		if (!s)
 			continue;
 		pthread_mutex_lock(&s->mu);
@@ -408,7 +426,7 @@ static void on_exit_cb(qemu_plugin_id_t id, void *unused)
 	}
 	/* All final publications first, then one wait: the monitor releases them together. */
 	for (unsigned i = 0; i < LS_MAX_VCPUS; i++) {
-		struct ls_stream *s = streams[i];
+		struct ls_stream *s = stream_of(i);
 		if (!s)
 			continue;
 		ls_stream_wait_final(s);
@@ -464,6 +482,8 @@ QEMU_PLUGIN_EXPORT int qemu_plugin_install(qemu_plugin_id_t id, const qemu_info_
 		ls_tlog_init(&tlog, &lockstep_plugin_info, 0);
 	}
 
+	for (unsigned v = 0; v < LS_MAX_VCPUS; v++)
+		ls_stream_init_sink(&stream_tab[v], v);
 	qemu_plugin_register_vcpu_init_cb(id, on_vcpu_init);
 	qemu_plugin_register_vcpu_tb_trans_cb(id, on_tb_trans);
 	qemu_plugin_register_atexit_cb(id, on_exit_cb, NULL);

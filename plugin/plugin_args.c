@@ -156,9 +156,10 @@ int ls_plugin_args_parse(struct ls_plugin_args *a, int argc, char **argv, char *
 		}
 #undef KEY
 	}
-	/* The ring must hold every chunk the monitor may still need: the window, the
-	 * chunk being written, one more before the hold lands, and the history. */
-	uint64_t need = (uint64_t)(LS_WINDOW + 4) << a->batch_order;
+	/* The ring must hold every chunk the monitor may still need: a window of
+	 * at least 12 chunks (ls_window), the chunk being written, one more
+	 * before the hold lands, and the history. */
+	uint64_t need = (uint64_t)LS_MIN_RING_CHUNKS << a->batch_order;
 	if ((1ull << a->ring_order) < need) {
 		if (ring_given)
 			FAIL("ring=%llu is too small for batch=%llu: needs at least %llu records",

@@ -10,10 +10,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define LS_DEFAULT_BATCH_ORDER 14 /* 16384 blocks a chunk: one uprobe hit each */
+#define LS_DEFAULT_BATCH_ORDER 16 /* 65536 blocks a chunk: one uprobe hit each */
 #define LS_DEFAULT_RING_ORDER 21 /* 2M records = 16 MiB a vCPU, touched lazily */
 #define LS_MIN_BATCH_ORDER 8
-#define LS_MAX_BATCH_ORDER 14 /* (LS_WINDOW + 4) chunks must fit the largest ring */
+#define LS_MAX_BATCH_ORDER 16 /* LS_MIN_RING_CHUNKS chunks must fit the largest ring */
 #define LS_MAX_RING_ORDER 21 /* 16 MiB a vCPU */
 #define LS_DEFAULT_FLUSH_MS 50
 #define LS_DEFAULT_TLOG_BYTES (64ull << 20) /* translation log, touched lazily */
@@ -24,8 +24,8 @@
 #define LS_MAX_SYS_ORDER 20
 
 #define LS_PLUGIN_ARGS_USAGE \
-	"batch=BLOCKS (power of two, 256..16384, default 16384),ring=RECORDS (power of two, " \
-	">= batch*68, <= 2097152, default 2097152),flush=DURATION (default 50ms, 0 = off)," \
+	"batch=BLOCKS (power of two, 256..65536, default 65536),ring=RECORDS (power of two, " \
+	">= batch*16, <= 2097152, default 2097152),flush=DURATION (default 50ms, 0 = off)," \
 	"wait=DURATION (hold the guest until a monitor attaches, default 0 = no wait)," \
 	"dump=PATH (write every record to PATH),tlog=SIZE (translation log: MiB, or with K/M/G, " \
 	"default 64M, 0 = off),syscalls=RECORDS (syscall log per vCPU, power of two, 16..1048576, " \

@@ -14,7 +14,12 @@
 
 #include "../bpf/lockstep_wire.h"
 
-struct ls_stream {
+/*
+ * Aligned so the plugin can keep its streams in one static array indexed by
+ * vCPU (no pointer to chase per block) without two vCPU threads sharing the
+ * cache line that holds their write pointers.
+ */
+struct __attribute__((aligned(64))) ls_stream {
 	/* Hot: touched on every block. */
 	uint64_t *cur; /* next record to write */
 	uint64_t *chunk_end; /* end of the current chunk in the ring */
@@ -43,6 +48,9 @@ struct ls_stream {
 	uint64_t syscall_enter_ns;
 	FILE *dump; /* dump=PATH: every record, in order */
 	uint64_t dumped_seq;
+	bool active; /* has a ring (the plugin's static table has a slot for every possible vCPU) */
+	uint64_t sink; /* what a stream without a ring writes to (ls_stream_init_sink) */
+	uint64_t unrecorded; /* blocks such a stream saw */
 };
 
 /* The uprobe target: a 5-byte NOP and ret.  Tests may provide their own. */
@@ -53,6 +61,20 @@ uint64_t ls_mono_ns(void);
 /* 0 on success, -errno on failure. */
 int ls_stream_init(struct ls_stream *s, uint32_t vcpu, uint32_t batch_order, uint32_t ring_order);
 void ls_stream_fini(struct ls_stream *s);
+
+/*
+ * A stream with no ring (before its vCPU is initialised, or when its ring
+ * could not be allocated): appends land in s->sink and are only counted, so
+ * the per-block path needs no check for a missing stream.
+ */
+void ls_stream_init_sink(struct ls_stream *s, uint32_t vcpu);
+
+/*
+ * The vector width the chunk fold uses: 0 picks the best for this CPU (the
+ * first fold does that by itself); tests force 4 or 8 to check that every
+ * width gives the same digest.  Returns the width in use.
+ */
+unsigned ls_stream_fold_width(unsigned want);
 
 /* Sequence number of the next block. */
 static inline uint64_t ls_stream_seq(const struct ls_stream *s)

@@ -301,7 +301,7 @@ Test(correlate, overrun_when_a_window_ahead)
 	for (__u64 k = 0; k < LS_WINDOW; k++)
 		cr_assert_eq(pub_same(0, k, CHUNK), LS_OK);
 	cr_assert_eq(st.side[0].overruns, 0);
-	cr_assert_eq(ls_permit(&st, 0, 0, 0, 0), LS_WINDOW - 1, "the permit stops one chunk short of an overrun");
+	cr_assert_eq(ls_permit(&st, 0, 0, 0, 0, LS_WINDOW), LS_WINDOW - 1, "the permit stops one chunk short of an overrun");
 
 	cr_assert_eq(pub_same(0, LS_WINDOW, CHUNK), LS_OK);
 	cr_assert_eq(st.side[0].overruns, CHUNK);
@@ -377,11 +377,11 @@ Test(correlate, final_and_end_markers)
 
 Test(correlate, permit_without_partner)
 {
-	cr_assert_eq(ls_permit(&st, 0, 0, 0, 0), LS_WINDOW - 1);
-	cr_assert_eq(ls_permit(&st, 1, 40, 0, 0), 40 + LS_WINDOW - 1, "nothing published: from the attach chunk");
+	cr_assert_eq(ls_permit(&st, 0, 0, 0, 0, LS_WINDOW), LS_WINDOW - 1);
+	cr_assert_eq(ls_permit(&st, 1, 40, 0, 0, LS_WINDOW), 40 + LS_WINDOW - 1, "nothing published: from the attach chunk");
 	cr_assert_eq(pub_same(0, 10, CHUNK), LS_OK);
 	cr_assert_eq(pub_same(0, 11, CHUNK), LS_OK);
-	cr_assert_eq(ls_permit(&st, 0, 40, 0, 0), 10 + LS_WINDOW - 1, "from the first chunk published");
+	cr_assert_eq(ls_permit(&st, 0, 40, 0, 0, LS_WINDOW), 10 + LS_WINDOW - 1, "from the first chunk published");
 }
 
 Test(correlate, permit_follows_a_partner_behind)
@@ -391,8 +391,8 @@ Test(correlate, permit_follows_a_partner_behind)
 	for (__u64 k = 0; k < 3; k++)
 		cr_assert_eq(pub_same(1, k, CHUNK), LS_OK);
 	cr_assert_eq(st.side[1].hi1, 3);
-	cr_assert_eq(ls_permit(&st, 0, 0, 0, 0), 2 + LS_WINDOW - 1);
-	cr_assert_eq(ls_permit(&st, 1, 0, 0, 0), 9 + LS_WINDOW - 1);
+	cr_assert_eq(ls_permit(&st, 0, 0, 0, 0, LS_WINDOW), 2 + LS_WINDOW - 1);
+	cr_assert_eq(ls_permit(&st, 1, 0, 0, 0, LS_WINDOW), 9 + LS_WINDOW - 1);
 }
 
 Test(correlate, permit_never_below_the_pairing_start)
@@ -400,19 +400,19 @@ Test(correlate, permit_never_below_the_pairing_start)
 	cr_assert_eq(pub_same(0, 10, CHUNK), LS_OK);
 	cr_assert_eq(pub_same(1, 3, CHUNK), LS_OK);
 	/* Side 1 is at chunk 3 but the comparison starts at 10: side 0 counts from 10. */
-	cr_assert_eq(ls_permit(&st, 0, 0, 0, 0), 10 + LS_WINDOW - 1);
-	cr_assert_eq(ls_permit(&st, 1, 0, 0, 0), 10 + LS_WINDOW - 1);
+	cr_assert_eq(ls_permit(&st, 0, 0, 0, 0, LS_WINDOW), 10 + LS_WINDOW - 1);
+	cr_assert_eq(ls_permit(&st, 1, 0, 0, 0, LS_WINDOW), 10 + LS_WINDOW - 1);
 }
 
 Test(correlate, permit_when_frozen_or_partner_gone)
 {
 	for (__u64 k = 0; k < 5; k++)
 		cr_assert_eq(pub_same(0, k, CHUNK), LS_OK);
-	cr_assert_eq(ls_permit(&st, 0, 0, 1, 0), 5, "frozen: only the chunk being written");
-	cr_assert_eq(ls_permit(&st, 0, 9, 1, 0), 9, "frozen before publishing: the attach chunk");
-	cr_assert_eq(ls_permit(&st, 1, 2, 1, 0), 2);
-	cr_assert_eq(ls_permit(&st, 0, 0, 0, 1), ~0ULL);
-	cr_assert_eq(ls_permit(&st, 0, 0, 1, 1), 5, "a divergence holds even when the partner is gone");
+	cr_assert_eq(ls_permit(&st, 0, 0, 1, 0, LS_WINDOW), 5, "frozen: only the chunk being written");
+	cr_assert_eq(ls_permit(&st, 0, 9, 1, 0, LS_WINDOW), 9, "frozen before publishing: the attach chunk");
+	cr_assert_eq(ls_permit(&st, 1, 2, 1, 0, LS_WINDOW), 2);
+	cr_assert_eq(ls_permit(&st, 0, 0, 0, 1, LS_WINDOW), ~0ULL);
+	cr_assert_eq(ls_permit(&st, 0, 0, 1, 1, LS_WINDOW), 5, "a divergence holds even when the partner is gone");
 }
 
 /* ---- two publishers at once, as the two QEMUs on two CPUs ---- */
@@ -444,7 +444,7 @@ static void *publisher(void *arg)
 					sched_yield(); /* the partner may share our CPU */
 		} else {
 			/* What the plugin does with the monitor's permit: wait at the chunk boundary. */
-			while (k > ls_permit(&st, w->side, 0, 0, 0))
+			while (k > ls_permit(&st, w->side, 0, 0, 0, LS_WINDOW))
 				sched_yield();
 		}
 		if (w->partials && k % 5 == 0 && pub_same(w->side, k, 100) != LS_OK)

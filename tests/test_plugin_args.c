@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "lockstep_wire.h"
 #include "plugin_args.h"
 
 static struct ls_plugin_args a;
@@ -35,7 +36,7 @@ static void refused(const char *arg, const char *msg)
 Test(plugin_args, defaults)
 {
 	cr_assert_eq(parse(0), 0);
-	cr_assert_eq(a.batch_order, 14);
+	cr_assert_eq(a.batch_order, 16);
 	cr_assert_eq(a.ring_order, 21);
 	cr_assert_eq(a.flush_ms, 50);
 	cr_assert_eq(a.wait_ms, 0);
@@ -59,8 +60,8 @@ Test(plugin_args, all_keys)
 
 Test(plugin_args, largest_values)
 {
-	cr_assert_eq(parse(4, "batch=16384", "ring=2097152", "flush=60s", "wait=3600s"), 0, "%s", err);
-	cr_assert_eq(a.batch_order, 14);
+	cr_assert_eq(parse(4, "batch=65536", "ring=2097152", "flush=60s", "wait=3600s"), 0, "%s", err);
+	cr_assert_eq(a.batch_order, 16);
 	cr_assert_eq(a.ring_order, 21);
 	cr_assert_eq(a.flush_ms, 60000);
 	cr_assert_eq(a.wait_ms, 3600000);
@@ -75,11 +76,14 @@ Test(plugin_args, small_batch_keeps_default_ring)
 
 Test(plugin_args, ring_must_hold_the_window_of_chunks)
 {
-	/* batch=256 needs 68*256 = 17408 records: 16384 is one power short, 32768 fits. */
-	cr_assert_eq(parse(2, "batch=256", "ring=16384"), -1);
-	cr_assert_str_eq(err, "ring=16384 is too small for batch=256: needs at least 17408 records");
-	cr_assert_eq(parse(2, "ring=32768", "batch=256"), 0, "order of keys must not matter: %s", err);
-	cr_assert_eq(a.ring_order, 15);
+	/* batch=256 needs 16*256 = 4096 records: 2048 is one power short, 4096 fits. */
+	cr_assert_eq(parse(2, "batch=256", "ring=2048"), -1);
+	cr_assert_str_eq(err, "ring=2048 is too small for batch=256: needs at least 4096 records");
+	cr_assert_eq(parse(2, "ring=4096", "batch=256"), 0, "order of keys must not matter: %s", err);
+	cr_assert_eq(a.ring_order, 12);
+	cr_assert_eq(ls_window(a.batch_order, a.ring_order), 12, "16 chunks: a window of 12");
+	cr_assert_eq(parse(2, "ring=32768", "batch=256"), 0, "%s", err);
+	cr_assert_eq(ls_window(a.batch_order, a.ring_order), LS_WINDOW, "128 chunks: the full window");
 }
 
 Test(plugin_args, flush_off_and_bare_milliseconds)
@@ -131,20 +135,20 @@ Test(plugin_args, refusal_stops_at_the_bad_argument)
 
 Test(plugin_args, batch_refusals)
 {
-	refused("batch=3", "batch=3: must be a power of two from 256 to 16384 blocks");
-	refused("batch=1000", "batch=1000: must be a power of two from 256 to 16384 blocks");
-	refused("batch=32768", "batch=32768: must be a power of two from 256 to 16384 blocks");
-	refused("batch=128", "batch=128: must be a power of two from 256 to 16384 blocks");
-	refused("batch=0", "batch=0: must be a power of two from 256 to 16384 blocks");
-	refused("batch=", "batch=: must be a power of two from 256 to 16384 blocks");
-	refused("batch=-256", "batch=-256: must be a power of two from 256 to 16384 blocks");
-	refused("batch=+256", "batch=+256: must be a power of two from 256 to 16384 blocks");
-	refused("batch=256x", "batch=256x: must be a power of two from 256 to 16384 blocks");
-	refused("batch= 256", "batch= 256: must be a power of two from 256 to 16384 blocks");
+	refused("batch=3", "batch=3: must be a power of two from 256 to 65536 blocks");
+	refused("batch=1000", "batch=1000: must be a power of two from 256 to 65536 blocks");
+	refused("batch=131072", "batch=131072: must be a power of two from 256 to 65536 blocks");
+	refused("batch=128", "batch=128: must be a power of two from 256 to 65536 blocks");
+	refused("batch=0", "batch=0: must be a power of two from 256 to 65536 blocks");
+	refused("batch=", "batch=: must be a power of two from 256 to 65536 blocks");
+	refused("batch=-256", "batch=-256: must be a power of two from 256 to 65536 blocks");
+	refused("batch=+256", "batch=+256: must be a power of two from 256 to 65536 blocks");
+	refused("batch=256x", "batch=256x: must be a power of two from 256 to 65536 blocks");
+	refused("batch= 256", "batch= 256: must be a power of two from 256 to 65536 blocks");
 	/* strtoull would negate these to 256 and 0: the sign must be refused, not wrapped. */
 	refused("batch=-18446744073709551360",
-		"batch=-18446744073709551360: must be a power of two from 256 to 16384 blocks");
-	refused("batch=99999999999999999999", "batch=99999999999999999999: must be a power of two from 256 to 16384 blocks");
+		"batch=-18446744073709551360: must be a power of two from 256 to 65536 blocks");
+	refused("batch=99999999999999999999", "batch=99999999999999999999: must be a power of two from 256 to 65536 blocks");
 }
 
 Test(plugin_args, ring_refusals)
@@ -154,9 +158,9 @@ Test(plugin_args, ring_refusals)
 	refused("ring=0", "ring=0: must be a power of two of at most 2097152 records");
 	refused("ring=-1", "ring=-1: must be a power of two of at most 2097152 records");
 	refused("ring=2097152k", "ring=2097152k: must be a power of two of at most 2097152 records");
-	/* Default batch is 16384: 68 chunks of it need 1114112 records. */
-	refused("ring=65536", "ring=65536 is too small for batch=16384: needs at least 1114112 records");
-	refused("ring=1", "ring=1 is too small for batch=16384: needs at least 1114112 records");
+	/* Default batch is 65536: 16 chunks of it need 1048576 records. */
+	refused("ring=524288", "ring=524288 is too small for batch=65536: needs at least 1048576 records");
+	refused("ring=1", "ring=1 is too small for batch=65536: needs at least 1048576 records");
 }
 
 Test(plugin_args, duration_refusals)

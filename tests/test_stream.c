@@ -195,6 +195,48 @@ Test(stream, every_split_of_a_chunk_folds_the_same)
 	check_call(ncalls - 1, LS_PUB_FULL, 0, CHUNK);
 }
 
+/* Every vector width the fold may pick gives the reference digest, for every tail length. */
+Test(stream, every_fold_width_gives_the_same_digest)
+{
+	const unsigned widths[] = { 4, 8 };
+
+	for (unsigned w = 0; w < 2; w++) {
+		unsigned got = ls_stream_fold_width(widths[w]);
+		if (got != widths[w]) {
+			cr_log_warn("this CPU has no %u-lane fold; checked %u lanes instead", widths[w], got);
+		}
+		ls_stream_fini(&s);
+		cr_assert_eq(ls_stream_init(&s, 5, ORDER, RING_ORDER), 0);
+		ncalls = 0;
+		uint64_t fed = 0;
+		for (unsigned step = 1; fed + step < CHUNK; step = step % 37 + 1) {
+			feed(&s, word_at, step);
+			fed += step;
+			ls_stream_publish(&s, LS_PUB_PARTIAL);
+			check_call(ncalls - 1, LS_PUB_PARTIAL, 0, (uint32_t)fed);
+		}
+		feed(&s, word_at, 3 * CHUNK - fed);
+		check_call(ncalls - 1, LS_PUB_FULL, 2, CHUNK);
+	}
+	ls_stream_fold_width(0);
+}
+
+Test(stream, a_sink_counts_and_never_publishes)
+{
+	struct ls_stream t;
+
+	ls_stream_init_sink(&t, 9);
+	for (int i = 0; i < 1000; i++)
+		ls_stream_append(&t, word_at((uint64_t)i));
+	cr_assert_eq(t.unrecorded, 1000);
+	cr_assert_eq(t.cur, &t.sink);
+	cr_assert_eq(ncalls, 0, "a stream without a ring publishes nothing");
+	cr_assert_eq(ls_stream_init(&t, 0, 15, 14), -EINVAL);
+	ls_stream_append(&t, 1);
+	cr_assert_eq(t.unrecorded, 1, "a failed init leaves a sink behind");
+	ls_stream_fini(&t);
+}
+
 Test(stream, partial_across_the_ring_end)
 {
 	feed(&s, word_at, RING_LEN + 33);

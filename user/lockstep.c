@@ -91,6 +91,7 @@ struct ls_run {
 	struct ls_backlog bk[LS_MAX_VCPUS];
 	struct ls_tail tail[LS_MAX_VCPUS];
 	uint64_t lease_ns;
+	uint32_t window; /* chunks a side may lead: the smaller of the two sides' ls_window */
 	struct lockstep_bpf *skel;
 	struct ls_target t[2];
 	struct ls_side_desc desc[2];
@@ -351,9 +352,9 @@ static uint64_t follow_permit(const struct ls_run *run, int v, int i, int frozen
 	uint32_t order = run->t[0].info.batch_order;
 
 	if (frozen)
-		return ls_permit(st, (uint32_t)i, run->sc[i][v].attach_chunk, 1, 0);
+		return ls_permit(st, (uint32_t)i, run->sc[i][v].attach_chunk, 1, 0, run->window);
 	if (!f->active) /* --insn, partner not there yet: as far as one window from where it is */
-		return run->sc[i][v].attach_chunk + LS_WINDOW - 1;
+		return run->sc[i][v].attach_chunk + run->window - 1;
 	if (f->lost)
 		return ~0ull;
 	/* A partner that ended does not release this side: its records up to there are still compared. */
@@ -361,9 +362,9 @@ static uint64_t follow_permit(const struct ls_run *run, int v, int i, int frozen
 	if (LS_READ(st->side[i].final) && copied >= LS_READ(st->side[i].pub_end))
 		/* Its end is in our memory; it waits at exit while reports may still read its logs. */
 		return follow_done(run, v) ? ~0ull : LS_READ(st->side[i].hi1);
-	if (ls_follow_buffered(f, i) > run->opts->window + ((uint64_t)LS_WINDOW << order))
+	if (ls_follow_buffered(f, i) > run->opts->window + ((uint64_t)run->window << order))
 		return copied >> order;
-	return (copied >> order) + LS_WINDOW - 1;
+	return (copied >> order) + run->window - 1;
 }
 
 /*
@@ -389,7 +390,7 @@ static void update_permits(struct ls_run *run, bool force)
 				   : fin ? (run->tail[v].done || run->ended[i ^ 1] ? ~0ull : LS_READ(me->hi1))
 				   : run->bk[v].active	    ? run->bk[v].target
 				   : ls_permit(&run->skel->bss->pairs[v], (uint32_t)i, c->attach_chunk, frozen,
-					       run->ended[i ^ 1]);
+					       run->ended[i ^ 1], run->window);
 			if (!force && p == c->permit && now - c->lease_written_ns < run->lease_ns / 4)
 				continue;
 			if (write_permit(run->t[i].pid, c->batch_addr, p, now + run->lease_ns) == 0) {
@@ -2084,8 +2085,12 @@ int main(int argc, char **argv)
 	if (!rc && run.t[0].info.batch_order != run.t[1].info.batch_order)
 		rc = fail("A uses batch=%u and B batch=%u: start both QEMUs with the same plugin arguments",
 			  1u << run.t[0].info.batch_order, 1u << run.t[1].info.batch_order);
-	if (!rc)
+	if (!rc) {
+		uint32_t wa = ls_window(run.t[0].info.batch_order, run.t[0].info.ring_order);
+		uint32_t wb = ls_window(run.t[1].info.batch_order, run.t[1].info.ring_order);
+		run.window = wa < wb ? wa : wb;
 		rc = run_monitor(&run);
+	}
 	if (opts.launch) {
 		/* On an error before or during monitoring, do not leave held QEMUs behind. */
 		ls_children_stop(child, 2, 1000);
