@@ -31,9 +31,9 @@ ALL_CFLAGS = $(CFLAGS) $(WARN) $(DEPFLAGS) -std=gnu11 -D_GNU_SOURCE $(EXTRA_CFLA
 ALL_LDFLAGS = $(LDFLAGS) $(EXTRA_LDFLAGS)
 
 # Pure logic: no libbpf, no QEMU; unit-tested directly.
-USER_PURE := duration options procmaps qemucmd history report json metrics tlogread align systab syscmp kbtf
+USER_PURE := duration options procmaps qemucmd history report json metrics tlogread align systab syscmp kbtf gatesrv
 USER_SRCS := $(USER_PURE) elfsym target launch follow lockstep
-PLUGIN_PURE := stream plugin_args tlog syslog
+PLUGIN_PURE := stream plugin_args tlog syslog gate
 # Guest pcs as symbol+offset (libelf) and guest code as text (Capstone), for
 # reports; unit-tested on the guests built below.
 USER_GUEST := gsym disasm
@@ -161,7 +161,7 @@ $(UNIT): $(UNIT_TESTS) $(UNIT_OBJS) | $(GUESTS) $(PIE_GUESTS) $(A64_GUESTS)
 	$(Q)$(CC) $(ALL_LDFLAGS) $^ $(CRITERION_LIBS) $(LIBBPF_LIBS) $(LIBELF_LIBS) $(CAPSTONE_LIBS) -lpthread -o $@
 
 # A plugin that speaks another wire format: the monitor must refuse it clearly.
-$(WIRE99_PLUGIN): plugin/lockstep_plugin.c plugin/stream.c plugin/plugin_args.c plugin/tlog.c plugin/syslog.c \
+$(WIRE99_PLUGIN): plugin/lockstep_plugin.c plugin/stream.c plugin/plugin_args.c plugin/tlog.c plugin/syslog.c plugin/gate.c \
 		user/duration.c user/systab.c | $(OUTPUT)/tests
 	$(call msg,LINK,$@)
 	$(Q)$(CC) $(PLUGIN_CFLAGS) -MT $@ -DLS_WIRE_VERSION=99 -fPIC -fvisibility=hidden -Ibpf -shared $^ -lpthread -o $@

@@ -17,7 +17,7 @@
 #endif
 
 #ifndef LS_WIRE_VERSION /* overridable only to build the incompatible plugin the tests need */
-#define LS_WIRE_VERSION 2
+#define LS_WIRE_VERSION 3
 #endif
 #define LS_VERSION "0.1.0" /* release of plugin and monitor */
 #define LS_MAGIC 0x4c534250u /* "LSBP" */
@@ -73,8 +73,13 @@ static inline __u32 ls_rec_ninsns(__u64 word)
  */
 static inline __u32 ls_window(__u32 batch_order, __u32 ring_order)
 {
-	__u64 chunks = ring_order >= batch_order && ring_order - batch_order < 32 ? 1ULL << (ring_order - batch_order) : 0;
+	__u64 chunks;
 
+	if (ring_order < batch_order)
+		return 1;
+	if (ring_order - batch_order >= 32)
+		return LS_WINDOW;
+	chunks = 1ULL << (ring_order - batch_order);
 	if (chunks <= LS_RING_SPARE)
 		return 1;
 	return chunks - LS_RING_SPARE > LS_WINDOW ? LS_WINDOW : (__u32)(chunks - LS_RING_SPARE);
@@ -99,6 +104,15 @@ enum ls_pub_flags {
  * chunks up to permit_chunk, and waits at a chunk boundary beyond it.  The
  * permit only binds while lease_until_ns (CLOCK_MONOTONIC) is in the future,
  * so a monitor that dies can never stall a QEMU for longer than one lease.
+ *
+ * permit_chunk == LS_PERMIT_GATE hands flow control to the plugin itself:
+ * it has mapped the correlator's state read-only (the monitor passed it a
+ * file descriptor, see struct ls_gate_msg) and at each chunk boundary
+ * computes its own permit from the partner's progress, as the monitor would
+ * (ls_permit, correlate.h, for side gate_side - 1 with gate_window), holding
+ * by itself when the correlator is frozen (a divergence) or its vCPU is
+ * compared in user space.  The kernel path then needs no monitor tick at
+ * all, and a held side sees its partner's progress the moment it is made.
  */
 struct ls_batch {
 	__u32 magic;
@@ -121,7 +135,12 @@ struct ls_batch {
 	/* this vCPU's syscall log (linux-user only; 0 otherwise) */
 	__u64 sys_addr; /* struct ls_sys_rec[1 << ls_plugin_info.sys_order] */
 	__u64 sys_next; /* syscalls logged so far: record i is at i % size */
+	/* written by the monitor before it first writes LS_PERMIT_GATE */
+	__u32 gate_side; /* 1 + this stream's side in the correlator (1 A, 2 B) */
+	__u32 gate_window; /* chunks it may lead its partner by (ls_window of both sides) */
 };
+
+#define LS_PERMIT_GATE 0xfffffffffffffffeULL /* see struct ls_batch: the plugin gates itself */
 
 /*
  * Exported by the plugin as `lockstep_plugin_info` so the monitor can check
@@ -150,6 +169,35 @@ struct ls_plugin_info {
 	__u32 flags; /* LS_INFO_* */
 	__u32 sys_order; /* each vCPU's syscall log holds 2^sys_order records */
 	char target[16]; /* QEMU's target name: "x86_64", "aarch64", ... */
+	/*
+	 * The gate (see struct ls_batch): the monitor writes the name of an
+	 * abstract UNIX socket here; the plugin connects at its next chunk
+	 * boundary, receives the correlator state's file descriptor and says
+	 * how that went in gate_state (LS_GATE_*), with an errno on failure.
+	 */
+	char gate_name[40]; /* "" = none offered; no leading NUL (the abstract namespace adds it) */
+	__u32 gate_state;
+	__s32 gate_errno;
+};
+
+enum ls_gate_state {
+	LS_GATE_NONE = 0,
+	LS_GATE_MAPPED = 1, /* the plugin reads the correlator state: LS_PERMIT_GATE works */
+	LS_GATE_FAILED = 2, /* gate_errno says why; the monitor keeps granting permits */
+};
+
+/*
+ * The one message on the gate socket, with the correlator state's file
+ * descriptor (read-only, mmapable) as SCM_RIGHTS: where its parts are in
+ * the mapping.
+ */
+struct ls_gate_msg {
+	__u32 magic; /* LS_MAGIC */
+	__u16 version; /* LS_WIRE_VERSION */
+	__u16 _pad0;
+	__u64 map_size; /* bytes to map from offset 0 */
+	__u64 control_off; /* struct ls_control */
+	__u64 pairs_off; /* struct ls_pair_state[LS_MAX_VCPUS] */
 };
 
 /* Every wire format starts with these bytes of ls_plugin_info: enough to name a version we do not speak. */
@@ -249,7 +297,7 @@ static inline __u64 ls_digest_term(__u64 word, __u64 seq)
 #define LS_CHECK_SIZE(t, n) _Static_assert(sizeof(struct t) == (n), #t " size changed: bump LS_WIRE_VERSION")
 #define LS_CHECK_OFF(t, f, n) _Static_assert(__builtin_offsetof(struct t, f) == (n), #t "." #f " moved: bump LS_WIRE_VERSION")
 LS_CHECK_SIZE(ls_rec, 8);
-LS_CHECK_SIZE(ls_batch, 112);
+LS_CHECK_SIZE(ls_batch, 120);
 LS_CHECK_OFF(ls_batch, chunk, 16);
 LS_CHECK_OFF(ls_batch, ring_addr, 48);
 LS_CHECK_OFF(ls_batch, pub_id, 72);
@@ -257,12 +305,19 @@ LS_CHECK_OFF(ls_batch, permit_chunk, 80);
 LS_CHECK_OFF(ls_batch, lease_until_ns, 88);
 LS_CHECK_OFF(ls_batch, sys_addr, 96);
 LS_CHECK_OFF(ls_batch, sys_next, 104);
-LS_CHECK_SIZE(ls_plugin_info, 104);
+LS_CHECK_OFF(ls_batch, gate_side, 112);
+LS_CHECK_OFF(ls_batch, gate_window, 116);
+LS_CHECK_SIZE(ls_plugin_info, 152);
 LS_CHECK_OFF(ls_plugin_info, batches_addr, 16);
 LS_CHECK_OFF(ls_plugin_info, guest_base, 40);
 LS_CHECK_OFF(ls_plugin_info, tlog_used, 64);
 LS_CHECK_OFF(ls_plugin_info, flags, 80);
 LS_CHECK_OFF(ls_plugin_info, target, 88);
+LS_CHECK_OFF(ls_plugin_info, gate_name, 104);
+LS_CHECK_OFF(ls_plugin_info, gate_state, 144);
+LS_CHECK_SIZE(ls_gate_msg, 32);
+LS_CHECK_OFF(ls_gate_msg, map_size, 8);
+LS_CHECK_OFF(ls_gate_msg, pairs_off, 24);
 LS_CHECK_SIZE(ls_tlog_ent, 16);
 LS_CHECK_SIZE(ls_sys_rec, 128);
 LS_CHECK_OFF(ls_sys_rec, ret, 64);

@@ -22,6 +22,7 @@
 #include <time.h>
 
 #include "../user/systab.h"
+#include "gate.h"
 #include "plugin_args.h"
 #include "qemu_api.h"
 #include "stream.h"
@@ -86,6 +87,11 @@ static uint64_t base_mismatches; /* later translations that disagree (counted, f
 static uint64_t base_unknown_tbs; /* translations without a host address */
 /* Set at the second vCPU (a second guest thread), never cleared: outputs are then read the checked way. */
 static bool multi_vcpu;
+
+static void gate_hook(void)
+{
+	ls_gate_poll(&lockstep_plugin_info);
+}
 
 static void report(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 static void report(const char *fmt, ...)
@@ -245,7 +251,14 @@ static void on_vcpu_init(qemu_plugin_id_t id, unsigned int vcpu)
 	struct ls_stream *first = stream_of(0);
 	if (first && vcpu != 0) {
 		uint64_t lease = __atomic_load_n(&first->batch.lease_until_ns, __ATOMIC_ACQUIRE);
-		if (lease > ls_mono_ns() && __atomic_load_n(&first->batch.permit_chunk, __ATOMIC_ACQUIRE) != ~0ull) {
+		uint64_t permit = __atomic_load_n(&first->batch.permit_chunk, __ATOMIC_ACQUIRE);
+		if (lease > ls_mono_ns() && permit == LS_PERMIT_GATE) {
+			/* Under the gate, the correlator pairs it with its partner thread at once. */
+			s->batch.gate_side = __atomic_load_n(&first->batch.gate_side, __ATOMIC_RELAXED);
+			s->batch.gate_window = __atomic_load_n(&first->batch.gate_window, __ATOMIC_RELAXED);
+			s->batch.permit_chunk = LS_PERMIT_GATE;
+			s->batch.lease_until_ns = lease;
+		} else if (lease > ls_mono_ns() && permit != ~0ull) {
 			s->batch.permit_chunk = ls_window(args.batch_order, args.ring_order) - 1;
 			s->batch.lease_until_ns = lease;
 		}
@@ -406,7 +419,7 @@ static void report_logs(void)
 
 static void on_exit_cb(qemu_plugin_id_t id, void *unused)
 {
-	uint64_t blocks = 0, insns = 0, pubs = 0, holds = 0, hold_ns = 0, expiries = 0;
+	uint64_t blocks = 0, insns = 0, pubs = 0, holds = 0, hold_ns = 0, expiries = 0, gate_holds = 0, nholds = 0;
 	unsigned nstreams = 0;
 
 	(void)id, (void)unused;
@@ -437,13 +450,24 @@ static void on_exit_cb(qemu_plugin_id_t id, void *unused)
 		holds += s->hold_polls;
 		hold_ns += s->hold_ns;
 		expiries += s->lease_expiries;
+		gate_holds += s->gate_holds;
+		nholds += s->holds;
 	}
-	if (args.verbose)
+	if (args.verbose) {
+		char gate[96] = "not offered";
+		uint32_t gs = __atomic_load_n(&lockstep_plugin_info.gate_state, __ATOMIC_ACQUIRE);
+		if (gs == LS_GATE_MAPPED)
+			snprintf(gate, sizeof(gate), "mapped, %" PRIu64 " holds, %" PRIu64 " decided by the plugin", nholds,
+				 gate_holds);
+		else if (gs == LS_GATE_FAILED)
+			snprintf(gate, sizeof(gate), "failed (%s): permits from the monitor only",
+				 strerror(lockstep_plugin_info.gate_errno));
 		report("exit: %u stream(s), %" PRIu64 " blocks, %" PRIu64 " instructions, %" PRIu64
 		       " publications, %" PRIu64 " permit waits (%.3f s waiting), %" PRIu64
-		       " lease expiries, ring %llu KiB per vCPU",
+		       " lease expiries, ring %llu KiB per vCPU, gate %s",
 		       nstreams, blocks, insns, pubs, holds, hold_ns / 1e9, expiries,
-		       (unsigned long long)(sizeof(struct ls_rec) << args.ring_order) / 1024);
+		       (unsigned long long)(sizeof(struct ls_rec) << args.ring_order) / 1024, gate);
+	}
 	if (args.verbose)
 		report_logs();
 	if (atomic_load(&dropped_vcpus))
@@ -484,6 +508,7 @@ QEMU_PLUGIN_EXPORT int qemu_plugin_install(qemu_plugin_id_t id, const qemu_info_
 
 	for (unsigned v = 0; v < LS_MAX_VCPUS; v++)
 		ls_stream_init_sink(&stream_tab[v], v);
+	ls_stream_hook = gate_hook;
 	qemu_plugin_register_vcpu_init_cb(id, on_vcpu_init);
 	qemu_plugin_register_vcpu_tb_trans_cb(id, on_tb_trans);
 	qemu_plugin_register_atexit_cb(id, on_exit_cb, NULL);

@@ -12,6 +12,12 @@
 
 #define LS_READ_ONCE(x) (*(volatile __typeof__(x) *)&(x))
 
+struct ls_gate_view ls_gate_view;
+void (*ls_stream_hook)(void);
+
+/* How often a stream held by the gate looks at its partner again (a chunk takes ~100 us to run). */
+#define LS_GATE_POLL_NS 40000ull
+
 uint64_t ls_mono_ns(void)
 {
 	struct timespec ts;
@@ -207,18 +213,61 @@ static void fold(struct ls_stream *s)
 	s->folded = s->cur;
 }
 
+uint64_t ls_gate_permit(const struct ls_gate_view *g, const struct ls_batch *b, uint64_t chunk, bool *hold)
+{
+	const struct ls_control *ctl = g->control;
+	uint32_t side = LS_READ_ONCE(b->gate_side), window = LS_READ_ONCE(b->gate_window);
+
+	*hold = true;
+	if (!ctl || !g->pairs || side < 1 || side > 2 || !window || window > LS_WINDOW || b->vcpu >= LS_MAX_VCPUS)
+		return 0; /* nothing to gate on: the monitor's next permit decides */
+	if (LS_READ_ONCE(ctl->released))
+		return *hold = false, ~0ull;
+	if (LS_READ_ONCE(ctl->frozen))
+		return 0;
+	const struct ls_pair_state *st = &g->pairs[b->vcpu];
+	if (LS_READ_ONCE(st->user_owned))
+		return 0;
+	*hold = false;
+	if (LS_READ_ONCE(ctl->ended[(side - 1) ^ 1]))
+		return ~0ull;
+	return ls_permit(st, side - 1, chunk, 0, 0, window);
+}
+
 /*
- * Wait at a chunk boundary while the monitor's permit says the partner is too
- * far behind.  The permit binds only while its lease runs, so a monitor that
- * dies (SIGKILL, OOM) stalls us for one lease at most, then we run on alone.
+ * May the stream write chunk `next` (~0: may it exit)?  By its permit, or
+ * under the gate by the correlator's state; *gated says which.
+ */
+static bool may_write(const struct ls_stream *s, uint64_t next, bool *gated, uint64_t *seen)
+{
+	uint64_t p = LS_READ_ONCE(s->batch.permit_chunk);
+	bool hold;
+
+	*gated = p == LS_PERMIT_GATE;
+	if (*gated)
+		p = ls_gate_permit(&ls_gate_view, &s->batch, next == ~0ull ? s->chunk : next, &hold);
+	else
+		hold = false;
+	*seen = hold ? 0 : p;
+	return !hold && next <= p;
+}
+
+/*
+ * Wait at a chunk boundary while the permit (or the gate) says the partner
+ * is too far behind.  The permit binds only while its lease runs, so a
+ * monitor that dies (SIGKILL, OOM) stalls us for one lease at most, then we
+ * run on alone; under the gate too, since a dead monitor's correlator stops
+ * moving.
  */
 static void wait_for_permit(struct ls_stream *s, uint64_t next_chunk)
 {
 	struct ls_batch *b = &s->batch;
-	uint64_t backoff = 20000, t0 = ls_mono_ns(), now = t0;
+	uint64_t backoff = 20000, gate_step = LS_GATE_POLL_NS, t0 = ls_mono_ns(), now = t0, seen, last = 0;
+	bool gated = false, was_gated = false;
 
-	while (next_chunk > LS_READ_ONCE(b->permit_chunk)) {
+	while (!may_write(s, next_chunk, &gated, &seen)) {
 		uint64_t until = LS_READ_ONCE(b->lease_until_ns);
+		was_gated |= gated;
 		if (now >= until) {
 			if (until)
 				s->lease_expiries++;
@@ -226,13 +275,29 @@ static void wait_for_permit(struct ls_stream *s, uint64_t next_chunk)
 			break;
 		}
 		s->hold_polls++;
-		uint64_t wait = until - now < backoff ? until - now : backoff;
+		if (ls_stream_hook)
+			ls_stream_hook();
+		/*
+		 * The gate shows the partner's progress at once: look again soon
+		 * while it moves, less often while it does not (a partner stopped
+		 * or in a long syscall).  A permit changes at the monitor's tick.
+		 */
+		if (gated && seen != last)
+			gate_step = LS_GATE_POLL_NS;
+		else if (gated && gate_step < 1000000)
+			gate_step *= 2;
+		last = seen;
+		uint64_t step = gated ? gate_step : backoff;
+		uint64_t wait = until - now < step ? until - now : step;
 		struct timespec ts = { .tv_sec = 0, .tv_nsec = (long)wait };
 		nanosleep(&ts, NULL);
-		if (backoff < 1000000)
+		if (!gated && backoff < 1000000)
 			backoff *= 2;
 		now = ls_mono_ns();
 	}
+	s->holds++;
+	if (was_gated)
+		s->gate_holds++;
 	s->hold_ns += now - t0;
 }
 
@@ -282,7 +347,12 @@ void ls_stream_chunk_full(struct ls_stream *s)
 
 	ls_stream_publish(s, LS_PUB_FULL);
 	s->chunk++;
-	if (__builtin_expect(s->chunk > LS_READ_ONCE(s->batch.permit_chunk), 0))
+	if (ls_stream_hook)
+		ls_stream_hook();
+	uint64_t p = LS_READ_ONCE(s->batch.permit_chunk);
+	bool gated;
+	uint64_t seen;
+	if (__builtin_expect(p == LS_PERMIT_GATE ? !may_write(s, s->chunk, &gated, &seen) : s->chunk > p, 0))
 		wait_for_permit(s, s->chunk);
 	s->digest = LS_DIGEST_INIT;
 	s->chunk_insn_base = s->insns;

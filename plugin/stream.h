@@ -12,7 +12,25 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "../bpf/correlate.h"
 #include "../bpf/lockstep_wire.h"
+
+/*
+ * The correlator's state (struct ls_control and the pairs), mapped
+ * read-only once a monitor hands it over (plugin/gate.c); both NULL before.
+ * Streams whose permit is LS_PERMIT_GATE compute their own permit from it.
+ */
+struct ls_gate_view {
+	const struct ls_control *control;
+	const struct ls_pair_state *pairs;
+};
+extern struct ls_gate_view ls_gate_view;
+
+/*
+ * Called at every chunk boundary and while a stream waits, when set: the
+ * plugin looks there whether a monitor offered its state (gate.c).
+ */
+extern void (*ls_stream_hook)(void);
 
 /*
  * Aligned so the plugin can keep its streams in one static array indexed by
@@ -42,6 +60,8 @@ struct __attribute__((aligned(64))) ls_stream {
 	uint64_t hold_polls;
 	uint64_t hold_ns;
 	uint64_t lease_expiries;
+	uint64_t holds; /* waits (hold_polls counts their polls) */
+	uint64_t gate_holds; /* of those, decided by the gate, without the monitor */
 	/* Syscall-stall flushing: guarded by mu, never touched per block. */
 	pthread_mutex_t mu;
 	bool in_syscall;
@@ -97,6 +117,15 @@ void ls_stream_chunk_full(struct ls_stream *s);
  * stream never monitored returns at once; a dead monitor costs one lease.
  */
 void ls_stream_wait_final(struct ls_stream *s);
+
+/*
+ * The highest chunk a stream under the gate may write now: its partner's
+ * progress plus the window (ls_permit), ~0 when the monitor released
+ * everything or the partner ended, and 0 with *hold set while the
+ * correlator is frozen (a divergence is being reported) or this vCPU is
+ * compared in user space: then only the monitor's next permit lets it go.
+ */
+uint64_t ls_gate_permit(const struct ls_gate_view *g, const struct ls_batch *b, uint64_t chunk, bool *hold);
 
 /* Wait until a monitor grants a lease, or timeout_ns passes.  true if one did. */
 bool ls_stream_wait_monitor(struct ls_stream *s, uint64_t timeout_ns);

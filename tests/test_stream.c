@@ -536,3 +536,184 @@ Test(stream, end_to_end_one_block_differs)
 	for (int i = 0; i < 2; i++)
 		ls_stream_fini(&pair_s[i]);
 }
+
+/* ---- the gate: a stream pacing itself from the correlator's state ---- */
+
+static struct ls_pair_state gpairs[LS_MAX_VCPUS];
+static struct ls_control gctl;
+
+static void gate_on(struct ls_stream *st, uint32_t side, uint32_t window, uint64_t lease_ns)
+{
+	ls_gate_view = (struct ls_gate_view){ &gctl, gpairs };
+	st->batch.gate_side = side + 1;
+	st->batch.gate_window = window;
+	st->batch.permit_chunk = LS_PERMIT_GATE;
+	st->batch.lease_until_ns = ls_mono_ns() + lease_ns;
+}
+
+Test(stream, gate_permit_is_the_partners_progress_plus_the_window)
+{
+	bool hold;
+
+	gate_on(&s, 0, 4, 3600ull * 1000 * MS);
+	cr_assert_eq(s.batch.vcpu, 5);
+	struct ls_pair_state *st = &gpairs[5];
+	/* Partner (B) has published chunks 0..2. */
+	st->side[1].first1 = 1;
+	st->side[1].hi1 = 3;
+	cr_assert_eq(ls_gate_permit(&ls_gate_view, &s.batch, 0, &hold), 2 + 4 - 1);
+	cr_assert(!hold);
+	/* Nothing from the partner yet: one window from our own first chunk. */
+	st->side[1].first1 = st->side[1].hi1 = 0;
+	st->side[0].first1 = 8;
+	cr_assert_eq(ls_gate_permit(&ls_gate_view, &s.batch, 9, &hold), 7 + 4 - 1);
+	st->side[0].first1 = 0;
+	st->side[1].first1 = 1;
+	st->side[1].hi1 = 3;
+
+	gctl.frozen = 1;
+	ls_gate_permit(&ls_gate_view, &s.batch, 0, &hold);
+	cr_assert(hold, "a divergence holds every gated stream at its next chunk");
+	gctl.frozen = 0;
+	st->user_owned = 1;
+	ls_gate_permit(&ls_gate_view, &s.batch, 0, &hold);
+	cr_assert(hold, "a vCPU compared in user space waits for the monitor's permits");
+	st->user_owned = 0;
+	gctl.ended[1] = 1;
+	cr_assert_eq(ls_gate_permit(&ls_gate_view, &s.batch, 0, &hold), ~0ull, "the partner is gone");
+	cr_assert(!hold);
+	gctl.ended[1] = 0;
+	gctl.ended[0] = 1;
+	cr_assert_eq(ls_gate_permit(&ls_gate_view, &s.batch, 0, &hold), 5, "our own end does not matter");
+	gctl.ended[0] = 0;
+	gctl.released = 1;
+	gctl.frozen = 1;
+	cr_assert_eq(ls_gate_permit(&ls_gate_view, &s.batch, 0, &hold), ~0ull, "released beats frozen");
+	cr_assert(!hold);
+	gctl.released = gctl.frozen = 0;
+
+	/* Nothing sane to gate on: hold until the monitor writes a permit. */
+	s.batch.gate_side = 0;
+	ls_gate_permit(&ls_gate_view, &s.batch, 0, &hold);
+	cr_assert(hold);
+	s.batch.gate_side = 3;
+	ls_gate_permit(&ls_gate_view, &s.batch, 0, &hold);
+	cr_assert(hold);
+	s.batch.gate_side = 1;
+	s.batch.gate_window = LS_WINDOW + 1;
+	ls_gate_permit(&ls_gate_view, &s.batch, 0, &hold);
+	cr_assert(hold);
+	s.batch.gate_window = 4;
+	ls_gate_view = (struct ls_gate_view){ 0 };
+	ls_gate_permit(&ls_gate_view, &s.batch, 0, &hold);
+	cr_assert(hold, "no state mapped");
+}
+
+Test(stream, gated_stream_holds_then_runs_free_when_the_lease_ends)
+{
+	/* The partner never moves (a dead monitor's correlator): one lease, then alone. */
+	gate_on(&s, 0, 2, 40 * MS);
+	gpairs[5].side[1].first1 = 1;
+	gpairs[5].side[1].hi1 = 1; /* published chunk 0: we may write chunks 0 and 1 */
+	uint64_t t0 = ls_mono_ns();
+	feed(&s, word_at, 2 * CHUNK - 1);
+	cr_assert_lt(ls_mono_ns() - t0, 30 * MS, "chunks 0 and 1 are within the window");
+	feed(&s, word_at, 1);
+	uint64_t dt = ls_mono_ns() - t0;
+	cr_assert_geq(dt, 35 * MS, "chunk 2 waited for the partner or the lease");
+	cr_assert_eq(s.lease_expiries, 1);
+	cr_assert_eq(s.gate_holds, 1);
+	cr_assert_eq(s.batch.permit_chunk, ~0ull);
+	ls_gate_view = (struct ls_gate_view){ 0 };
+}
+
+Test(stream, wait_final_under_the_gate_waits_for_a_release)
+{
+	struct delayed d = { (__u64 *)&gctl.released, 1, 30 * MS };
+	pthread_t t;
+
+	gate_on(&s, 0, 4, 5000 * MS);
+	gpairs[5].side[1].first1 = 1;
+	gpairs[5].side[1].hi1 = 100; /* far ahead: only a release may end an exit wait */
+	uint64_t t0 = ls_mono_ns();
+	cr_assert_eq(pthread_create(&t, NULL, write_later, &d), 0);
+	ls_stream_wait_final(&s);
+	uint64_t t1 = ls_mono_ns();
+	pthread_join(t, NULL);
+	cr_assert_geq(t1 - t0, 25 * MS, "returned before the release");
+	cr_assert_lt(t1 - t0, 2000 * MS);
+	cr_assert_eq(s.lease_expiries, 0);
+	ls_gate_view = (struct ls_gate_view){ 0 };
+}
+
+/*
+ * Two streams in two threads, the correlator standing in for the kernel and
+ * its state for the mapped view: the faster side is held by the gate within
+ * the window of the slower one, and every block is compared.
+ */
+static uint64_t gate_lead_max[2];
+static uint32_t gate_window_used;
+
+static void gate_correlate_hook(struct ls_batch *b)
+{
+	__u32 side = b == &pair_s[1].batch;
+	struct ls_event ev = { 0 };
+	const struct ls_side_state *o = &gpairs[0].side[side ^ 1];
+
+	/* What the writer may have run ahead of its partner's last publication. */
+	uint64_t ohi = __atomic_load_n(&o->hi1, __ATOMIC_SEQ_CST);
+	if (ohi && b->chunk + 1 > ohi && b->chunk + 1 - ohi > gate_lead_max[side])
+		gate_lead_max[side] = b->chunk + 1 - ohi;
+	ls_correlate(&gpairs[0], &gctl, side, b, (__u64)(uintptr_t)b, &ev);
+}
+
+struct feeder {
+	int side;
+	uint64_t n;
+	uint64_t pause_every, pause_ns;
+};
+
+static void *feed_side(void *arg)
+{
+	struct feeder *f = arg;
+	struct ls_stream *st = &pair_s[f->side];
+
+	for (uint64_t q = 0; q < f->n; q++) {
+		ls_stream_append(st, word_at(q));
+		if (f->pause_every && q % f->pause_every == 0) {
+			struct timespec ts = { 0, (long)f->pause_ns };
+			nanosleep(&ts, NULL);
+		}
+	}
+	ls_stream_publish(st, LS_PUB_FINAL);
+	return NULL;
+}
+
+Test(stream, end_to_end_gate_holds_the_faster_side_within_the_window)
+{
+	const uint64_t n = 60 * CHUNK + 5;
+	pthread_t t[2];
+	struct feeder f[2] = { { 0, n, 0, 0 }, { 1, n, CHUNK / 4, 200000 } }; /* B: 0.8 ms a chunk */
+
+	gate_window_used = 4;
+	for (int i = 0; i < 2; i++) {
+		cr_assert_eq(ls_stream_init(&pair_s[i], 0, ORDER, RING_ORDER), 0);
+		gate_on(&pair_s[i], (uint32_t)i, gate_window_used, 3600ull * 1000 * MS);
+	}
+	publish_hook = gate_correlate_hook;
+	for (int i = 0; i < 2; i++)
+		cr_assert_eq(pthread_create(&t[i], NULL, feed_side, &f[i]), 0);
+	for (int i = 0; i < 2; i++)
+		pthread_join(t[i], NULL);
+
+	cr_assert_leq(gate_lead_max[0], gate_window_used, "A ran %llu chunks ahead",
+		      (unsigned long long)gate_lead_max[0]);
+	cr_assert_gt(pair_s[0].gate_holds, 0, "A was held by the gate");
+	cr_assert_eq(pair_s[0].lease_expiries, 0);
+	cr_assert_eq(gpairs[0].compared_blocks, n, "every block compared in the kernel's place");
+	for (int i = 0; i < 2; i++) {
+		cr_assert_eq(gpairs[0].side[i].overruns, 0);
+		ls_stream_fini(&pair_s[i]);
+	}
+	ls_gate_view = (struct ls_gate_view){ 0 };
+}

@@ -117,7 +117,7 @@ Test(wire, digest_catches_single_word_change)
 
 Test(wire, batch_layout)
 {
-	cr_assert_eq(sizeof(struct ls_batch), 112);
+	cr_assert_eq(sizeof(struct ls_batch), 120);
 	cr_assert_eq(offsetof(struct ls_batch, magic), 0);
 	cr_assert_eq(offsetof(struct ls_batch, version), 4);
 	cr_assert_eq(offsetof(struct ls_batch, flags), 6);
@@ -132,6 +132,9 @@ Test(wire, batch_layout)
 	cr_assert_eq(offsetof(struct ls_batch, ring_order), 64);
 	cr_assert_eq(offsetof(struct ls_batch, batch_order), 68);
 	cr_assert_eq(offsetof(struct ls_batch, pub_id), 72);
+	/* The monitor writes {gate_side, gate_window} with one 8-byte process_vm_writev. */
+	cr_assert_eq(offsetof(struct ls_batch, gate_side), 112);
+	cr_assert_eq(offsetof(struct ls_batch, gate_window), 116);
 }
 
 Test(wire, permit_and_lease_are_one_write)
@@ -146,7 +149,12 @@ Test(wire, permit_and_lease_are_one_write)
 Test(wire, plugin_info_and_event_layout)
 {
 	cr_assert_eq(sizeof(struct ls_rec), 8);
-	cr_assert_eq(sizeof(struct ls_plugin_info), 104);
+	cr_assert_eq(sizeof(struct ls_plugin_info), 152);
+	/* The gate offer {gate_name, gate_state, gate_errno} is one 48-byte write. */
+	cr_assert_eq(offsetof(struct ls_plugin_info, gate_name), 104);
+	cr_assert_eq(offsetof(struct ls_plugin_info, gate_state), 144);
+	cr_assert_eq(offsetof(struct ls_plugin_info, gate_errno), 148);
+	cr_assert_eq(sizeof(struct ls_gate_msg), 32);
 	/* The first 40 bytes never move: an old plugin's version is read from there. */
 	cr_assert_eq(offsetof(struct ls_plugin_info, guest_base), LS_INFO_V1_SIZE);
 	cr_assert_eq(offsetof(struct ls_plugin_info, target), 88);
@@ -166,6 +174,17 @@ Test(wire, plugin_info_and_event_layout)
 	cr_assert_eq(offsetof(struct ls_event, insn_end), 64);
 	cr_assert_eq(offsetof(struct ls_event, ts_ns), 80);
 	cr_assert_eq(offsetof(struct ls_event, side), 88);
+}
+
+Test(wire, window_from_chunk_and_ring_sizes)
+{
+	cr_assert_eq(ls_window(16, 21), 28, "the defaults: 32 chunks, 4 spare");
+	cr_assert_eq(ls_window(14, 21), LS_WINDOW, "128 chunks: capped at the correlator's slots");
+	cr_assert_eq(ls_window(8, 12), 12, "16 chunks, the smallest ring the plugin accepts");
+	cr_assert_eq(ls_window(10, 10), 1, "degenerate: never 0 or negative");
+	cr_assert_eq(ls_window(12, 10), 1, "chunk larger than ring");
+	cr_assert_eq(ls_window(0, 63), LS_WINDOW, "no shift overflow");
+	cr_assert_neq(LS_PERMIT_GATE, ~0ULL, "the gate is not 'no limit'");
 }
 
 Test(wire, constants)

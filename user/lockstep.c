@@ -9,6 +9,7 @@
 #include <bpf/btf.h>
 #include <bpf/libbpf.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <linux/capability.h>
 #include <signal.h>
@@ -37,6 +38,7 @@
 #include "lockstep_wire.h"
 #include "metrics.h"
 #include "options.h"
+#include "gatesrv.h"
 #include "report.h"
 #include "syscmp.h"
 #include "target.h"
@@ -49,6 +51,7 @@ struct ls_stream_ctl {
 	uint64_t attach_chunk;
 	uint64_t permit; /* last written */
 	uint64_t lease_written_ns;
+	bool gate_fields; /* gate_side and gate_window written: LS_PERMIT_GATE may follow */
 };
 
 /*
@@ -80,9 +83,15 @@ struct ls_tail {
 
 #define LS_TAIL_WAIT_NS 2000000000ull /* how long a finished side waits for a partner that lags */
 
-#define LS_TICK_NS 1000000ull /* permit refresh period */
-#define LS_DISCOVER_TICKS 5 /* look for new vCPU threads every 5 ms (they start held, see the plugin) */
-#define LS_KEEP_TICKS 50 /* copy the translation log and guest symbols every 50 ms */
+#define LS_TICK_NS 1000000ull /* permit refresh period while the monitor grants permits */
+/*
+ * While every stream paces itself under the gate, nothing needs the monitor
+ * more often than this (leases are renewed every lease/4; events and exits
+ * wake it at once).
+ */
+#define LS_GATE_TICK_NS 10000000ull
+#define LS_DISCOVER_NS 5000000ull /* look for new vCPU threads every 5 ms (they start held, see the plugin) */
+#define LS_KEEP_NS 50000000ull /* copy the translation log and guest symbols every 50 ms */
 #define LS_FOLLOW_ROUND (1ull << 14) /* blocks a side copied and compared between two clock checks */
 
 struct ls_run {
@@ -92,6 +101,11 @@ struct ls_run {
 	struct ls_tail tail[LS_MAX_VCPUS];
 	uint64_t lease_ns;
 	uint32_t window; /* chunks a side may lead: the smaller of the two sides' ls_window */
+	/* the gate: plugins that pace themselves from the correlator's state */
+	struct ls_gate_server gate;
+	bool gate_open;
+	uint32_t gate_state[2]; /* each side's plugin's LS_GATE_*, as last read */
+	uint64_t gate_streams; /* stream-permits switched to LS_PERMIT_GATE, for -v */
 	struct lockstep_bpf *skel;
 	struct ls_target t[2];
 	struct ls_side_desc desc[2];
@@ -368,16 +382,96 @@ static uint64_t follow_permit(const struct ls_run *run, int v, int i, int frozen
 }
 
 /*
+ * Offer both plugins the correlator's state (read-only), so they can pace
+ * themselves (LS_PERMIT_GATE).  Any failure only means the monitor grants
+ * permits itself, as with --no-gate.
+ */
+static int gate_setup(struct ls_run *run)
+{
+	struct bpf_map *bss = run->skel->maps.bss;
+	char err[160];
+	int ro;
+
+	/*
+	 * A read-only descriptor cannot be mapped shared (the kernel drops
+	 * VM_SHARED for those, and BPF maps refuse private mappings), so the
+	 * plugins get a duplicate of ours and map it read-only, which also
+	 * takes away the right to make it writable later (BPF clears
+	 * VM_MAYWRITE); they close the descriptor once mapped.  A QEMU that
+	 * kept it could only spoil its own comparison, as it could by lying
+	 * about its blocks.
+	 */
+	ro = fcntl(bpf_map__fd(bss), F_DUPFD_CLOEXEC, 3);
+	if (ro < 0) {
+		notice(run, "notice", "the gate: cannot share the correlator's state: %s", strerror(errno));
+		return -1;
+	}
+	uint64_t control_off = (uint64_t)((char *)&run->skel->bss->control - (char *)run->skel->bss);
+	uint64_t pairs_off = (uint64_t)((char *)&run->skel->bss->pairs[0] - (char *)run->skel->bss);
+	if (ls_gate_server_open(&run->gate, ro, bpf_map__value_size(bss), control_off, pairs_off, err, sizeof(err))) {
+		ls_gate_server_close(&run->gate);
+		notice(run, "notice", "the gate: %s", err);
+		return -1;
+	}
+	run->gate_open = true;
+	for (int i = 0; i < 2; i++) {
+		int e = ls_gate_offer(&run->gate, run->t[i].pid, run->t[i].info_addr);
+		if (e) {
+			run->gate_state[i] = LS_GATE_FAILED;
+			notice(run, "notice", "the gate: cannot offer it to %c: %s", run->t[i].label, strerror(-e));
+		}
+	}
+	return 0;
+}
+
+/* Learn whether side i's plugin took the gate, until it says (one small read a tick until then). */
+static void gate_check(struct ls_run *run, int i)
+{
+	uint32_t st;
+	int32_t err;
+
+	if (!run->gate_open || run->gate_state[i] != LS_GATE_NONE || run->ended[i] ||
+	    ls_gate_state(run->t[i].pid, run->t[i].info_addr, &st, &err))
+		return;
+	run->gate_state[i] = st;
+	if (st == LS_GATE_MAPPED && run->opts->verbose)
+		notice(run, "notice", "%c paces itself from the kernel's state (the gate)", run->t[i].label);
+	else if (st == LS_GATE_FAILED)
+		notice(run, "notice",
+		       "%c (pid %d) could not take the gate (%s): this monitor grants its permits every millisecond "
+		       "instead, which costs it some speed",
+		       run->t[i].label, (int)run->t[i].pid, strerror(err));
+}
+
+/* Side i of vCPU v under the gate: its side and window must be in place before the first LS_PERMIT_GATE. */
+static bool gate_fields(struct ls_run *run, int i, struct ls_stream_ctl *c)
+{
+	uint32_t val[2] = { (uint32_t)i + 1, run->window };
+	struct iovec local = { val, sizeof(val) };
+	struct iovec remote = { (void *)(uintptr_t)(c->batch_addr + offsetof(struct ls_batch, gate_side)), sizeof(val) };
+
+	if (!c->gate_fields)
+		c->gate_fields = process_vm_writev(run->t[i].pid, &local, 1, &remote, 1, 0) == (ssize_t)sizeof(val);
+	return c->gate_fields;
+}
+
+/*
  * Grant each stream the chunks it may write (ls_permit) and renew the
  * lease.  A write happens only when the permit moved or the lease is half
- * used, so an idle pair costs a few reads of mmapped memory per tick.
+ * used, so an idle pair costs a few reads of mmapped memory per tick.  A
+ * stream the kernel compares, whose plugin took the gate, gets
+ * LS_PERMIT_GATE instead and paces itself.  Returns true when every live
+ * stream does (the loop may then sleep longer).
  */
-static void update_permits(struct ls_run *run, bool force)
+static bool update_permits(struct ls_run *run, bool force)
 {
 	uint64_t now = now_ns();
 	struct ls_control *ctl = &run->skel->bss->control;
 	int frozen = LS_READ(ctl->frozen) && !LS_READ(ctl->released);
+	bool all_gated = true;
 
+	for (int i = 0; i < 2; i++)
+		gate_check(run, i);
 	for (int v = 0; v < LS_MAX_VCPUS; v++) {
 		for (int i = 0; i < 2; i++) {
 			struct ls_stream_ctl *c = &run->sc[i][v];
@@ -391,6 +485,15 @@ static void update_permits(struct ls_run *run, bool force)
 				   : run->bk[v].active	    ? run->bk[v].target
 				   : ls_permit(&run->skel->bss->pairs[v], (uint32_t)i, c->attach_chunk, frozen,
 					       run->ended[i ^ 1], run->window);
+			bool plain = !LS_READ(ctl->released) && !LS_READ(run->skel->bss->pairs[v].user_owned) && !fin &&
+				     !run->bk[v].active && !frozen && !run->ended[i ^ 1];
+			if (plain && run->gate_state[i] == LS_GATE_MAPPED && gate_fields(run, i, c)) {
+				if (c->permit != LS_PERMIT_GATE)
+					run->gate_streams++;
+				p = LS_PERMIT_GATE;
+			}
+			if (p != LS_PERMIT_GATE)
+				all_gated = false;
 			if (!force && p == c->permit && now - c->lease_written_ns < run->lease_ns / 4)
 				continue;
 			if (write_permit(run->t[i].pid, c->batch_addr, p, now + run->lease_ns) == 0) {
@@ -399,6 +502,7 @@ static void update_permits(struct ls_run *run, bool force)
 			}
 		}
 	}
+	return all_gated;
 }
 
 /* Read what side i's translation log gained since the last look. */
@@ -1786,9 +1890,16 @@ static int run_monitor(struct ls_run *run)
 		code = fail("cannot set up the event ring buffer: %s", strerror(errno));
 		goto cleanup;
 	}
-	/* epoll data: 0-1 pidfds, 2 the ring buffer, 4 + 2 * side + n a side's stdout (n 0) or stderr (n 1). */
+	/*
+	 * epoll data: 0-1 pidfds, 2 the ring buffer, 3 the gate socket, 4 + 2 * side + n a side's stdout (n 0)
+	 * or stderr (n 1).
+	 */
 	struct epoll_event ee = { .events = EPOLLIN, .data.u32 = 2 };
 	epoll_ctl(epfd, EPOLL_CTL_ADD, ring_buffer__epoll_fd(rb), &ee);
+	if (!o->no_gate && gate_setup(run) == 0) {
+		ee.data.u32 = 3;
+		epoll_ctl(epfd, EPOLL_CTL_ADD, run->gate.listen_fd, &ee);
+	}
 	for (i = 0; i < 2; i++) {
 		ee.data.u32 = (uint32_t)i;
 		epoll_ctl(epfd, EPOLL_CTL_ADD, run->pidfd[i], &ee);
@@ -1826,9 +1937,11 @@ static int run_monitor(struct ls_run *run)
 	uint64_t interval_ns = o->interval_ms * 1000000ull;
 	uint64_t deadline = o->timeout_ms ? run->start_ns + o->timeout_ms * 1000000ull : 0;
 	bool backlogged = false; /* the followers left work: look again at once */
-	for (unsigned tick = 1; !exiting && !run->stop; tick++) {
+	bool all_gated = false; /* every stream paces itself: no need for the 1 ms tick */
+	uint64_t last_discover = now_ns(), last_keep = last_discover;
+	while (!exiting && !run->stop) {
 		struct epoll_event evs[8];
-		struct timespec ts = { 0, backlogged ? 0 : (long)LS_TICK_NS };
+		struct timespec ts = { 0, backlogged ? 0 : all_gated ? (long)LS_GATE_TICK_NS : (long)LS_TICK_NS };
 		int n = epoll_pwait2(epfd, evs, 8, &ts, NULL);
 		if (n < 0 && errno != EINTR) {
 			code = fail("epoll_wait: %s", strerror(errno));
@@ -1838,6 +1951,8 @@ static int run_monitor(struct ls_run *run)
 			uint32_t w = evs[k].data.u32;
 			if (w == 2) {
 				ring_buffer__consume(rb);
+			} else if (w == 3) {
+				ls_gate_serve(&run->gate, (const pid_t[2]){ run->t[0].pid, run->t[1].pid });
 			} else if (w >= 4) {
 				ls_child_pump(&run->child[(w - 4) / 2], (int)(w - 4) % 2, stderr);
 				run->view_drawn = false;
@@ -1853,10 +1968,16 @@ static int run_monitor(struct ls_run *run)
 		}
 		if ((run->ended[0] && run->ended[1]) || comparison_complete(run))
 			break;
-		if (tick % LS_DISCOVER_TICKS == 0)
+		uint64_t t = now_ns();
+		if (t - last_discover >= LS_DISCOVER_NS) {
 			discover_streams(run);
+			last_discover = t;
+		}
 		tail_step(run);
-		for (i = 0; tick % LS_KEEP_TICKS == 0 && i < 2; i++) {
+		bool keep = t - last_keep >= LS_KEEP_NS;
+		if (keep)
+			last_keep = t;
+		for (i = 0; keep && i < 2; i++) {
 			/*
 			 * Keep what reports need while the QEMUs are there to read (a
 			 * report reads both afresh; this is for a side gone by then).
@@ -1868,7 +1989,7 @@ static int run_monitor(struct ls_run *run)
 				run->gsym[i] = load_gsym(run, i);
 		}
 		backlogged = follow_tick(run);
-		update_permits(run, false);
+		all_gated = update_permits(run, false);
 		if ((run->ended[0] || run->ended[1]) && nothing_left_to_compare(run))
 			break;
 		uint64_t now = now_ns();
@@ -1971,6 +2092,12 @@ static int run_monitor(struct ls_run *run)
 
 cleanup:
 	ls_http_stop(run->http);
+	if (run->gate_open && o->verbose)
+		fprintf(stderr, "lockstep-bpf: gate: %u connection(s) from A, %u from B, %u refused; %" PRIu64
+				" stream permit(s) handed to the plugins\n",
+			run->gate.served[0], run->gate.served[1], run->gate.refused, run->gate_streams);
+	if (run->gate_open)
+		ls_gate_server_close(&run->gate);
 	if (epfd >= 0)
 		close(epfd);
 	ring_buffer__free(rb);

@@ -95,6 +95,7 @@ enum {
 	OPT_INSN,
 	OPT_STOP,
 	OPT_WINDOW,
+	OPT_NO_GATE,
 };
 
 #define LS_COMMON_OPTIONS                                                                                        \
@@ -120,6 +121,10 @@ enum {
 	  1 },                                                                                                    \
 	{ "lease", OPT_LEASE, "MS", 0,                                                                            \
 	  "How long a held QEMU waits for this monitor before running on by itself (10-60000, default 250)", 1 }, \
+	{ "no-gate", OPT_NO_GATE, NULL, 0,                                                                        \
+	  "Do not let the plugins pace themselves from the kernel's state: the monitor grants every permit, "     \
+	  "every millisecond (slower; for comparison, or where the plugins cannot reach the monitor's socket)",  \
+	  1 },                                                                                                    \
 	{ "interval", 'I', "TIME", 0, "Live summary period (100ms-1h, default 1s)", 2 },                         \
 	{ "quiet", 'q', NULL, 0, "No live summary", 2 },                                                          \
 	{ "json", OPT_JSON, NULL, 0, "JSON lines on stdout (one object per event) instead of text", 2 },          \
@@ -228,6 +233,9 @@ static error_t parse_opt(int key, char *arg, struct argp_state *state)
 		break;
 	case OPT_STOP:
 		o->stop_on_divergence = true;
+		break;
+	case OPT_NO_GATE:
+		o->no_gate = true;
 		break;
 	case OPT_METRICS:
 		if (!*arg)

@@ -31,6 +31,7 @@ struct ls_opts {
 	unsigned max_divergences; /* stop after this many divergent regions */
 	bool insn; /* compare instruction streams (blocks may be cut differently), in user space */
 	bool stop_on_divergence; /* leave both QEMUs stopped (SIGSTOP) at the first divergence */
+	bool no_gate; /* the monitor grants every permit itself (no LS_PERMIT_GATE) */
 	uint64_t window; /* blocks (instructions with --insn) each side may spend apart before we give up */
 	const char *metrics; /* [ADDR:]PORT for /metrics, or NULL */
 	const char *textfile; /* node_exporter textfile, or NULL */

@@ -1,0 +1,130 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * gatesrv.c - the gate socket: name, offer, serve (see gatesrv.h).
+ */
+#include "gatesrv.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+int ls_gate_server_open(struct ls_gate_server *g, int state_fd, uint64_t map_size, uint64_t control_off,
+			uint64_t pairs_off, char *err, size_t errlen)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	uint64_t nonce = 0;
+	int fd, rnd, e;
+
+	memset(g, 0, sizeof(*g));
+	g->listen_fd = -1;
+	g->state_fd = state_fd;
+	/* A name nobody can guess, so no one else listens on it first. */
+	rnd = open("/dev/urandom", O_RDONLY | O_CLOEXEC);
+	if (rnd < 0 || read(rnd, &nonce, sizeof(nonce)) != (ssize_t)sizeof(nonce)) {
+		e = errno ? -errno : -EIO;
+		if (rnd >= 0)
+			close(rnd);
+		snprintf(err, errlen, "cannot read /dev/urandom: %s", strerror(-e));
+		return e;
+	}
+	close(rnd);
+	snprintf(g->name, sizeof(g->name), "lockstep-bpf.%d.%016llx", (int)getpid(), (unsigned long long)nonce);
+	size_t n = strlen(g->name);
+	memcpy(sa.sun_path + 1, g->name, n);
+	fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0 || bind(fd, (struct sockaddr *)&sa, (socklen_t)(offsetof(struct sockaddr_un, sun_path) + 1 + n)) ||
+	    listen(fd, 16)) {
+		e = -errno;
+		if (fd >= 0)
+			close(fd);
+		snprintf(err, errlen, "cannot listen on the gate socket: %s", strerror(-e));
+		return e;
+	}
+	g->listen_fd = fd;
+	g->msg = (struct ls_gate_msg){ .magic = LS_MAGIC, .version = LS_WIRE_VERSION, .map_size = map_size,
+				       .control_off = control_off, .pairs_off = pairs_off };
+	return 0;
+}
+
+int ls_gate_offer(const struct ls_gate_server *g, pid_t pid, uint64_t info_addr)
+{
+	/* gate_name, gate_state and gate_errno are adjacent: one write. */
+	struct {
+		char name[sizeof(g->name)];
+		uint32_t state;
+		int32_t err;
+	} offer = { .state = LS_GATE_NONE };
+	_Static_assert(sizeof(offer) == 48, "gate offer layout");
+	memcpy(offer.name, g->name, sizeof(offer.name));
+	struct iovec local = { &offer, sizeof(offer) };
+	struct iovec remote = { (void *)(uintptr_t)(info_addr + offsetof(struct ls_plugin_info, gate_name)),
+				sizeof(offer) };
+
+	if (g->listen_fd < 0)
+		return -EBADF;
+	return process_vm_writev(pid, &local, 1, &remote, 1, 0) == (ssize_t)sizeof(offer) ? 0 : -errno;
+}
+
+int ls_gate_serve(struct ls_gate_server *g, const pid_t pids[2])
+{
+	int served = 0;
+
+	if (g->listen_fd < 0)
+		return 0;
+	for (;;) {
+		int c = accept4(g->listen_fd, NULL, NULL, SOCK_CLOEXEC);
+		if (c < 0)
+			return served; /* EAGAIN: nothing more pending (or a transient error: look again later) */
+		struct ucred cred;
+		socklen_t len = sizeof(cred);
+		int side = -1;
+		if (!getsockopt(c, SOL_SOCKET, SO_PEERCRED, &cred, &len) && len == sizeof(cred))
+			side = cred.pid == pids[0] ? 0 : cred.pid == pids[1] ? 1 : -1;
+		if (side < 0) {
+			g->refused++;
+			close(c);
+			continue;
+		}
+		char cbuf[CMSG_SPACE(sizeof(int))] __attribute__((aligned(8))) = { 0 };
+		struct iovec iov = { &g->msg, sizeof(g->msg) };
+		struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = cbuf, .msg_controllen = sizeof(cbuf) };
+		struct cmsghdr *cm = CMSG_FIRSTHDR(&mh);
+		cm->cmsg_level = SOL_SOCKET;
+		cm->cmsg_type = SCM_RIGHTS;
+		cm->cmsg_len = CMSG_LEN(sizeof(int));
+		memcpy(CMSG_DATA(cm), &g->state_fd, sizeof(int));
+		if (sendmsg(c, &mh, MSG_NOSIGNAL | MSG_DONTWAIT) == (ssize_t)sizeof(g->msg)) {
+			g->served[side]++;
+			served++;
+		}
+		close(c);
+	}
+}
+
+int ls_gate_state(pid_t pid, uint64_t info_addr, uint32_t *state, int32_t *err)
+{
+	uint32_t v[2];
+	struct iovec local = { v, sizeof(v) };
+	struct iovec remote = { (void *)(uintptr_t)(info_addr + offsetof(struct ls_plugin_info, gate_state)),
+				sizeof(v) };
+
+	if (process_vm_readv(pid, &local, 1, &remote, 1, 0) != (ssize_t)sizeof(v))
+		return -errno;
+	*state = v[0];
+	*err = (int32_t)v[1];
+	return 0;
+}
+
+void ls_gate_server_close(struct ls_gate_server *g)
+{
+	if (g->listen_fd >= 0)
+		close(g->listen_fd);
+	if (g->state_fd >= 0)
+		close(g->state_fd);
+	g->listen_fd = g->state_fd = -1;
+}
