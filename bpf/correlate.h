@@ -59,6 +59,7 @@ struct ls_side_state {
 	__u64 overruns; /* blocks not stored: too far ahead of the partner */
 	__u64 uncompared_early; /* acked before the comparison start */
 	__u64 uncompared_late; /* acked after a stop or past the partner's end */
+	__u64 uncompared_frozen; /* of those, acked while a divergence froze the correlator (user space may follow them) */
 	__u32 batch_order;
 	__u32 final; /* the stream published its last batch */
 };
@@ -86,8 +87,8 @@ struct ls_control {
 
 _Static_assert(sizeof(struct ls_side_slot) == 40, "ls_side_slot layout");
 _Static_assert(sizeof(struct ls_pair_slot) == 96, "ls_pair_slot layout");
-_Static_assert(sizeof(struct ls_side_state) == 88, "ls_side_state layout");
-_Static_assert(sizeof(struct ls_pair_state) == 2 * 88 + 32 + LS_WINDOW * 96, "ls_pair_state layout");
+_Static_assert(sizeof(struct ls_side_state) == 96, "ls_side_state layout");
+_Static_assert(sizeof(struct ls_pair_state) == 2 * 96 + 32 + LS_WINDOW * 96, "ls_pair_state layout");
 _Static_assert(sizeof(struct ls_control) == 48, "ls_control layout");
 _Static_assert((LS_WINDOW & (LS_WINDOW - 1)) == 0, "LS_WINDOW must be a power of two");
 _Static_assert((LS_MAX_VCPUS & (LS_MAX_VCPUS - 1)) == 0, "LS_MAX_VCPUS must be a power of two");
@@ -150,7 +151,10 @@ LS_INLINE enum ls_verdict ls_correlate(struct ls_pair_state *st, struct ls_contr
 		return LS_OK;
 	}
 	if (LS_READ(ctl->released) || LS_READ(ctl->frozen)) {
+		__u64 before = me->uncompared_late;
 		ls_ack_delta(me, end, &me->uncompared_late);
+		if (!LS_READ(ctl->released))
+			me->uncompared_frozen += me->uncompared_late - before;
 		return LS_OK;
 	}
 	if (!me->first1)

@@ -241,7 +241,7 @@ struct ls_sys_rec {
 	__s64 num;
 	__u64 args[6];
 	__s64 ret;
-	__u64 out_hash; /* of the out_len bytes the syscall wrote; 0 when none */
+	__u64 out_hash; /* of the out_len bytes the syscall wrote (stat-family: ls_sys_out_denoise'd); 0 when none */
 	__u32 out_len;
 	__u16 state; /* LS_SYS_* */
 	__u16 _pad0;

@@ -86,6 +86,7 @@ struct ls_syslog {
 	uint64_t outputs; /* returned with an output that was read and hashed */
 	uint64_t out_bytes; /* bytes hashed */
 	uint64_t out_capped; /* outputs longer than LS_SYS_HASH_CAP */
+	uint64_t denoised; /* stat-family outputs hashed without their run-specific fields */
 	uint64_t out_direct; /* of outputs, read in place (LS_READ_DIRECT) */
 	uint64_t unreadable;
 	uint64_t unmatched; /* returns without their entry */

@@ -22,7 +22,7 @@ has() { grep -qF -- "$1" "$2"; }
 for variant in static pie; do
 	g=$G/branchy
 	[ "$variant" = pie ] && g=$G/pie/branchy
-	t="$variant guest: report names path_a/path_b, the branch before them, disassembles both, same inputs, rejoins"
+	t="$variant guest: report names path_a/path_b, the branch before them, disassembles both, blames the environment, rejoins"
 	run_mon br-$variant --a-arg -E --a-arg BRANCHY=a --b-arg -E --b-arg BRANCHY=b -- "$g" env 300000
 	f=$TMP/br-$variant.mon
 	if [ "$mrc" = 1 ] && grep -q "^DIVERGENCE on vCPU 0 at block [0-9]*: after call" "$f" &&
@@ -30,7 +30,8 @@ for variant in static pie; do
 		grep -q "B (pid [0-9]*): block at 0x[0-9a-f]* path_b, " "$f" &&
 		grep -q "last in common  0x[0-9a-f]* *main+0x[0-9a-f]* *call " "$f" &&
 		grep -q "^  A's divergent block:" "$f" && grep -q "^  > 0x[0-9a-f]* *path_a  *" "$f" &&
-		grep -q "^  cause: same inputs" "$f" && has "next: suspect the translation" "$f" &&
+		has '  cause: inputs differed: the guests were started differently: environment BRANCHY (A "a", B "b")' "$f" &&
+		has "    the syscalls before it all returned the same" "$f" && has "next: start both guests with the same arguments" "$f" &&
 		grep -q "^@@ region 1, vCPU 0: A blocks [0-9]*-[0-9]* (1), B blocks [0-9]*-[0-9]* (1) apart; back together at A [0-9]* = B [0-9]* @@" "$f"; then
 		ok "$t"
 	else
@@ -68,7 +69,9 @@ f=$TMP/reg.mon
 n=$(grep -c "^DIVERGENCE on vCPU 0 at " "$f")
 r=$(grep -c "^@@ region [0-9], vCPU 0: A blocks [0-9]*-[0-9]* ([1-9][0-9]*), B no blocks (at [0-9]*) apart; back together" "$f")
 if [ "$mrc" = 1 ] && [ "$n" = 3 ] && [ "$r" = 3 ] && grep -q "divergences:   3 regions" "$f" &&
-	[ "$(grep -c '^  > 0x[0-9a-f]* *main+0x[0-9a-f]* *call ' "$f")" = 3 ] && [ "$(grep -c '^  cause: same inputs' "$f")" = 3 ]; then
+	[ "$(grep -c '^  > 0x[0-9a-f]* *main+0x[0-9a-f]* *call ' "$f")" = 3 ] &&
+	[ "$(grep -c '^  cause: inputs differed: the guests were started differently: environment DETOURS' "$f")" = 3 ] &&
+	[ "$(grep -c '^    this vCPU already parted at A block' "$f")" = 2 ]; then
 	ok "$t"
 else
 	ko "$t" "rc=$mrc divergences=$n rejoined=$r" "$(cat "$f")"
@@ -91,7 +94,8 @@ d = [e for e in evs if e['type'] == 'divergence']
 r = [e for e in evs if e['type'] == 'region']
 assert len(d) == 1 and len(r) == 1, (len(d), len(r))
 d = d[0]
-assert d['cause']['cause'] == 'same_inputs', d['cause']
+assert d['cause']['cause'] == 'inputs_differed', d['cause']
+assert 'environment DETOURS' in d['cause']['text'], d['cause']
 assert d['sides']['A']['symbol'].startswith('main+'), d['sides']
 assert d['sides']['A']['disassembly'][0]['text'].startswith('call '), d['sides']
 assert d['first_instruction']['last_common']['text'].startswith('j'), d
@@ -101,6 +105,31 @@ r = r[0]
 assert r['rejoined'] and r['A']['length'] > 0 and r['B']['length'] == 0, r
 PY
 then ok "$t"; else ko "$t" "rc=$mrc" "$(cat "$TMP/js.mon")"; fi
+
+# --- same inputs: nothing the guests were given differs ------------------------------
+t="a guest that parts on the time counter: same inputs (a pipe's fstat is not blamed), the caveat names rdtsc"
+run_mon tsc -- "$G/tsc" 100000
+f=$TMP/tsc.mon
+if [ "$mrc" = 1 ] && grep -q "^  cause: same inputs, different execution: suspect code generation" "$f" &&
+	grep -q "^  #[0-9]* *[0-9]* *newfstatat(1, " "$f" && has "not recorded as inputs here: rdtsc" "$f" &&
+	has "next: suspect the translation of the instruction" "$f" && ! grep -q "started differently" "$f"; then
+	ok "$t"
+else
+	ko "$t" "rc=$mrc" "$(cat "$f")"
+fi
+
+t="later regions on the same vCPU are said to follow an earlier one (text and JSON)"
+run_mon tsc3 --max-divergences 5 -- "$G/tsc" 100000 3
+run_mon tsc3j --json --max-divergences 5 -- "$G/tsc" 100000 3
+if [ "$mrc" = 1 ] && [ "$(grep -c '^  cause: after an earlier region: the runs already parted at A block' "$TMP/tsc3.mon")" = 2 ] &&
+	[ "$(grep -c '^  cause: same inputs' "$TMP/tsc3.mon")" = 1 ] && has "next: look at this vCPU's first region" "$TMP/tsc3.mon" &&
+	python3 - "$TMP/tsc3j.mon" <<'PY'
+import json, sys
+d = [json.loads(l) for l in open(sys.argv[1]) if l.startswith('{')]
+c = [e['cause']['cause'] for e in d if e['type'] == 'divergence']
+assert c == ['same_inputs', 'earlier_region', 'earlier_region'], c
+PY
+then ok "$t"; else ko "$t" "rc=$mrc" "$(cat "$TMP/tsc3.mon")"; fi
 
 # --- --insn against -singlestep --------------------------------------------------
 t="B with -singlestep: blocks differ (report says to use --insn), exit 1"
@@ -126,6 +155,17 @@ if [ "$mrc" = 0 ] && grep -q "divergences:   0 regions" "$f" && [ "$every" = yes
 	ok "$t"
 else
 	ko "$t" "rc=$mrc, every instruction: $every" "$(grep -v 'syscall\|logs:' "$f")"
+fi
+
+t="--insn with -singlestep: syscalls paired by order name getpid as the cause, and the options that differ"
+run_mon ssp --insn --b-arg -singlestep -- "$G/inputs" pid 20000
+f=$TMP/ssp.mon
+if [ "$mrc" = 1 ] && grep -q "^  cause: inputs differed: getpid #[0-9]* at block [0-9]* returned different values" "$f" &&
+	has "paired by order: the blocks are cut or numbered differently" "$f" &&
+	has "the QEMUs run with different options: B -singlestep" "$f"; then
+	ok "$t"
+else
+	ko "$t" "rc=$mrc" "$(cat "$f")"
 fi
 
 t="--insn with -singlestep still finds a real divergence, at its instruction"

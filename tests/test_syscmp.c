@@ -446,7 +446,7 @@ Test(syscmp, logs_not_lining_up)
 	cr_assert_eq(ls_syscmp_classify(&r, LS_ARCH_X86_64, logs, 100), LS_CAUSE_UNKNOWN);
 	cr_assert(r.misaligned);
 	cr_assert_eq(r.to, 3);
-	cr_assert_str_eq(r.headline, "cause unknown: the syscall logs do not line up at #3 (at blocks 20 and 21)");
+	cr_assert_str_eq(r.headline, "cause unknown: the syscall logs do not line up at #3 (A at block 20, B at block 21)");
 
 	char l[128];
 	cr_assert_str_eq(line_with(table(16), "#3 ", l, sizeof(l)),
@@ -568,4 +568,99 @@ Test(syscmp, cause_names)
 	cr_assert_str_eq(ls_cause_name(LS_CAUSE_INPUTS), "inputs_differed");
 	cr_assert_str_eq(ls_cause_name(LS_CAUSE_SAME_INPUTS), "same_inputs");
 	cr_assert_str_eq(ls_cause_name(LS_CAUSE_UNKNOWN), "unknown");
+}
+
+/* ---- spans: pairing after an earlier region, and by order when blocks are cut differently ---- */
+
+/* One record on one side only. */
+static void one(int side, uint64_t seq, int64_t num, int64_t ret)
+{
+	struct ls_sys_log *l = &logs[side];
+	struct ls_sys_rec *recs = side ? rb : ra;
+
+	cr_assert_lt(l->n, MAXREC);
+	recs[l->n] = (struct ls_sys_rec){ .seq = seq, .num = num, .ret = ret, .state = LS_SYS_RETURNED };
+	l->n++;
+}
+
+Test(syscmp, by_order_pairs_syscalls_made_at_other_block_numbers)
+{
+	/* B ran -singlestep: every block is one instruction, so its block numbers are larger. */
+	one(0, 10, NR_BRK, 0x4c9000);
+	one(1, 95, NR_BRK, 0x4c9000);
+	one(0, 40, NR_GETPID, 1234);
+	one(1, 380, NR_GETPID, 1234);
+	const struct ls_syscmp_span strict = { .div_seq = { 50, 500 } };
+	const struct ls_syscmp_span order = { .div_seq = { 50, 500 }, .by_order = true };
+
+	cr_assert_eq(ls_syscmp_classify_span(&r, LS_ARCH_X86_64, logs, &strict), LS_CAUSE_UNKNOWN,
+		     "strictly, the block numbers do not line up");
+	cr_assert_eq(ls_syscmp_classify_span(&r, LS_ARCH_X86_64, logs, &order), LS_CAUSE_SAME_INPUTS, "%s", r.headline);
+	cr_assert(strstr(r.coverage, "paired by order"), "%s", r.coverage);
+	rb[1].ret = 1235;
+	cr_assert_eq(ls_syscmp_classify_span(&r, LS_ARCH_X86_64, logs, &order), LS_CAUSE_INPUTS);
+	cr_assert_str_eq(r.headline, "inputs differed: getpid #1 at block 40 returned different values");
+	char row[256];
+	line_with(table(8), "getpid() = 1234", row, sizeof(row));
+	cr_assert_eq(row[0], '>', "%s", row);
+	cr_assert(strstr(row, "@380 getpid() = 1235"), "B's own block is shown: %s", row);
+}
+
+Test(syscmp, by_order_a_different_syscall_ends_the_pairing)
+{
+	one(0, 10, NR_BRK, 0x4c9000);
+	one(1, 95, NR_BRK, 0x4c9000);
+	one(0, 40, NR_GETPID, 1);
+	one(1, 380, NR_GETTIMEOFDAY, 0);
+	const struct ls_syscmp_span order = { .div_seq = { 50, 500 }, .by_order = true };
+
+	cr_assert_eq(ls_syscmp_classify_span(&r, LS_ARCH_X86_64, logs, &order), LS_CAUSE_UNKNOWN);
+	cr_assert(r.misaligned);
+	cr_assert_eq(r.to, 1);
+	cr_assert(strstr(r.coverage, "A made getpid (block 40), B gettimeofday (block 380)"), "%s", r.coverage);
+}
+
+Test(syscmp, per_side_divergent_blocks)
+{
+	/* A's divergence is at block 50, B's at 500: B's syscall at 450 came before it, not after. */
+	one(0, 40, NR_GETPID, 7);
+	one(1, 450, NR_GETPID, 7);
+	const struct ls_syscmp_span order = { .div_seq = { 50, 500 }, .by_order = true };
+
+	cr_assert_eq(ls_syscmp_classify_span(&r, LS_ARCH_X86_64, logs, &order), LS_CAUSE_SAME_INPUTS, "%s", r.headline);
+	cr_assert_eq(r.extra[0] + r.extra[1], 0, "not 'only A's log has syscalls'");
+}
+
+Test(syscmp, after_an_earlier_region_pairs_from_the_rejoin)
+{
+	/*
+	 * A made one extra syscall in a detour (blocks 20-39); the runs came back
+	 * together at A 40 = B 35.  Since then: A's getpid at 50 pairs with B's at
+	 * 45 (10 blocks after the rejoin on both), and B's result differs.
+	 */
+	one(0, 10, NR_BRK, 0x4c9000);
+	one(1, 10, NR_BRK, 0x4c9000);
+	one(0, 25, NR_WRITE, 3); /* the detour */
+	one(0, 50, NR_GETPID, 100);
+	one(1, 45, NR_GETPID, 101);
+	const struct ls_syscmp_span span = { .from_seq = { 40, 35 }, .div_seq = { 60, 55 } };
+
+	cr_assert_eq(ls_syscmp_classify_span(&r, LS_ARCH_X86_64, logs, &span), LS_CAUSE_INPUTS, "%s", r.headline);
+	cr_assert_eq(r.culprit, 2, "A's numbering");
+	cr_assert_eq(r.shift, -1, "B's paired record is one earlier in its log");
+	cr_assert(strstr(r.coverage, "since the runs came back together (A block 40 = B block 35)"), "%s", r.coverage);
+	/* Without the span the detour's write would misalign everything after it. */
+	cr_assert_eq(ls_syscmp_classify(&r, LS_ARCH_X86_64, logs, 60), LS_CAUSE_UNKNOWN);
+}
+
+Test(syscmp, after_an_earlier_region_but_the_log_wrapped_since)
+{
+	one(0, 90, NR_GETPID, 1);
+	one(1, 88, NR_GETPID, 1);
+	logs[0].first_index = 5000; /* everything before block 90 is gone on A */
+	logs[1].first_index = 5000;
+	const struct ls_syscmp_span span = { .from_seq = { 40, 35 }, .div_seq = { 100, 95 } };
+
+	cr_assert_eq(ls_syscmp_classify_span(&r, LS_ARCH_X86_64, logs, &span), LS_CAUSE_UNKNOWN);
+	cr_assert(strstr(r.headline, "no longer reaches back to block 40"), "%s", r.headline);
 }

@@ -281,7 +281,11 @@ Test(syslog, direct_reads, .fini = fini)
 	ls_syslog_return(&l, 5, 0, LS_READ_DIRECT, base);
 	cr_assert_eq(rec(2)->state, LS_SYS_RETURNED);
 	cr_assert_eq(rec(2)->out_len, 144);
-	cr_assert_eq(rec(2)->out_hash, ls_sys_hash(m + pg - 40, 144));
+	uint8_t calm[144];
+	memcpy(calm, m + pg - 40, sizeof(calm));
+	ls_sys_out_denoise(LS_ARCH_X86_64, 5, calm, sizeof(calm));
+	cr_assert_eq(rec(2)->out_hash, ls_sys_hash(calm, sizeof(calm)), "fstat's output, hashed without its access time");
+	cr_assert_arr_eq(rec(2)->out_head, m + pg - 40, 40, "the head as written");
 	cr_assert_eq(l.out_direct, 2, "a page-crossing struct is not read in place");
 	/* ... so one reaching into an inaccessible page is unreadable, not a crash. */
 	sargs[1] = 0x10000 + 2 * pg - 8;

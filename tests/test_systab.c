@@ -324,3 +324,57 @@ Test(systab, coverage_aarch64)
 {
 	check_coverage(A, covered_aarch64, sizeof(covered_aarch64) / sizeof(covered_aarch64[0]));
 }
+
+/* A stat of a pipe differs in any two runs (inode, times); a stat of a file only in its access time. */
+Test(systab, stat_outputs_lose_what_differs_between_runs)
+{
+	uint8_t st[144], st2[144];
+	int64_t fstat_nr = 5, statx_nr = 332;
+
+	memset(st, 0x5a, sizeof(st));
+	/* x86_64 struct stat: st_mode at 24. */
+	uint32_t fifo = 0010600;
+	memcpy(st + 24, &fifo, 4);
+	memcpy(st2, st, sizeof(st));
+	cr_assert_gt(ls_sys_out_denoise(LS_ARCH_X86_64, fstat_nr, st, sizeof(st)), 0);
+	for (int i = 0; i < 24; i++)
+		cr_assert_eq(st[i], 0, "dev, ino, nlink cleared for a pipe (byte %d)", i);
+	cr_assert_eq(memcmp(st + 24, st2 + 24, 48), 0, "mode, uid, gid, rdev, size stay");
+	cr_assert_eq(st[56], 0x5a, "blksize stays");
+	for (int i = 72; i < 120; i++)
+		cr_assert_eq(st[i], 0, "times cleared (byte %d)", i);
+
+	/* A regular file: only the access time goes. */
+	memset(st, 0x5a, sizeof(st));
+	uint32_t reg = 0100644;
+	memcpy(st + 24, &reg, 4);
+	ls_sys_out_denoise(LS_ARCH_X86_64, fstat_nr, st, sizeof(st));
+	cr_assert_eq(st[8], 0x5a, "a file's inode is its identity: kept");
+	cr_assert_eq(st[72], 0, "atime cleared");
+	cr_assert_eq(st[88], 0x5a, "mtime kept");
+
+	/* aarch64: struct stat puts st_mode at 16 and nlink (4 bytes) at 20. */
+	uint8_t a64[128];
+	memset(a64, 0x5a, sizeof(a64));
+	memcpy(a64 + 16, &fifo, 4);
+	cr_assert_gt(ls_sys_out_denoise(LS_ARCH_AARCH64, 80, a64, sizeof(a64)), 0);
+	cr_assert_eq(a64[8], 0, "ino");
+	cr_assert_eq(a64[16], fifo & 0xff, "mode kept");
+	cr_assert_eq(a64[20], 0, "nlink");
+
+	/* statx: mode is 16 bits at 28, ino at 32, dev at 136. */
+	uint8_t sx[256];
+	memset(sx, 0x5a, sizeof(sx));
+	uint16_t sock = 0140777;
+	memcpy(sx + 28, &sock, 2);
+	cr_assert_gt(ls_sys_out_denoise(LS_ARCH_X86_64, statx_nr, sx, sizeof(sx)), 0);
+	cr_assert_eq(sx[32], 0);
+	cr_assert_eq(sx[136], 0);
+	cr_assert_eq(sx[40], 0x5a, "size kept");
+
+	/* Anything else, or a short buffer: untouched. */
+	memset(st, 0x5a, sizeof(st));
+	cr_assert_eq(ls_sys_out_denoise(LS_ARCH_X86_64, 228 /* clock_gettime */, st, 16), 0);
+	cr_assert_eq(ls_sys_out_denoise(LS_ARCH_X86_64, fstat_nr, st, 20), 0);
+	cr_assert_eq(st[0], 0x5a);
+}

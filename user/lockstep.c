@@ -39,6 +39,7 @@
 #include "metrics.h"
 #include "options.h"
 #include "gatesrv.h"
+#include "ginputs.h"
 #include "report.h"
 #include "syscmp.h"
 #include "target.h"
@@ -106,6 +107,14 @@ struct ls_run {
 	bool gate_open;
 	uint32_t gate_state[2]; /* each side's plugin's LS_GATE_*, as last read */
 	uint64_t gate_streams; /* stream-permits switched to LS_PERMIT_GATE, for -v */
+	/* what the guests were given at start, compared once (reports name it as a cause) */
+	struct ls_ginputs_diff gin;
+	bool gin_known;
+	/* per vCPU: divergences reported so far, the first one's blocks, where the last region rejoined */
+	unsigned reported[LS_MAX_VCPUS];
+	uint64_t first_div[LS_MAX_VCPUS][2];
+	bool rejoined[LS_MAX_VCPUS];
+	uint64_t rejoin_blk[LS_MAX_VCPUS][2];
 	struct lockstep_bpf *skel;
 	struct ls_target t[2];
 	struct ls_side_desc desc[2];
@@ -129,7 +138,8 @@ struct ls_run {
 	bool fol_skip[LS_MAX_VCPUS]; /* the follower's first region was already reported by the kernel path */
 	bool fol_pending[LS_MAX_VCPUS]; /* a region's report waits for its blocks after the divergence */
 	struct ls_align_ev fol_ev[LS_MAX_VCPUS];
-	uint64_t user_blocks, user_insns; /* compared in user space besides backlog, tail and followers */
+	/* per vCPU: compared in user space besides backlog, tail and followers (a divergent chunk's equal start) */
+	uint64_t user_blocks[LS_MAX_VCPUS], user_insns[LS_MAX_VCPUS];
 	bool frozen_exit; /* --stop-on-divergence: leave the QEMUs stopped */
 	struct ls_gsym *gsym[2]; /* each side's guest symbols, kept for when a QEMU has exited by report time */
 	struct ls_disasm *dis; /* opened at the first report */
@@ -379,6 +389,39 @@ static uint64_t follow_permit(const struct ls_run *run, int v, int i, int frozen
 	if (ls_follow_buffered(f, i) > run->opts->window + ((uint64_t)run->window << order))
 		return copied >> order;
 	return (copied >> order) + run->window - 1;
+}
+
+/* What each guest got at start: its QEMU's command line, environment and working directory. */
+static void compare_launches(struct ls_run *run)
+{
+	char *buf[2][2] = {}, cwd[2][PATH_MAX] = {};
+	size_t len[2][2] = {};
+	const char *what[2] = { "cmdline", "environ" };
+	bool ok = true;
+
+	for (int i = 0; i < 2; i++) {
+		for (int w = 0; w < 2; w++) {
+			char path[64];
+			int err;
+			snprintf(path, sizeof(path), "/proc/%d/%s", (int)run->t[i].pid, what[w]);
+			buf[i][w] = ls_read_file(path, &len[i][w], &err);
+			ok &= buf[i][w] != NULL;
+		}
+		char path[64];
+		snprintf(path, sizeof(path), "/proc/%d/cwd", (int)run->t[i].pid);
+		ssize_t n = readlink(path, cwd[i], sizeof(cwd[i]) - 1);
+		cwd[i][n > 0 ? n : 0] = 0;
+	}
+	if (ok) {
+		struct ls_qemu_launch l[2];
+		for (int i = 0; i < 2; i++)
+			l[i] = (struct ls_qemu_launch){ buf[i][0], len[i][0], buf[i][1], len[i][1], cwd[i] };
+		ls_ginputs_compare(&l[0], &l[1], &run->gin);
+		run->gin_known = true;
+	}
+	for (int i = 0; i < 2; i++)
+		for (int w = 0; w < 2; w++)
+			free(buf[i][w]);
 }
 
 /*
@@ -845,48 +888,105 @@ static void enrich(struct ls_run *run, struct ls_divergence *d, struct ls_enrich
 		snprintf(e->headline, sizeof(e->headline), "A went on at %s, B at %s", d->sym[0], d->sym[1]);
 	d->headline = e->headline;
 
-	/* Cause, from the syscalls both made before it. */
+	/*
+	 * Cause: the syscalls both made since the runs were last known in step
+	 * (the start, or where an earlier region rejoined), then what each
+	 * guest was given at start, then an earlier region on this vCPU.
+	 */
 	struct ls_sys_log log[2];
 	struct ls_syscmp sc;
+	struct ls_syscmp_span span = { .div_seq = { d->block[0], d->block[1] } };
+	if (run->rejoined[v])
+		for (int i = 0; i < 2; i++)
+			span.from_seq[i] = run->rejoin_blk[v][i];
+	span.by_order = insn_mode || d->block[0] - span.from_seq[0] != d->block[1] - span.from_seq[1];
 	for (int i = 0; i < 2; i++)
 		read_syscalls(run, i, v, e, &log[i]);
-	enum ls_cause cause = ls_syscmp_classify(&sc, ls_arch_from_target(run->t[0].info.target), log,
-						 d->block[0]);
-	if (insn_mode && d->block[0] != d->block[1])
-		snprintf(e->cause, sizeof(e->cause), "%s (with blocks cut differently, syscalls are paired by order only)",
-			 sc.headline);
-	else
-		snprintf(e->cause, sizeof(e->cause), "%s", sc.headline);
+	enum ls_cause cause = ls_syscmp_classify_span(&sc, ls_arch_from_target(run->t[0].info.target), log, &span);
+	bool launch = run->gin_known && (run->gin.env || run->gin.args || run->gin.cwd);
+	bool earlier = run->reported[v] > 0;
+	const char *key = ls_cause_name(cause);
+	size_t cl = 0;
+#define CAUSE(...) (cl += (size_t)snprintf(e->cause + cl, cl < sizeof(e->cause) ? sizeof(e->cause) - cl : 0, __VA_ARGS__), \
+		    cl = cl < sizeof(e->cause) ? cl : sizeof(e->cause) - 1)
+	if (cause == LS_CAUSE_INPUTS) {
+		CAUSE("%s", sc.headline);
+	} else if (launch) {
+		key = "inputs_differed";
+		CAUSE("inputs differed: the guests were started differently: %s\n    %s", run->gin.inputs,
+		      cause == LS_CAUSE_SAME_INPUTS ? "the syscalls before it all returned the same" : sc.headline);
+	} else if (earlier && cause == LS_CAUSE_SAME_INPUTS) {
+		key = "earlier_region";
+		CAUSE("after an earlier region: the runs already parted at A block %" PRIu64 " = B block %" PRIu64
+		      " (this vCPU's first region),\n    so their state may differ since and this region may follow "
+		      "from that one; the syscalls since they came\n    back together all returned the same",
+		      run->first_div[v][0], run->first_div[v][1]);
+	} else {
+		CAUSE("%s", sc.headline);
+	}
 	if (sc.detail[0])
-		snprintf(e->cause + strlen(e->cause), sizeof(e->cause) - strlen(e->cause), "\n    %s", sc.detail);
+		CAUSE("\n    %s", sc.detail);
+	if (cause == LS_CAUSE_INPUTS && launch)
+		CAUSE("\n    the guests were also started differently: %s", run->gin.inputs);
 	if (sc.args_note[0])
-		snprintf(e->cause + strlen(e->cause), sizeof(e->cause) - strlen(e->cause), "\n    %s", sc.args_note);
+		CAUSE("\n    %s", sc.args_note);
 	if (sc.coverage[0])
-		snprintf(e->cause + strlen(e->cause), sizeof(e->cause) - strlen(e->cause), "\n    %s", sc.coverage);
+		CAUSE("\n    %s", sc.coverage);
+	if (earlier && strcmp(key, "earlier_region"))
+		CAUSE("\n    this vCPU already parted at A block %" PRIu64 " = B block %" PRIu64 " (its first region)",
+		      run->first_div[v][0], run->first_div[v][1]);
+	if (run->gin_known && run->gin.opts)
+		CAUSE("\n    the QEMUs run with different options: %s", run->gin.options);
+#undef CAUSE
 	d->cause = e->cause;
-	d->cause_key = ls_cause_name(cause);
+	d->cause_key = key;
 	if (log[0].n || log[1].n) {
 		size_t w = (size_t)snprintf(e->syscalls, sizeof(e->syscalls), "  last syscalls before it:\n");
 		ls_syscmp_table(&sc, 8, e->syscalls + w, sizeof(e->syscalls) - w);
 		d->syscalls = e->syscalls;
 	}
-	if (cause == LS_CAUSE_SAME_INPUTS)
+	if (!strcmp(key, "same_inputs"))
 		d->caveat = sc.caveat;
 
 	/* What to do next. */
-	if (cause == LS_CAUSE_INPUTS)
+	bool cut_differently = d->insn_problem && strstr(d->insn_problem, "cut differently");
+	if (cut_differently)
+		snprintf(e->next, sizeof(e->next),
+			 "both sides ran the same instructions, only cut into blocks differently: rerun with --insn to "
+			 "compare\n    instruction streams (for QEMUs with different block sizes, -singlestep, "
+			 "-one-insn-per-tb).\n");
+	else if (cause == LS_CAUSE_INPUTS)
 		snprintf(e->next, sizeof(e->next),
 			 "the guest saw different inputs, so code generation is not suspect here: make that input the "
 			 "same on both sides\n"
 			 "    (a fixed time or pid in the guest, the same files), then run again to find a real "
 			 "divergence.\n");
+	else if (launch)
+		snprintf(e->next, sizeof(e->next),
+			 "start both guests with the same arguments, environment and working directory (QEMU's -E/-U "
+			 "and the\n    shell they run from), then run again: a divergence left then is worth a "
+			 "closer look.\n");
+	else if (earlier)
+		snprintf(e->next, sizeof(e->next),
+			 "look at this vCPU's first region (A block %" PRIu64 ") first: state that differs from there on "
+			 "explains\n    later regions; rerun with --max-divergences 1 to stop at it.\n",
+			 run->first_div[v][0]);
+	else if (cause == LS_CAUSE_UNKNOWN)
+		snprintf(e->next, sizeof(e->next),
+			 "the syscalls could not tell whether the inputs were the same (see above); if they were, "
+			 "suspect the\n    translation of the instruction%s before the divergence: compare both QEMUs' "
+			 "-d in_asm,op,out_asm -dfilter 0x%" PRIx64 "+0x100 output.\n",
+			 d->have_common ? " just" : "s", d->have_common ? d->common.addr : d->pc[0]);
 	else
 		snprintf(e->next, sizeof(e->next),
-			 "suspect the translation of the instruction%s before the divergence: compare both QEMUs' \n"
+			 "suspect the translation of the instruction%s before the divergence: compare both QEMUs'\n"
 			 "    -d in_asm,op,out_asm -dfilter 0x%" PRIx64 "+0x100 output for that block, or rerun with "
 			 "--stop-on-divergence and inspect both with gdb.\n",
 			 d->have_common ? " just" : "s", d->have_common ? d->common.addr : d->pc[0]);
 	d->next_step = e->next;
+	if (!run->reported[v]++)
+		for (int i = 0; i < 2; i++)
+			run->first_div[v][i] = d->block[i];
 }
 
 static void enrich_free(struct ls_enrich *e)
@@ -984,9 +1084,9 @@ print:
 		if (follow_begin(run, (int)ev->vcpu, pos, cum) == 0) {
 			run->fol_skip[ev->vcpu] = true; /* its first region is this one */
 			/* The equal blocks of the divergent chunk before d were compared here. */
-			run->user_blocks += d.seq - ev->range_lo;
+			run->user_blocks[ev->vcpu] += d.seq - ev->range_lo;
 			for (uint64_t q = ev->range_lo > rec[0].first_seq ? ev->range_lo : rec[0].first_seq; q < d.seq; q++)
-				run->user_insns += ls_rec_ninsns(rec[0].words[q - rec[0].first_seq]);
+				run->user_insns[ev->vcpu] += ls_rec_ninsns(rec[0].words[q - rec[0].first_seq]);
 		}
 	}
 	if (!run->fol[ev->vcpu].active && run->divergences >= o->max_divergences)
@@ -1137,6 +1237,11 @@ static void region_end(struct ls_run *run, int v, const struct ls_align_ev *ev)
 	const char *unit = f->mode == LS_FOLLOW_INSNS ? "instructions" : "blocks";
 	uint64_t back[2] = { ev->at[0] + ev->len[0], ev->at[1] + ev->len[1] };
 
+	if (rejoined) {
+		run->rejoined[v] = true;
+		for (int i = 0; i < 2; i++)
+			run->rejoin_blk[v][i] = ls_follow_block_of(f, i, back[i]);
+	}
 	if (run->opts->json) {
 		ls_json_region(stdout, v, f->regions, rejoined, unit, ev->at, ev->len, elapsed(run));
 	} else if (rejoined) {
@@ -1528,7 +1633,8 @@ static void collect(struct ls_run *run, struct ls_summary *s)
 		if (f->active) {
 			/* Blocks each side went through under the follower: compared, or apart in a region. */
 			for (int i = 0; i < 2; i++) {
-				uint64_t need = ls_align_keep_from(&f->al, i);
+				/* Through the comparator: what it has passed (not what it keeps for history). */
+				uint64_t need = ls_align_pos(&f->al, i);
 				uint64_t end = ls_follow_copied(f, i);
 				const struct ls_seqbuf *sym = f->mode == LS_FOLLOW_INSNS ? &f->ins[i] : &f->rec[i];
 				/* Past its last instruction, the last block is through too (block_of would name it). */
@@ -1544,8 +1650,8 @@ static void collect(struct ls_run *run, struct ls_summary *s)
 			s->regions_open += f->region_open;
 			s->gave_up_vcpus += f->lost;
 		}
-		s->compared_blocks += st.compared_blocks + bk->blocks + tl->blocks + fol_blocks;
-		s->compared_insns += st.compared_insns + bk->insns + tl->insns;
+		s->compared_blocks += st.compared_blocks + bk->blocks + tl->blocks + fol_blocks + run->user_blocks[k];
+		s->compared_insns += st.compared_insns + bk->insns + tl->insns + run->user_insns[k];
 		uint64_t start = f->active && f->mode == LS_FOLLOW_INSNS ? f->start_block[0]
 										  : compare_start(run, (int)k, st.start1);
 		bool started = st.start1 || bk->end || f->active;
@@ -1557,6 +1663,15 @@ static void collect(struct ls_run *run, struct ls_summary *s)
 			uint64_t pub = st.side[i].pub_end > bk->end ? st.side[i].pub_end : bk->end;
 			uint64_t early = started ? (start < pub ? start : pub) : 0;
 			uint64_t late = st.side[i].uncompared_late;
+			/*
+			 * Chunks published while the divergence froze the kernel's comparison come after it:
+			 * when user space followed this pair, it went through them itself.
+			 */
+			if (f->active) {
+				uint64_t fz = st.side[i].uncompared_frozen < late ? st.side[i].uncompared_frozen : late;
+				uint64_t end = ls_follow_copied(f, i), covered = end > f->start_block[i] ? end - f->start_block[i] : 0;
+				late -= fz < covered ? fz : covered;
+			}
 			uint64_t apart = f->active ? (f->mode == LS_FOLLOW_BLOCKS ? f->apart[i] : 0) : 0;
 			if (f->active && f->mode == LS_FOLLOW_INSNS)
 				apart = consumed[i] - (i == 0 ? fol_blocks : consumed[i]); /* counted in instructions instead */
@@ -1566,7 +1681,8 @@ static void collect(struct ls_run *run, struct ls_summary *s)
 			ss->early += early;
 			ss->late += late;
 			ss->overruns += st.side[i].overruns;
-			uint64_t accounted = early + late + st.compared_blocks + bk->blocks + tl->blocks + consumed[i];
+			uint64_t accounted =
+				early + late + st.compared_blocks + bk->blocks + tl->blocks + run->user_blocks[k] + consumed[i];
 			uint64_t rest = pub > accounted ? pub - accounted : 0;
 			if (f->active && f->lost)
 				ss->gave_up += rest;
@@ -1575,8 +1691,7 @@ static void collect(struct ls_run *run, struct ls_summary *s)
 		}
 	}
 	s->insn_mode = run->opts->insn;
-	s->compared_blocks += run->user_blocks;
-	s->compared_insns += run->user_insns;
+
 	s->ringbuf_lost = run->skel->bss->control.ringbuf_lost;
 	s->bad_batches = run->skel->bss->control.bad_batches + run->bad_events;
 	s->divergences = run->divergences;
@@ -2216,6 +2331,7 @@ int main(int argc, char **argv)
 		uint32_t wa = ls_window(run.t[0].info.batch_order, run.t[0].info.ring_order);
 		uint32_t wb = ls_window(run.t[1].info.batch_order, run.t[1].info.ring_order);
 		run.window = wa < wb ? wa : wb;
+		compare_launches(&run);
 		rc = run_monitor(&run);
 	}
 	if (opts.launch) {

@@ -9,7 +9,7 @@ static const char *const with_value[] = {
 	"L", "s", "cpu", "E", "U", "0", "r", "B", "R", "d", "D", "dfilter", "p", "g", "plugin", "seed", "trace",
 };
 
-static int takes_value(const char *opt)
+int ls_qemu_opt_takes_value(const char *opt)
 {
 	/* QEMU reads "-x" and "--x" alike. */
 	while (*opt == '-')
@@ -28,7 +28,7 @@ int ls_qemu_guest_index(const char *const *argv, int argc)
 			return i;
 		if (!strcmp(a, "--"))
 			return i + 1 < argc ? i + 1 : -1;
-		if (takes_value(a))
+		if (ls_qemu_opt_takes_value(a))
 			i++;
 	}
 	return -1;

@@ -15,6 +15,9 @@
  */
 int ls_qemu_guest_index(const char *const *argv, int argc);
 
+/* Whether a qemu-user option ("-cpu", "--cpu") takes the next argument as its value. */
+int ls_qemu_opt_takes_value(const char *opt);
+
 /* Split a NUL-separated /proc/PID/cmdline of len bytes in place; returns argc (at most max). */
 int ls_split_cmdline(char *buf, size_t len, const char **argv, int max);
 

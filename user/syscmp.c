@@ -9,8 +9,9 @@
 #define TABLE_COLS 100
 #define OUT_HEAD ((uint32_t)sizeof(((struct ls_sys_rec *)0)->out_head))
 
-static const char caveat[] = "not recorded as inputs here: rdtsc, rdrand and cpuid results, AT_RANDOM, "
-			     "the environment and auxv, signals, shared memory, other threads";
+static const char caveat[] = "not recorded as inputs here: rdtsc, rdrand and cpuid results, AT_RANDOM and the "
+			     "auxv, signals, shared memory, other threads; arguments, environment and working "
+			     "directory were compared, from each QEMU's command line";
 
 /*
  * How many arguments a syscall takes, by name (the same on every arch), so
@@ -93,11 +94,14 @@ static bool run_identity(enum ls_arch arch, int64_t num)
 	return n && (!strcmp(n, "set_tid_address") || !strcmp(n, "getrandom"));
 }
 
-static unsigned pair_diff(enum ls_arch arch, const struct ls_sys_rec *a, const struct ls_sys_rec *b, unsigned *mask)
+static unsigned pair_diff(const struct ls_syscmp *r, const struct ls_sys_rec *a, const struct ls_sys_rec *b,
+			  unsigned *mask)
 {
+	enum ls_arch arch = r->arch;
 	unsigned d = 0, m = 0;
 
-	if (a->seq != b->seq)
+	/* Made at the same block since the span's start; by order, only the order counts. */
+	if (!r->by_order && a->seq - r->from_seq[0] != b->seq - r->from_seq[1])
 		d |= LS_SYSDIFF_SEQ;
 	if (a->num != b->num) {
 		d |= LS_SYSDIFF_NUM;
@@ -264,6 +268,12 @@ static const struct ls_sys_rec *rec_at(const struct ls_sys_log *l, uint64_t k)
 	return k >= l->first_index && k - l->first_index < l->n ? &l->recs[k - l->first_index] : NULL;
 }
 
+/* B's record paired with A's record k. */
+static const struct ls_sys_rec *rec_b(const struct ls_syscmp *r, uint64_t k)
+{
+	return rec_at(&r->log[1], k + (uint64_t)r->shift);
+}
+
 /* "A's", "B's", "A's and B's": the logs lacking the first `lost` syscalls. */
 static const char *lost_where(const struct ls_syscmp *r)
 {
@@ -380,14 +390,36 @@ const char *ls_cause_name(enum ls_cause c)
 	}
 }
 
+/* Global log index of side i's first record made at or after block `from` (records are in seq order). */
+static uint64_t first_at(const struct ls_sys_log *l, uint64_t from)
+{
+	size_t j = 0;
+
+	while (j < l->n && l->recs[j].seq < from)
+		j++;
+	return l->first_index + j;
+}
+
 enum ls_cause ls_syscmp_classify(struct ls_syscmp *r, enum ls_arch arch, const struct ls_sys_log log[2],
 				 uint64_t div_seq)
 {
-	uint64_t end[2], hi, k;
+	const struct ls_syscmp_span span = { .div_seq = { div_seq, div_seq } };
+
+	return ls_syscmp_classify_span(r, arch, log, &span);
+}
+
+enum ls_cause ls_syscmp_classify_span(struct ls_syscmp *r, enum ls_arch arch, const struct ls_sys_log log[2],
+				      const struct ls_syscmp_span *span)
+{
+	uint64_t end[2], hi, k, lo[2];
 
 	memset(r, 0, sizeof(*r));
 	r->arch = arch;
-	r->div_seq = div_seq;
+	r->div_seq = span->div_seq[0];
+	r->div_seq_b = span->div_seq[1];
+	r->from_seq[0] = span->from_seq[0];
+	r->from_seq[1] = span->from_seq[1];
+	r->by_order = span->by_order;
 	r->log[0] = log[0];
 	r->log[1] = log[1];
 	r->caveat = caveat;
@@ -400,23 +432,41 @@ enum ls_cause ls_syscmp_classify(struct ls_syscmp *r, enum ls_arch arch, const s
 		return r->cause;
 	}
 	for (int i = 0; i < 2; i++) {
-		while (r->before[i] < log[i].n && log[i].recs[r->before[i]].seq <= div_seq)
+		while (r->before[i] < log[i].n && log[i].recs[r->before[i]].seq <= span->div_seq[i])
 			r->before[i]++;
 		end[i] = log[i].first_index + r->before[i];
+		/* From the very start, log indices are the syscalls' own numbers on both sides. */
+		lo[i] = span->from_seq[i] ? first_at(&log[i], span->from_seq[i]) : 0;
+		/* Records from the span's start may be gone (the ring wrapped): how many is unknown. */
+		if (span->from_seq[i] && lo[i] == log[i].first_index && log[i].first_index &&
+		    (!log[i].n || log[i].recs[0].seq > span->from_seq[i])) {
+			snprintf(r->headline, sizeof(r->headline),
+				 "cause unknown: %c's syscall log no longer reaches back to block %" PRIu64
+				 " (the ring wrapped), so the two logs cannot be paired",
+				 'A' + i, span->from_seq[i]);
+			return r->cause;
+		}
 	}
-	r->from = log[0].first_index > log[1].first_index ? log[0].first_index : log[1].first_index;
-	hi = end[0] < end[1] ? end[0] : end[1];
+	/* Pair A's k-th syscall of the span with B's k-th: B's index is A's plus shift. */
+	r->shift = (int64_t)(lo[1] - lo[0]);
+	r->from = lo[0];
+	if (log[0].first_index > r->from)
+		r->from = log[0].first_index;
+	if ((int64_t)log[1].first_index - r->shift > (int64_t)r->from)
+		r->from = (uint64_t)((int64_t)log[1].first_index - r->shift);
+	hi = end[0] < (uint64_t)((int64_t)end[1] - r->shift) ? end[0] : (uint64_t)((int64_t)end[1] - r->shift);
 	if (hi < r->from)
 		hi = r->from;
-	r->lost = r->from;
-	for (int i = 0; i < 2; i++)
-		r->extra[i] = end[i] > hi ? end[i] - hi : 0;
+	r->lost = r->from - lo[0];
+	r->extra[0] = end[0] > hi ? end[0] - hi : 0;
+	r->extra[1] = (uint64_t)((int64_t)end[1] - r->shift) > hi ? (uint64_t)((int64_t)end[1] - r->shift) - hi : 0;
 
 	for (k = r->from; k < hi; k++) {
-		const struct ls_sys_rec *a = rec_at(&log[0], k), *b = rec_at(&log[1], k);
-		unsigned mask, d = pair_diff(arch, a, b, &mask);
+		const struct ls_sys_rec *a = rec_at(&log[0], k), *b = rec_b(r, k);
+		unsigned mask, d = pair_diff(r, a, b, &mask);
 
-		if (d & LS_SYSDIFF_SEQ) {
+		/* Out of step: made at other points, or (paired by order) another syscall altogether. */
+		if ((d & LS_SYSDIFF_SEQ) || (r->by_order && (d & LS_SYSDIFF_NUM))) {
 			r->misaligned = true;
 			break;
 		}
@@ -458,13 +508,29 @@ enum ls_cause ls_syscmp_classify(struct ls_syscmp *r, enum ls_arch arch, const s
 		    "so only the recorded ones are classified",
 		    r->lost, lost_where(r));
 	if (r->misaligned) {
-		const struct ls_sys_rec *a = rec_at(&log[0], r->to), *b = rec_at(&log[1], r->to);
+		const struct ls_sys_rec *a = rec_at(&log[0], r->to), *b = rec_b(r, r->to);
+		char na[32], nb[32];
 
-		add(r->coverage, sizeof(r->coverage),
-		    "the logs stop lining up at #%" PRIu64 ": A's was made at block %" PRIu64 ", B's at block %" PRIu64
-		    ", so later syscalls are not compared",
-		    r->to, (uint64_t)a->seq, (uint64_t)b->seq);
+		if (r->by_order)
+			add(r->coverage, sizeof(r->coverage),
+			    "the logs stop lining up at #%" PRIu64 ": A made %s (block %" PRIu64 "), B %s (block %" PRIu64
+			    "), so later syscalls are not compared",
+			    r->to, name_of(arch, a->num, na, sizeof(na)), (uint64_t)a->seq, name_of(arch, b->num, nb, sizeof(nb)),
+			    (uint64_t)b->seq);
+		else
+			add(r->coverage, sizeof(r->coverage),
+			    "the logs stop lining up at #%" PRIu64 ": A's was made at block %" PRIu64 ", B's at block %" PRIu64
+			    ", so later syscalls are not compared",
+			    r->to, (uint64_t)a->seq, (uint64_t)b->seq);
 	}
+	if (r->by_order)
+		add(r->coverage, sizeof(r->coverage),
+		    "paired by order%s: the blocks are cut or numbered differently on the two sides",
+		    r->from_seq[0] || r->from_seq[1] ? " since the runs came back together" : "");
+	else if (r->from_seq[0] || r->from_seq[1])
+		add(r->coverage, sizeof(r->coverage),
+		    "only syscalls since the runs came back together (A block %" PRIu64 " = B block %" PRIu64 ") are paired",
+		    r->from_seq[0], r->from_seq[1]);
 	for (int i = 0; i < 2; i++)
 		if (r->extra[i] && !r->have_culprit && !r->misaligned)
 			add(r->coverage, sizeof(r->coverage),
@@ -476,15 +542,15 @@ enum ls_cause ls_syscmp_classify(struct ls_syscmp *r, enum ls_arch arch, const s
 		    r->pending == 1 ? "" : "s");
 
 	if (r->have_args)
-		describe_args(r, rec_at(&log[0], r->args_index), rec_at(&log[1], r->args_index));
+		describe_args(r, rec_at(&log[0], r->args_index), rec_b(r, r->args_index));
 	if (r->have_culprit) {
 		r->cause = LS_CAUSE_INPUTS;
-		describe_culprit(r, rec_at(&log[0], r->culprit), rec_at(&log[1], r->culprit));
+		describe_culprit(r, rec_at(&log[0], r->culprit), rec_b(r, r->culprit));
 	} else if (r->misaligned) {
 		snprintf(r->headline, sizeof(r->headline),
-			 "cause unknown: the syscall logs do not line up at #%" PRIu64 " (at blocks %" PRIu64 " and %" PRIu64
-			 ")",
-			 r->to, (uint64_t)rec_at(&log[0], r->to)->seq, (uint64_t)rec_at(&log[1], r->to)->seq);
+			 "cause unknown: the syscall logs do not line up at #%" PRIu64 " (A at block %" PRIu64 ", B at block %"
+			 PRIu64 ")",
+			 r->to, (uint64_t)rec_at(&log[0], r->to)->seq, (uint64_t)rec_b(r, r->to)->seq);
 	} else if (r->to == r->from && r->lost) {
 		snprintf(r->headline, sizeof(r->headline),
 			 "cause unknown: no syscall before the divergence is left in both logs (%" PRIu64
@@ -565,11 +631,16 @@ static void table(struct sink *s, const struct ls_syscmp *r, unsigned last)
 		put(s, "  (no syscall log on %s)\n", !l[0].enabled && !l[1].enabled ? "either side" : !l[0].enabled ? "A" : "B");
 		return;
 	}
+	/* In A's numbering: B's record k + shift sits in row k. */
+	int64_t sh[2] = { 0, r->shift };
 	for (int i = 0; i < 2; i++) {
-		uint64_t e = l[i].first_index + r->before[i];
+		uint64_t e = (uint64_t)((int64_t)(l[i].first_index + r->before[i]) - sh[i]);
 		end = e > end ? e : end;
 	}
-	lo = l[0].first_index < l[1].first_index ? l[0].first_index : l[1].first_index;
+	uint64_t fa = l[0].first_index, fb = (uint64_t)((int64_t)l[1].first_index - r->shift);
+	lo = fa < fb ? fa : fb;
+	if (lo < r->from - r->lost)
+		lo = r->from - r->lost; /* not before the span (the runs' last rejoin) */
 	start = end > last ? end - last : 0;
 	if (start < lo)
 		start = lo;
@@ -579,7 +650,7 @@ static void table(struct sink *s, const struct ls_syscmp *r, unsigned last)
 	}
 	for (uint64_t k = start; k < end; k++)
 		for (int i = 0; i < 2; i++) {
-			const struct ls_sys_rec *x = rec_at(&l[i], k);
+			const struct ls_sys_rec *x = rec_at(&l[i], (uint64_t)((int64_t)k + sh[i]));
 			if (x && x->seq > maxseq)
 				maxseq = x->seq;
 		}
@@ -592,16 +663,17 @@ static void table(struct sink *s, const struct ls_syscmp *r, unsigned last)
 	put(s, "  %-*s  %-*s  %-*s | B\n", iw, "syscall", sw, "block", cw, "A");
 	for (uint64_t k = start; k < end; k++) {
 		/* Only records before the divergence: a side's log may go on past it. */
+		uint64_t kb = k + (uint64_t)r->shift;
 		const struct ls_sys_rec *a = k >= l[0].first_index && k - l[0].first_index < r->before[0] ? rec_at(&l[0], k) : NULL;
-		const struct ls_sys_rec *b = k >= l[1].first_index && k - l[1].first_index < r->before[1] ? rec_at(&l[1], k) : NULL;
+		const struct ls_sys_rec *b = kb >= l[1].first_index && kb - l[1].first_index < r->before[1] ? rec_at(&l[1], kb) : NULL;
 		unsigned d = 0;
 		char mark = ' ', seq[24] = "-";
 
 		if (a && b)
-			d = pair_diff(r->arch, a, b, NULL);
+			d = pair_diff(r, a, b, NULL);
 		if (r->have_culprit && k == r->culprit)
 			mark = '>';
-		else if (d || (!a && k >= l[0].first_index) || (!b && k >= l[1].first_index))
+		else if (d || (!a && k >= l[0].first_index) || (!b && kb >= l[1].first_index))
 			mark = '!';
 		if (a)
 			fmt_call(ta, sizeof(ta), r->arch, a);
@@ -616,7 +688,7 @@ static void table(struct sink *s, const struct ls_syscmp *r, unsigned last)
 			else
 				snprintf(tb, sizeof(tb), "%s", call);
 		} else {
-			snprintf(tb, sizeof(tb), "%s", k < l[1].first_index ? "(overwritten)" : "(none)");
+			snprintf(tb, sizeof(tb), "%s", kb < l[1].first_index ? "(overwritten)" : "(none)");
 		}
 		fit(ca, sizeof(ca), ta, (size_t)cw);
 		fit(cb, sizeof(cb), tb, (size_t)cw);
@@ -672,7 +744,7 @@ void ls_syscmp_fields(const struct ls_syscmp *r, struct ls_syscmp_fields *f)
 	if (!r->have_culprit)
 		return;
 
-	const struct ls_sys_rec *a = rec_at(&r->log[0], r->culprit), *b = rec_at(&r->log[1], r->culprit);
+	const struct ls_sys_rec *a = rec_at(&r->log[0], r->culprit), *b = rec_b(r, r->culprit);
 	const struct ls_sys_rec *s[2] = { a, b };
 	char *hx[2] = { f->a_out_hex, f->b_out_hex };
 

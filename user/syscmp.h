@@ -48,13 +48,32 @@ struct ls_sys_log {
 	bool enabled; /* the plugin logs syscalls (LS_INFO_SYSCALLS and a non-zero sys_addr) */
 };
 
+/*
+ * Which syscalls to pair: side i's made from block from_seq[i] (where the
+ * two runs were last known in step: 0, or where they came back together
+ * after an earlier divergent region) through its divergent block
+ * div_seq[i].  Paired k-th with k-th; strictly, each pair must also have
+ * been made the same number of blocks after from_seq, unless by_order (the
+ * sides cut blocks differently, --insn): then a pair of different syscalls
+ * ends the pairing instead.
+ */
+struct ls_syscmp_span {
+	uint64_t from_seq[2];
+	uint64_t div_seq[2];
+	bool by_order;
+};
+
 struct ls_syscmp {
 	enum ls_cause cause;
 	enum ls_arch arch;
-	uint64_t div_seq; /* the divergent block */
+	uint64_t div_seq; /* the divergent block (A's) */
+	uint64_t div_seq_b; /* B's */
+	uint64_t from_seq[2];
+	bool by_order;
+	int64_t shift; /* B's log index of the record paired with A's record k: k + shift */
 	struct ls_sys_log log[2]; /* the input (the records are not copied: keep them for ls_syscmp_table) */
 	size_t before[2]; /* of each side's records, those made before block div_seq (seq <= div_seq) */
-	uint64_t from, to; /* log indices compared pairwise: [from, to) */
+	uint64_t from, to; /* A's log indices compared pairwise: [from, to) */
 	uint64_t lost; /* syscalls before `from` not compared: no longer in a side's log */
 	uint64_t extra[2]; /* syscalls before the divergence in one side's log beyond the other's */
 	bool misaligned; /* the logs stop lining up at index `to` (another block) */
@@ -83,6 +102,10 @@ struct ls_syscmp {
  */
 enum ls_cause ls_syscmp_classify(struct ls_syscmp *r, enum ls_arch arch, const struct ls_sys_log log[2],
 				 uint64_t div_seq);
+
+/* The same over a span (ls_syscmp_classify is the span {0, 0} to {div_seq, div_seq}, strict). */
+enum ls_cause ls_syscmp_classify_span(struct ls_syscmp *r, enum ls_arch arch, const struct ls_sys_log log[2],
+				      const struct ls_syscmp_span *span);
 
 /*
  * The last `last` syscalls before the divergence, both sides side by side,

@@ -18,6 +18,7 @@
  */
 #include "systab.h"
 
+#include <stdbool.h>
 #include <string.h>
 
 static const char *const x86_64_names[] = {
@@ -773,7 +774,7 @@ static const struct out_rule out_rules[] = {
 	RULE(4, -1, OUT_FIXED, 1, 144, 0), /* stat */
 	RULE(6, -1, OUT_FIXED, 1, 144, 0), /* lstat */
 	RULE(262, 79, OUT_FIXED, 2, 144, 128), /* newfstatat */
-	RULE(332, 291, OUT_FIXED, 4, 256, 256), /* statx */
+	RULE(332, 291, OUT_FIXED, 4, 256, 256), /* statx (ls_sys_out_denoise knows it by its size) */
 	RULE(137, 43, OUT_FIXED, 1, 120, 120), /* statfs */
 	RULE(138, 44, OUT_FIXED, 1, 120, 120), /* fstatfs */
 	RULE(22, -1, OUT_FIXED, 0, 8, 0), /* pipe: int[2] */
@@ -804,6 +805,64 @@ static const struct out_rule out_rules[] = {
 #define LS_MAX_ERRNO 4095
 /* Counts and lengths beyond this are not believed (a buggy or hostile guest). */
 #define LS_MAX_OUT (1ull << 32)
+
+/*
+ * Where the fields of struct stat (each architecture's) and struct statx
+ * are that ls_sys_out_denoise clears: offset and size of the file type
+ * word, then (offset, size) pairs of the identity and time fields.
+ */
+struct noise_layout {
+	uint16_t mode_off, mode_size;
+	uint16_t always[2][2]; /* access times: cleared for every file type */
+	uint16_t volatile_[8][2]; /* device, inode, links, other times: cleared for pipes, sockets, char devices */
+};
+
+static const struct noise_layout stat_x86_64 = {
+	24, 4, { { 72, 16 }, { 0, 0 } }, { { 0, 8 }, { 8, 8 }, { 16, 8 }, { 88, 16 }, { 104, 16 } },
+};
+static const struct noise_layout stat_aarch64 = {
+	16, 4, { { 72, 16 }, { 0, 0 } }, { { 0, 8 }, { 8, 8 }, { 20, 4 }, { 88, 16 }, { 104, 16 } },
+};
+/* statx: nlink 16, mode 28 (u16), ino 32, atime 64, btime 80, ctime 96, mtime 112, dev 136-143, mnt_id 144. */
+static const struct noise_layout statx_layout = {
+	28, 2, { { 64, 16 }, { 0, 0 } },
+	{ { 16, 4 }, { 32, 8 }, { 80, 16 }, { 96, 16 }, { 112, 16 }, { 136, 8 }, { 144, 8 } },
+};
+
+size_t ls_sys_out_denoise(enum ls_arch arch, int64_t num, uint8_t *buf, size_t n)
+{
+	const char *name = ls_sys_name(arch, num);
+	const struct noise_layout *l;
+
+	if (!name)
+		return 0;
+	if (!strcmp(name, "statx"))
+		l = &statx_layout;
+	else if (!strcmp(name, "fstat") || !strcmp(name, "stat") || !strcmp(name, "lstat") || !strcmp(name, "newfstatat"))
+		l = arch == LS_ARCH_X86_64 ? &stat_x86_64 : arch == LS_ARCH_AARCH64 ? &stat_aarch64 : NULL;
+	else
+		return 0;
+	if (!l || n < (size_t)l->mode_off + l->mode_size)
+		return 0;
+	uint32_t mode = buf[l->mode_off] | (uint32_t)buf[l->mode_off + 1] << 8;
+	if (l->mode_size == 4)
+		mode |= (uint32_t)buf[l->mode_off + 2] << 16 | (uint32_t)buf[l->mode_off + 3] << 24;
+	unsigned type = mode & 0170000;
+	/* A fresh pipe or socket every run, and a terminal's times move while it is used. */
+	bool fleeting = type == 0010000 || type == 0140000 || type == 0020000;
+	size_t cleared = 0;
+	for (unsigned i = 0; i < 2; i++)
+		if (l->always[i][1] && l->always[i][0] + l->always[i][1] <= n) {
+			memset(buf + l->always[i][0], 0, l->always[i][1]);
+			cleared += l->always[i][1];
+		}
+	for (unsigned i = 0; fleeting && i < 8; i++)
+		if (l->volatile_[i][1] && l->volatile_[i][0] + l->volatile_[i][1] <= n) {
+			memset(buf + l->volatile_[i][0], 0, l->volatile_[i][1]);
+			cleared += l->volatile_[i][1];
+		}
+	return cleared;
+}
 
 int ls_sys_output(enum ls_arch arch, int64_t num, const uint64_t args[6], int64_t ret, uint64_t *addr, uint64_t *len)
 {

@@ -8,6 +8,7 @@
 #ifndef LOCKSTEP_SYSTAB_H
 #define LOCKSTEP_SYSTAB_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 enum ls_arch {
@@ -29,5 +30,16 @@ const char *ls_sys_name(enum ls_arch arch, int64_t num);
  * table knows of (or failed).
  */
 int ls_sys_output(enum ls_arch arch, int64_t num, const uint64_t args[6], int64_t ret, uint64_t *addr, uint64_t *len);
+
+/*
+ * Clear, in a copy of a stat-family output (struct stat, struct statx), the
+ * fields that differ between any two runs of the same guest, so only what a
+ * guest could reasonably act on counts as its input: access times always,
+ * and for a pipe, socket or character device (a fresh one each run, or a
+ * terminal in use) its device, inode, link count and other times too; type,
+ * size, block size and permissions stay.  Returns the bytes cleared, 0 for
+ * any other syscall.
+ */
+size_t ls_sys_out_denoise(enum ls_arch arch, int64_t num, uint8_t *buf, size_t n);
 
 #endif
