@@ -46,6 +46,34 @@ want=$(cmp "$TMP/da" "$TMP/db" 2>/dev/null | awk '{ sub(",", "", $5); print int(
 got=$(sed -n 's/^DIVERGENCE on vCPU 0 at block \([0-9]*\):.*/\1/p' "$TMP/br-static.mon")
 if [ -n "$want" ] && [ "$want" = "$got" ]; then ok "$t ($got)"; else ko "$t" "dump says $want, report says $got"; fi
 
+# --- a data-only difference: every region at its first block -------------------
+t="data-only differences (printf of 1 vs 99999): each region is reported at its first block, checked against the dumps"
+# Through a pipe, as under the monitor: glibc buffers a pipe and /dev/null differently.
+"$QEMU" -E V=1 -plugin "$PLUGIN,dump=$TMP/oa" "$G/dataonly" 100000 | cat >/dev/null
+"$QEMU" -E V=99999 -plugin "$PLUGIN,dump=$TMP/ob" "$G/dataonly" 100000 | cat >/dev/null
+run_mon dataonly --max-divergences 10 --a-arg -E --a-arg V=1 --b-arg -E --b-arg V=99999 -- "$G/dataonly" 100000
+if [ "$mrc" = 1 ] && python3 - "$TMP/dataonly.mon" "$TMP/oa" "$TMP/ob" >"$TMP/dataonly.check" 2>&1 <<'PY'
+import re, struct, sys
+text = open(sys.argv[1]).read()
+rec = [struct.unpack(f"<{len(b) // 8}Q", b) for b in (open(p, "rb").read() for p in sys.argv[2:4])]
+starts = []
+for m in re.finditer(r"^DIVERGENCE on vCPU 0 at (?:A's block (\d+) = B's (\d+)|block (\d+)):", text, re.M):
+    a = int(m.group(1) or m.group(3)); b = int(m.group(2) or m.group(3))
+    starts.append((a, b))
+backs = [(int(a), int(b)) for a, b in re.findall(r"^@@ region \d+, vCPU 0: .* back together at A (\d+) = B (\d+) @@", text, re.M)]
+assert len(starts) >= 3 and len(backs) == len(starts), (starts, backs)
+pa = pb = 0
+for (a, b), (ra, rb) in zip(starts, backs):
+    # In step from the last rejoin up to the reported block, and different exactly there.
+    assert a - pa == b - pb, ("not the same distance from the last rejoin", pa, pb, a, b)
+    assert rec[0][pa:a] == rec[1][pb:b], ("a difference before the reported block", pa, pb, a, b)
+    assert rec[0][a] != rec[1][b], ("the reported blocks are equal", a, b)
+    pa, pb = ra, rb
+assert rec[0][pa:] == rec[1][pb:], "after the last rejoin the runs are the same to the end"
+print(f"{len(starts)} regions, each at its first block")
+PY
+then ok "$t ($(cat "$TMP/dataonly.check"))"; else ko "$t" "rc=$mrc" "$(cat "$TMP/dataonly.check")" "$(grep '^@@\|^DIVERG' "$TMP/dataonly.mon")"; fi
+
 # --- inputs differed: getpid, clock_gettime ------------------------------------
 for mode in pid clock; do
 	name=getpid
@@ -61,6 +89,21 @@ for mode in pid clock; do
 		ko "$t" "rc=$mrc" "$(cat "$f")"
 	fi
 done
+
+t="JSON: inputs_differed names the syscall, its log index and both results"
+run_mon in-json --json -- "$G/inputs" pid 200000
+if [ "$mrc" = 1 ] && python3 - "$TMP/in-json.mon" <<'PY'
+import json, sys
+d = [json.loads(l) for l in open(sys.argv[1]) if l.startswith('{')]
+d = [e for e in d if e['type'] == 'divergence'][0]
+c = d['cause']
+assert c['cause'] == 'inputs_differed', c
+s = c['syscall']
+assert s['name'] == 'getpid' and s['index'] > 0 and s['block'] > 0, s
+assert s['A']['state'] == 'returned' and s['A']['ret'] != s['B']['ret'], s
+assert c['started_differently'] is None and c['qemu_options'] is None, c
+PY
+then ok "$t"; else ko "$t" "rc=$mrc" "$(cat "$TMP/in-json.mon")"; fi
 
 # --- regions ----------------------------------------------------------------
 t="three detours on one side: three regions, each reported at its first block and rejoined"
@@ -109,6 +152,7 @@ then ok "$t"; else ko "$t" "rc=$mrc" "$(cat "$TMP/js.mon")"; fi
 # --- same inputs: nothing the guests were given differs ------------------------------
 t="a guest that parts on the time counter: same inputs (a pipe's fstat is not blamed), the caveat names rdtsc"
 run_mon tsc -- "$G/tsc" 100000
+[ "$mrc" = 0 ] && run_mon tsc -- "$G/tsc" 100000 # both read the same counter: once in 16384 runs
 f=$TMP/tsc.mon
 if [ "$mrc" = 1 ] && grep -q "^  cause: same inputs, different execution: suspect code generation" "$f" &&
 	grep -q "^  #[0-9]* *[0-9]* *newfstatat(1, " "$f" && has "not recorded as inputs here: rdtsc" "$f" &&

@@ -187,6 +187,30 @@ Test(report, divergence_found)
 	cr_assert_null(strstr(out, "could not be located"));
 }
 
+Test(report, long_symbols_are_cut_in_the_middle_so_the_offset_shows)
+{
+	static const ls_sym_pair long_syms[] = {
+		{ "__vfprintf_internal+0x11a4", "libc.so.6:_IO_default_xsputn+0x1c" },
+		{ "dataonly-stripped+0x409b61 (no symbol)", "short+0x1" },
+	};
+	static const struct ls_insn_line dis[] = {
+		{ .addr = 0x401020, .sym = "____strtol_l_internal+0x1f4", .text = "ret", .mark = true },
+	};
+	struct ls_divergence d = {
+		.found = true, .seq = 998, .seq_b = 998, .block = { 998, 998 }, .range_lo = 768, .range_hi = 1024,
+		.pc = { 0x401000, 0x401000 }, .ninsns = { 4, 4 }, .rows = rows, .nrows = 2, .row_sym = long_syms,
+		.sym = { "a", "b" }, .dis = { dis, NULL }, .ndis = { 1, 0 },
+	};
+	FILE *f = open_out();
+
+	ls_print_divergence(f, sides, &d);
+	close_out(f);
+	cr_assert(strstr(out, " __vfprintf_int...+0x11a4 "), "%s", out);
+	cr_assert(strstr(out, " libc.so.6:_IO_de...+0x1c "), "%s", out);
+	cr_assert(strstr(out, " ...+0x409b61 (no symbol) "), "%s", out);
+	cr_assert(strstr(out, " ____strtol_l_internal+0x1f4 "), "28 columns fit it whole: %s", out);
+}
+
 Test(report, divergence_after_realignment_shows_both_positions)
 {
 	struct ls_hist_row one = { .seq = 5000, .seq_b = 4990, .have = { true, true }, .pc = { 0x401000, 0x402000 },

@@ -139,6 +139,9 @@ static void trim(struct ls_follow *f)
 {
 	for (int i = 0; i < 2; i++) {
 		uint64_t need = ls_align_keep_from(&f->al, i);
+		/* A region waiting for its report keeps its history however far the comparator went on. */
+		if (f->pinned && f->pin[i] < need)
+			need = f->pin[i];
 		uint64_t keep = need > f->keep ? need - f->keep : 0;
 		uint64_t bkeep = keep;
 		if (f->mode == LS_FOLLOW_INSNS) {
@@ -191,6 +194,9 @@ int ls_follow_step(struct ls_follow *f, const bool final[2], struct ls_align_ev 
 		f->region_open = true;
 		f->open_ev = *ev;
 		f->regions++;
+		f->pinned = true;
+		f->pin[0] = ev->at[0];
+		f->pin[1] = ev->at[1];
 		break;
 	case LS_ALIGN_REJOINED:
 		f->region_open = false;

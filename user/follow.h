@@ -38,6 +38,8 @@ struct ls_follow {
 	bool lost; /* gave up: the rest of this pair is not compared */
 	bool region_open; /* between PARTED and REJOINED/LOST */
 	struct ls_align_ev open_ev; /* that region's PARTED */
+	bool pinned; /* a PARTED's report is pending: keep history before pin[] (ls_follow_unpin) */
+	uint64_t pin[2];
 	unsigned regions;
 	uint64_t apart[2]; /* symbols each side spent in closed regions */
 	uint64_t start[2]; /* where the following started (symbol positions) */
@@ -93,6 +95,12 @@ uint64_t ls_follow_block_of(const struct ls_follow *f, int i, uint64_t pos);
  */
 int ls_follow_records(const struct ls_follow *f, const uint64_t at[2], unsigned before, unsigned after,
 		      struct ls_side_records out[2], uint64_t *scratch[2]);
+
+/* The pending report of the last PARTED is out: its history may go. */
+static inline void ls_follow_unpin(struct ls_follow *f)
+{
+	f->pinned = false;
+}
 
 /* Symbols compared equal (their instructions: matched_insns). */
 uint64_t ls_follow_matched(const struct ls_follow *f);

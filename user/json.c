@@ -159,6 +159,28 @@ void ls_json_divergence(FILE *f, const struct ls_side_desc sides[2], const struc
 		ls_json_str(f, d->cause);
 		fputs(",\"syscalls\":", f);
 		ls_json_str(f, d->syscalls);
+		fputs(",\"syscall\":", f);
+		if (d->culprit.have) {
+			fputs("{\"name\":", f);
+			ls_json_str(f, d->culprit.name);
+			fprintf(f, ",\"num\":%" PRId64 ",\"index\":%" PRIu64 ",\"block\":%" PRIu64, d->culprit.num,
+				d->culprit.index, d->culprit.block);
+			for (int i = 0; i < 2; i++) {
+				fprintf(f, ",\"%c\":{\"state\":", 'A' + i);
+				ls_json_str(f, d->culprit.state[i]);
+				fprintf(f, ",\"ret\":%" PRId64 ",\"out_len\":%" PRIu32 ",\"out_head\":", d->culprit.ret[i],
+					d->culprit.out_len[i]);
+				ls_json_str(f, d->culprit.out_hex[i]);
+				fputc('}', f);
+			}
+			fputc('}', f);
+		} else {
+			fputs("null", f);
+		}
+		fputs(",\"started_differently\":", f);
+		ls_json_str(f, d->started_differently);
+		fputs(",\"qemu_options\":", f);
+		ls_json_str(f, d->qemu_options);
 		fputc('}', f);
 	} else {
 		fputs("null", f);

@@ -617,9 +617,11 @@ static const char *gdbstub_port(const struct ls_target *t)
  * at their next chunk by then, so memory and rings stay as they were; say
  * how to look at them and how to let them go.
  */
-static void freeze(struct ls_run *run)
+static void freeze(struct ls_run *run, int v, const uint64_t div[2])
 {
 	bool ok[2];
+	uint64_t at[2] = { 0, 0 };
+	bool known[2] = { false, false };
 
 	for (int i = 0; i < 2; i++)
 		kill(run->t[i].pid, SIGSTOP);
@@ -631,36 +633,60 @@ static void freeze(struct ls_run *run)
 		struct timespec ts = { 0, 5000000 };
 		nanosleep(&ts, NULL);
 	}
+	/* Where each stopped: the divergent vCPU's write position, which the report can compare with the divergence. */
+	for (int i = 0; i < 2; i++) {
+		struct ls_batch b;
+		if (run->sc[i][v].batch_addr && !ls_target_read(run->t[i].pid, run->sc[i][v].batch_addr, &b, sizeof(b)) &&
+		    !ls_target_head_seq(run->t[i].pid, &b, &at[i]))
+			known[i] = true;
+	}
 	run->frozen_exit = true;
 	run->stop = true;
 	pid_t a = run->t[0].pid, b = run->t[1].pid;
 	if (run->opts->json) {
-		printf("{\"type\":\"frozen\",\"time\":%.6f,\"pids\":[%d,%d],\"stopped\":[%s,%s],"
-		       "\"resume\":\"kill -CONT %d %d\",\"end\":\"kill -KILL %d %d\"}\n",
-		       elapsed(run), (int)a, (int)b, ok[0] ? "true" : "false", ok[1] ? "true" : "false", (int)a, (int)b,
-		       (int)a, (int)b);
+		printf("{\"type\":\"frozen\",\"time\":%.6f,\"pids\":[%d,%d],\"stopped\":[%s,%s],\"vcpu\":%d,"
+		       "\"at_block\":[%" PRId64 ",%" PRId64 "],\"resume\":\"kill -CONT %d %d\",\"end\":\"kill -KILL %d %d\"}\n",
+		       elapsed(run), (int)a, (int)b, ok[0] ? "true" : "false", ok[1] ? "true" : "false", v,
+		       known[0] ? (int64_t)at[0] : -1, known[1] ? (int64_t)at[1] : -1, (int)a, (int)b, (int)a, (int)b);
 		fflush(stdout);
 		return;
 	}
-	printf("\nFROZEN: both QEMUs are stopped (SIGSTOP) at the chunk boundary after the divergence;\n"
-	       "their memory and lockstep rings are intact.\n");
-	for (int i = 0; i < 2; i++)
-		printf("  %c: pid %d%s\n", run->t[i].label, (int)run->t[i].pid,
+	printf("\nFROZEN: both QEMUs are stopped (SIGSTOP); their memory and lockstep rings are intact.\n");
+	for (int i = 0; i < 2; i++) {
+		char where[160] = "";
+		if (known[i] && div && at[i] >= div[i])
+			snprintf(where, sizeof(where), ", vCPU %d at block %" PRIu64 " (%" PRIu64 " after its divergent block)", v,
+				 at[i], at[i] - div[i]);
+		else if (known[i])
+			snprintf(where, sizeof(where), ", vCPU %d at block %" PRIu64, v, at[i]);
+		printf("  %c: pid %d%s%s\n", run->t[i].label, (int)run->t[i].pid, where,
 		       ok[i] ? "" : "  (NOT confirmed stopped: it may have exited)");
+	}
+	if (run->opts->insn)
+		printf("  (with --insn the QEMUs run ahead of the comparison by up to the --window, so they stop later)\n");
 	printf("next steps:\n"
 	       "  inspect QEMU itself:   gdb -p %d     (and gdb -p %d; `p lockstep_plugin_info` shows the rings)\n",
 	       (int)a, (int)b);
+	bool stub = false;
 	for (int i = 0; i < 2; i++) {
 		const char *port = gdbstub_port(&run->t[i]);
-		if (port)
-			printf("  inspect %c's guest:     kill -CONT %d, then gdb-multiarch %s -ex 'target remote "
-			       "localhost:%s' (QEMU's gdbstub, -g %s)\n",
-			       run->t[i].label, (int)run->t[i].pid, run->t[i].guest[0] ? run->t[i].guest : "GUEST", port,
-			       port);
+		if (!port)
+			continue;
+		stub = true;
+		printf("  inspect %c's guest:     it runs QEMU's gdbstub (-g %s): in the gdb connected to it, after\n"
+		       "                         kill -CONT %d, interrupt (Ctrl-C) to see the guest where it is\n",
+		       run->t[i].label, port, (int)run->t[i].pid);
 	}
-	if (!gdbstub_port(&run->t[0]) && !gdbstub_port(&run->t[1]))
-		printf("  inspect the guests:    start both QEMUs with -g PORT (QEMU's gdbstub) to debug the guest "
-		       "code itself\n");
+	if (!stub) {
+		char pc[32] = "PC";
+		if (div)
+			snprintf(pc, sizeof(pc), "the divergent block");
+		printf("  inspect the guests:    QEMU 7.2's gdbstub takes a debugger only before the guest starts: rerun\n"
+		       "                         with --a-arg -g --a-arg 1234 --b-arg -g --b-arg 1235, then for each\n"
+		       "                         gdb-multiarch %s -ex 'target remote :1234' (and :1235), break at\n"
+		       "                         %s, continue\n",
+		       run->t[0].guest[0] ? run->t[0].guest : "GUEST", pc);
+	}
 	printf("  resume both:           kill -CONT %d %d   (they run on unmonitored once their %u ms lease "
 	       "ends)\n"
 	       "  end both:              kill -KILL %d %d\n",
@@ -677,10 +703,11 @@ struct ls_enrich {
 	ls_sym_pair *row_sym;
 	struct ls_insn_line dis[2][LS_TLOG_MAX_INSNS];
 	char headline[640];
-	char cause[512];
+	char cause[2048];
 	char syscalls[8192];
 	char next[1024];
 	struct ls_sys_rec *recs[2];
+	struct ls_syscmp_fields fields; /* behind d->culprit */
 };
 
 static struct ls_gsym *load_gsym(struct ls_run *run, int i)
@@ -940,6 +967,26 @@ static void enrich(struct ls_run *run, struct ls_divergence *d, struct ls_enrich
 #undef CAUSE
 	d->cause = e->cause;
 	d->cause_key = key;
+	ls_syscmp_fields(&sc, &e->fields);
+	if (cause == LS_CAUSE_INPUTS && e->fields.have_syscall) {
+		d->culprit.have = true;
+		d->culprit.name = e->fields.syscall;
+		d->culprit.num = e->fields.num;
+		d->culprit.index = e->fields.index;
+		d->culprit.block = e->fields.seq;
+		d->culprit.state[0] = e->fields.a_state;
+		d->culprit.state[1] = e->fields.b_state;
+		d->culprit.ret[0] = e->fields.a_ret;
+		d->culprit.ret[1] = e->fields.b_ret;
+		d->culprit.out_len[0] = e->fields.a_out_len;
+		d->culprit.out_len[1] = e->fields.b_out_len;
+		d->culprit.out_hex[0] = e->fields.a_out_hex;
+		d->culprit.out_hex[1] = e->fields.b_out_hex;
+	}
+	if (launch)
+		d->started_differently = run->gin.inputs;
+	if (run->gin_known && run->gin.opts)
+		d->qemu_options = run->gin.options;
 	if (log[0].n || log[1].n) {
 		size_t w = (size_t)snprintf(e->syscalls, sizeof(e->syscalls), "  last syscalls before it:\n");
 		ls_syscmp_table(&sc, 8, e->syscalls + w, sizeof(e->syscalls) - w);
@@ -1073,7 +1120,7 @@ static void handle_divergence(struct ls_run *run, const struct ls_event *ev)
 print:
 	print_divergence(run, &d);
 	if (o->stop_on_divergence) {
-		freeze(run);
+		freeze(run, (int)ev->vcpu, d.found ? d.block : NULL);
 		goto out;
 	}
 	if (d.found && !run->fol[ev->vcpu].active) {
@@ -1220,10 +1267,11 @@ static void region_report(struct ls_run *run, int v, const struct ls_align_ev *e
 		}
 	}
 	print_divergence(run, &d);
+	ls_follow_unpin(&run->fol[v]);
 	if (enr)
 		enrich_free(enr);
 	if (o->stop_on_divergence)
-		freeze(run);
+		freeze(run, v, d.found ? d.block : NULL);
 	free(rows);
 	free(scratch[0]);
 	free(scratch[1]);
@@ -1347,6 +1395,7 @@ static bool follow_tick(struct ls_run *run)
 			if (ev.type == LS_ALIGN_PARTED) {
 				if (run->fol_skip[v]) {
 					run->fol_skip[v] = false;
+					ls_follow_unpin(f); /* reported already, by the kernel path */
 					continue;
 				}
 				run->diverged = true;
@@ -2045,6 +2094,14 @@ static int run_monitor(struct ls_run *run)
 		if (run->http)
 			printf("metrics on http://%s/metrics\n", ls_http_addr(run->http));
 		fflush(stdout);
+	}
+	for (i = 0; i < 2; i++) {
+		const char *port = gdbstub_port(&run->t[i]);
+		if (port && run->child)
+			notice(run, "notice",
+			       "%c waits for a debugger before its first instruction (QEMU's -g %s): connect "
+			       "gdb-multiarch -ex 'target remote :%s' and continue; nothing is compared until then",
+			       run->t[i].label, port, port);
 	}
 	/* Compare what a late attach held back; the first lease lets QEMUs held by wait= go. */
 	backlog_finish(run);

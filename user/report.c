@@ -75,17 +75,43 @@ void ls_print_live_view(FILE *f, const struct ls_side_desc sides[2], const struc
 	fflush(f);
 }
 
+/*
+ * A symbol cut to w columns in the middle of its name, so the offset and a
+ * "(no symbol)" note always show: "__vfprin...+0x11a4".
+ */
+static const char *fit_sym(char *out, size_t w, const char *sym)
+{
+	size_t n = strlen(sym);
+	const char *tail = strrchr(sym, '+');
+
+	if (n <= w) {
+		snprintf(out, w + 1, "%s", sym);
+		return out;
+	}
+	size_t t = tail ? n - (size_t)(tail - sym) : 0;
+	if (!tail || t + 3 > w) {
+		snprintf(out, w + 1, "%.*s...", (int)(w - 3), sym);
+		return out;
+	}
+	snprintf(out, w + 1, "%.*s...%s", (int)(w - 3 - t), sym, tail);
+	return out;
+}
+
 static void print_cell(FILE *f, const struct ls_hist_row *r, int i, const char *sym)
 {
+	char cut[32];
+
 	if (r->have[i])
-		fprintf(f, "0x%-12" PRIx64 " %-24.24s %5u", r->pc[i], sym ? sym : "", r->ninsns[i]);
+		fprintf(f, "0x%-12" PRIx64 " %-24s %5u", r->pc[i], fit_sym(cut, 24, sym ? sym : ""), r->ninsns[i]);
 	else
 		fprintf(f, "%-14s %-24s %5s", "(not there)", "", "");
 }
 
 static void print_insn(FILE *f, const char *label, const struct ls_insn_line *l)
 {
-	fprintf(f, "    %-15s 0x%-12" PRIx64 " %-28.28s %s\n", label, l->addr, l->sym, l->text);
+	char cut[32];
+
+	fprintf(f, "    %-15s 0x%-12" PRIx64 " %-28s %s\n", label, l->addr, fit_sym(cut, 28, l->sym), l->text);
 }
 
 void ls_print_divergence(FILE *f, const struct ls_side_desc sides[2], const struct ls_divergence *d)
@@ -111,9 +137,10 @@ void ls_print_divergence(FILE *f, const struct ls_side_desc sides[2], const stru
 			fprintf(f, "  %c (pid %d): 0x%" PRIx64 " %s, in block %" PRIu64 "\n", sides[i].label, (int)sides[i].pid,
 				d->pc[i], d->sym[i], d->block[i]);
 		else
-			fprintf(f, "  %c (pid %d): block at 0x%" PRIx64 " %s, %u instructions, %" PRIu64
+			fprintf(f, "  %c (pid %d): block at 0x%" PRIx64 " %s, %u instruction%s, %" PRIu64
 				   " executed through it\n",
-				sides[i].label, (int)sides[i].pid, d->pc[i], d->sym[i], d->ninsns[i], d->cum[i]);
+				sides[i].label, (int)sides[i].pid, d->pc[i], d->sym[i], d->ninsns[i], d->ninsns[i] == 1 ? "" : "s",
+				d->cum[i]);
 	}
 	if (d->insn_found) {
 		fprintf(f, "  first divergent instruction, #%" PRIu64 ":\n", d->insn_index);
@@ -143,7 +170,9 @@ void ls_print_divergence(FILE *f, const struct ls_side_desc sides[2], const stru
 		fprintf(f, "\n  %c's divergent block:\n", sides[i].label);
 		for (size_t k = 0; k < d->ndis[i]; k++) {
 			const struct ls_insn_line *l = &d->dis[i][k];
-			fprintf(f, "  %c 0x%-12" PRIx64 " %-28.28s %s\n", l->mark ? '>' : ' ', l->addr, l->sym, l->text);
+			char cut[32];
+			fprintf(f, "  %c 0x%-12" PRIx64 " %-28s %s\n", l->mark ? '>' : ' ', l->addr, fit_sym(cut, 28, l->sym),
+				l->text);
 		}
 	}
 	if (d->dis_problem)

@@ -76,7 +76,20 @@ struct ls_divergence {
 	const struct ls_insn_line *dis[2]; /* the divergent blocks, disassembled */
 	size_t ndis[2];
 	const char *dis_problem;
-	const char *cause_key; /* "inputs_differed", "same_inputs", "unknown" (JSON) */
+	const char *cause_key; /* "inputs_differed", "same_inputs", "earlier_region", "unknown" (JSON) */
+	/* The syscall whose results differed first, when that is the cause (JSON cause.syscall). */
+	struct {
+		bool have;
+		const char *name; /* NULL: the table does not know the number */
+		int64_t num;
+		uint64_t index, block; /* log index (A's numbering), and the block it was made at on A */
+		const char *state[2]; /* "returned", "entered", "out_unreadable" */
+		int64_t ret[2];
+		uint32_t out_len[2];
+		const char *out_hex[2]; /* the first bytes written, as hex */
+	} culprit;
+	const char *started_differently; /* what the guests were given differently at start, or NULL */
+	const char *qemu_options; /* QEMU options that differ, or NULL */
 	const char *cause; /* one line */
 	const char *syscalls; /* both sides' last syscalls side by side, preformatted lines */
 	const char *caveat;

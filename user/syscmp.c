@@ -498,9 +498,10 @@ enum ls_cause ls_syscmp_classify_span(struct ls_syscmp *r, enum ls_arch arch, co
 		char nb[32];
 		const struct ls_sys_rec *a = rec_at(&log[0], r->noise_first);
 		add(r->coverage, sizeof(r->coverage),
-		    "not counted as a cause: %" PRIu64 " result%s that differ between any two runs (the thread id of "
+		    "not counted as a cause: %" PRIu64 " result%s that differ%s between any two runs (the thread id of "
 		    "set_tid_address, getrandom's bytes; first %s #%" PRIu64 ")",
-		    r->noise, r->noise == 1 ? "" : "s", name_of(arch, a->num, nb, sizeof(nb)), r->noise_first);
+		    r->noise, r->noise == 1 ? "" : "s", r->noise == 1 ? "s" : "", name_of(arch, a->num, nb, sizeof(nb)),
+		    r->noise_first);
 	}
 	if (r->lost)
 		add(r->coverage, sizeof(r->coverage),

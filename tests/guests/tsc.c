@@ -2,7 +2,7 @@
  * tsc: spins a number of times read from the CPU's time counter (rdtsc on
  * x86_64, cntvct_el0 on aarch64), then does identical work.  Two runs make
  * exactly the same syscalls with the same results, from the same arguments
- * and environment, yet part at the loop's exit: an input no syscall log
+ * and environment, yet part at the loop's exit (but once in 16384 runs): an input no syscall log
  * sees, the closest a test gets to "same inputs, different execution".
  * It prints before it parts, so glibc's fstat of stdout (a pipe: another
  * inode in every run) is among those syscalls.
@@ -51,8 +51,8 @@ int main(int argc, char **argv)
 	fflush(stdout);
 	for (unsigned long k = 0; k < spins; k++) {
 		work(n);
-		/* Low bits of the counter: 1024 spin counts, and different in any two runs (but 1 in 1024). */
-		spin(((counter() >> 4) & 1023) + 1);
+		/* The counter's bits mixed into 1..16384 spins: equal in two runs once in 16384. */
+		spin(((counter() * 0x9e3779b97f4a7c15ul) >> 50) + 1);
 	}
 	work(n);
 	printf("%lu\n", sink & 0);
