@@ -127,7 +127,23 @@ $(OUTPUT)/guests/aarch64/%: tests/guests/%.c | $(OUTPUT)/guests/aarch64
 	$(call msg,GUEST,$@)
 	$(Q)$(AARCH64_CC) -O1 -g -static -fno-inline -Wall -Wextra -Werror $(DEPFLAGS) $< -o $@ -lpthread
 
-all: $(PIE_GUESTS) $(A64_GUESTS) $(GSYM_PROBE)
+# Two more kinds the reports must handle: a dynamically linked PIE (its code
+# in ld.so and libc.so.6 of the host, which qemu-x86_64 uses as they are) and
+# a stripped static binary (no symbol for any pc in the program).
+$(OUTPUT)/guests/dyn $(OUTPUT)/guests/stripped:
+	$(Q)mkdir -p $@
+
+$(OUTPUT)/guests/dyn/%: tests/guests/%.c | $(OUTPUT)/guests/dyn
+	$(call msg,GUEST,$@)
+	$(Q)$(CC) -O1 -g -fPIE -pie -fno-inline -Wall -Wextra -Werror $(DEPFLAGS) $< -o $@ -lpthread
+
+$(OUTPUT)/guests/stripped/%: $(OUTPUT)/guests/% | $(OUTPUT)/guests/stripped
+	$(call msg,STRIP,$@)
+	$(Q)strip -o $@ $<
+
+EXTRA_GUESTS := $(OUTPUT)/guests/dyn/branchy $(OUTPUT)/guests/stripped/branchy
+
+all: $(PIE_GUESTS) $(A64_GUESTS) $(EXTRA_GUESTS) $(GSYM_PROBE)
 
 # Capstone's own headers only where they are used (its directory holds generic names like arm.h).
 $(OUTPUT)/user/disasm.o: ALL_CFLAGS += $(CAPSTONE_CFLAGS)

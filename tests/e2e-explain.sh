@@ -39,6 +39,27 @@ for variant in static pie; do
 	fi
 done
 
+t="dynamically linked PIE guest (host ld.so and libc): path_a/path_b at the load bias"
+run_mon br-dyn --a-arg -E --a-arg BRANCHY=a --b-arg -E --b-arg BRANCHY=b -- "$G/dyn/branchy" env 300000
+f=$TMP/br-dyn.mon
+if [ "$mrc" = 1 ] && grep -q "^DIVERGENCE on vCPU 0 at block [0-9]*: after call .* (main+0x[0-9a-f]*), A went on at path_a and B at path_b" "$f" &&
+	grep -q "A (pid [0-9]*): block at 0x[0-9a-f]* path_a, " "$f"; then
+	ok "$t"
+else
+	ko "$t" "rc=$mrc" "$(cat "$f")"
+fi
+
+t="stripped guest: where no symbol is known the report says so, in the headline, the history and the disassembly"
+run_mon br-strip --a-arg -E --a-arg BRANCHY=a --b-arg -E --b-arg BRANCHY=b -- "$G/stripped/branchy" env 300000
+f=$TMP/br-strip.mon
+if [ "$mrc" = 1 ] && grep -q "A (pid [0-9]*): block at 0x[0-9a-f]* branchy+0x[0-9a-f]* (no symbol), " "$f" &&
+	grep -q "^> [0-9]* *| 0x[0-9a-f]* *\.\.\.+0x[0-9a-f]* (no symbol) " "$f" &&
+	grep -q "^  > 0x[0-9a-f]* *branchy+0x[0-9a-f]* (no symbol) mov " "$f"; then
+	ok "$t"
+else
+	ko "$t" "rc=$mrc" "$(cat "$f")"
+fi
+
 t="the reported block is the first differing record of the plugins' own dumps"
 "$QEMU" -E BRANCHY=a -plugin "$PLUGIN,dump=$TMP/da" "$G/branchy" env 300000 >/dev/null
 "$QEMU" -E BRANCHY=b -plugin "$PLUGIN,dump=$TMP/db" "$G/branchy" env 300000 >/dev/null
@@ -234,6 +255,8 @@ sleep 0.5 # still stopped a while later
 sa=$(awk '{print $3}' "/proc/${pa:-0}/stat" 2>/dev/null)
 sb=$(awk '{print $3}' "/proc/${pb:-0}/stat" 2>/dev/null)
 if has "FROZEN: both QEMUs are stopped" "$TMP/fr.mon" && [ "$sa" = T ] && [ "$sb" = T ] &&
+	grep -q "^  A: pid $pa, vCPU 0 at block [0-9]* ([0-9]* after its divergent block)" "$TMP/fr.mon" &&
+	has "takes a debugger only before the guest starts" "$TMP/fr.mon" &&
 	has "kill -CONT $pa $pb" "$TMP/fr.mon" && has "kill -KILL $pa $pb" "$TMP/fr.mon" && has "gdb -p $pa" "$TMP/fr.mon"; then
 	# Resumed, they finish by themselves (the lease lets them go), and so does the monitor.
 	kill -CONT "$pa" "$pb"

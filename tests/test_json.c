@@ -113,7 +113,7 @@ Test(json, divergence_found_carries_symbols_instructions_cause)
 			      "\"main+0x10\",\"text\":\"call rax\"}"),
 		  "%s", buf);
 	cr_assert(strstr(buf, "\"cause\":{\"cause\":\"inputs_differed\",\"text\":\"inputs differed: getpid #1\","
-			      "\"syscalls\":null}"),
+			      "\"syscalls\":null,\"syscall\":null,\"started_differently\":null,\"qemu_options\":null}"),
 		  "%s", buf);
 	cr_assert(strstr(buf, "\"A\":{\"pc\":\"0x401000\",\"insns\":2,\"cumulative_insns\":9,\"symbol\":\"path_a\"}"), "%s",
 		  buf);
@@ -134,4 +134,34 @@ Test(json, region_rejoined_and_not)
 	cr_assert(strstr(buf, "\"vcpu\":2,\"unit\":\"instructions\",\"rejoined\":false,\"A\":{\"from\":100,\"length\":5},"
 			      "\"B\":{\"from\":100,\"length\":0}}\n"),
 		  "%s", buf);
+}
+
+Test(json, the_culprit_syscall_is_an_object)
+{
+	struct ls_side_desc sides[2] = { { 'A', 10, "q", "q", "g", "0.1.0" }, { 'B', 11, "q", "q", "g", "0.1.0" } };
+	struct ls_divergence d = { .found = true, .seq = 7, .seq_b = 7, .cause_key = "inputs_differed",
+				   .cause = "inputs differed: getpid #13", .started_differently = "environment X (A \"1\", B unset)",
+				   .qemu_options = "B -singlestep" };
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
+
+	d.culprit.have = true;
+	d.culprit.name = "getpid";
+	d.culprit.num = 39;
+	d.culprit.index = 13;
+	d.culprit.block = 208745;
+	d.culprit.state[0] = d.culprit.state[1] = "returned";
+	d.culprit.ret[0] = 6037;
+	d.culprit.ret[1] = 6038;
+	d.culprit.out_hex[0] = d.culprit.out_hex[1] = "";
+	ls_json_divergence(f, sides, &d, 1, 0.5);
+	fclose(f);
+	cr_assert(strstr(buf, "\"syscall\":{\"name\":\"getpid\",\"num\":39,\"index\":13,\"block\":208745,"
+			      "\"A\":{\"state\":\"returned\",\"ret\":6037,\"out_len\":0,\"out_head\":\"\"},"
+			      "\"B\":{\"state\":\"returned\",\"ret\":6038,\"out_len\":0,\"out_head\":\"\"}}"),
+		  "%s", buf);
+	cr_assert(strstr(buf, "\"started_differently\":\"environment X (A \\\"1\\\", B unset)\",\"qemu_options\":\"B -singlestep\"}"),
+		  "%s", buf);
+	free(buf);
 }
