@@ -617,7 +617,7 @@ static const char *gdbstub_port(const struct ls_target *t)
  * at their next chunk by then, so memory and rings stay as they were; say
  * how to look at them and how to let them go.
  */
-static void freeze(struct ls_run *run, int v, const uint64_t div[2])
+static void freeze(struct ls_run *run, int v, const uint64_t div[2], uint64_t bp)
 {
 	bool ok[2];
 	uint64_t at[2] = { 0, 0 };
@@ -678,14 +678,15 @@ static void freeze(struct ls_run *run, int v, const uint64_t div[2])
 		       run->t[i].label, port, (int)run->t[i].pid);
 	}
 	if (!stub) {
-		char pc[32] = "PC";
-		if (div)
-			snprintf(pc, sizeof(pc), "the divergent block");
+		char brk[48] = "";
+		if (bp)
+			snprintf(brk, sizeof(brk), " -ex 'break *0x%" PRIx64 "'", bp);
 		printf("  inspect the guests:    QEMU 7.2's gdbstub takes a debugger only before the guest starts: rerun\n"
-		       "                         with --a-arg -g --a-arg 1234 --b-arg -g --b-arg 1235, then for each\n"
-		       "                         gdb-multiarch %s -ex 'target remote :1234' (and :1235), break at\n"
-		       "                         %s, continue\n",
-		       run->t[0].guest[0] ? run->t[0].guest : "GUEST", pc);
+		       "                         with --a-arg -g --a-arg 1234 --b-arg -g --b-arg 1235, then connect\n"
+		       "                         gdb-multiarch %s -ex 'target remote :1234'%s\n"
+		       "                         (and :1235) and continue%s\n",
+		       run->t[0].guest[0] ? run->t[0].guest : "GUEST", brk,
+		       bp ? ": the last instruction both ran alike (in a loop, hit every iteration)" : "");
 	}
 	printf("  resume both:           kill -CONT %d %d   (they run on unmonitored once their %u ms lease "
 	       "ends)\n"
@@ -1120,7 +1121,8 @@ static void handle_divergence(struct ls_run *run, const struct ls_event *ev)
 print:
 	print_divergence(run, &d);
 	if (o->stop_on_divergence) {
-		freeze(run, (int)ev->vcpu, d.found ? d.block : NULL);
+		freeze(run, (int)ev->vcpu, d.found ? d.block : NULL,
+		       !d.found ? 0 : d.have_common ? d.common.addr : d.pc[0]);
 		goto out;
 	}
 	if (d.found && !run->fol[ev->vcpu].active) {
@@ -1271,7 +1273,7 @@ static void region_report(struct ls_run *run, int v, const struct ls_align_ev *e
 	if (enr)
 		enrich_free(enr);
 	if (o->stop_on_divergence)
-		freeze(run, v, d.found ? d.block : NULL);
+		freeze(run, v, d.found ? d.block : NULL, !d.found ? 0 : d.have_common ? d.common.addr : d.pc[0]);
 	free(rows);
 	free(scratch[0]);
 	free(scratch[1]);
