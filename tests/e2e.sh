@@ -439,6 +439,24 @@ else
 fi
 done
 
+t="a QEMU in another network namespace cannot reach the gate: the monitor says why and paces it itself; exit 0"
+start_qemu ga "wait=20s,verbose=on" "$G/intloop" 300000000; A=$qpid
+# B in a network namespace of its own: the gate's abstract socket is not there.
+unshare -n "$QEMU" -plugin "$PLUGIN,wait=20s,verbose=on" "$G/intloop" 300000000 >"$TMP/gb.out" 2>"$TMP/gb.err" &
+B=$!
+pids+=("$B")
+for _ in $(seq 100); do grep -q liblockstep "/proc/$B/maps" 2>/dev/null && break; sleep 0.05; done
+monitor gate --pid "$A" --pid "$B"
+wait "$A" "$B" 2>/dev/null
+if [ "$mrc" = 0 ] && grep -q "B (pid $B) could not take the gate (Connection refused)" "$TMP/gate.mon" &&
+	grep -q "^liblockstep: exit: .*, gate mapped, " "$TMP/ga.err" &&
+	grep -q "^liblockstep: exit: .*, gate failed (Connection refused): permits from the monitor only" "$TMP/gb.err" &&
+	grep -q "B: 0 before the comparison started, 0 past the other side's end, 0 published but never matched" "$TMP/gate.mon"; then
+	ok "$t"
+else
+	ko "$t" "rc=$mrc" "$(cat "$TMP/gate.mon")" "$(grep exit: "$TMP/ga.err" "$TMP/gb.err")"
+fi
+
 t="--json: every line is a JSON object; start, interval, divergence (with history), side_exit, summary"
 # shellcheck disable=SC2086
 timeout 120 "$MON" run --json -I 100ms --max-divergences 2 $EA $EB -- "$G/branchy" env 100000000 >"$TMP/j.out" 2>"$TMP/j.err"
