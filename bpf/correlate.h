@@ -114,7 +114,7 @@ LS_INLINE void ls_ack_delta(struct ls_side_state *me, __u64 end, __u64 *category
  * publications.
  */
 LS_INLINE enum ls_verdict ls_correlate(struct ls_pair_state *st, struct ls_control *ctl, __u32 x,
-				       const struct ls_batch *b, __u64 batch_addr, struct ls_event *ev)
+				       const struct ls_batch *b, __u64 batch_addr, struct ls_event *ev, __u32 window)
 {
 	__u32 y = x ^ 1;
 	struct ls_side_state *me = &st->side[x & 1];
@@ -178,7 +178,10 @@ LS_INLINE enum ls_verdict ls_correlate(struct ls_pair_state *st, struct ls_contr
 	c = ohi ? ohi - 1 : 0;
 	if (c < start)
 		c = start;
-	if (k >= c + LS_WINDOW) {
+	/* The rings hold only the run's window (ls_window): further ahead, the report could not be made. */
+	if (window < 1 || window > LS_WINDOW)
+		window = LS_WINDOW;
+	if (k >= c + window) {
 		if (end > me->acked_end)
 			me->overruns += end - me->acked_end;
 		ls_ack_delta(me, end, &me->uncompared_late);
@@ -242,26 +245,34 @@ LS_INLINE enum ls_verdict ls_correlate(struct ls_pair_state *st, struct ls_contr
  * overrun): window chunks ahead of the partner (ls_window, at most
  * LS_WINDOW).  attach_chunk is where x was writing when the monitor attached.
  */
+LS_INLINE __u64 ls_permit_of(__u64 me_first1, __u64 me_hi1, __u64 o_first1, __u64 o_hi1, __u64 attach_chunk,
+			     int frozen, int partner_gone, __u32 window)
+{
+	__u64 start, c;
+
+	if (frozen) /* finish the chunk being written, then wait */
+		return me_hi1 > attach_chunk ? me_hi1 : attach_chunk;
+	if (partner_gone)
+		return ~0ULL;
+	if (!o_first1)
+		return (me_first1 ? me_first1 - 1 : attach_chunk) + window - 1;
+	start = o_first1 - 1;
+	if (me_first1 && me_first1 - 1 > start)
+		start = me_first1 - 1;
+	c = o_hi1 ? o_hi1 - 1 : 0;
+	if (c < start)
+		c = start;
+	return c + window - 1;
+}
+
+/* The same from the correlator's own state (the monitor), or its mirror (a gated plugin: ls_gate_pair). */
 LS_INLINE __u64 ls_permit(const struct ls_pair_state *st, __u32 x, __u64 attach_chunk, int frozen, int partner_gone,
 			  __u32 window)
 {
 	const struct ls_side_state *me = &st->side[x & 1];
 	const struct ls_side_state *o = &st->side[(x ^ 1) & 1];
-	__u64 start, c;
 
-	if (frozen) /* finish the chunk being written, then wait */
-		return me->hi1 > attach_chunk ? me->hi1 : attach_chunk;
-	if (partner_gone)
-		return ~0ULL;
-	if (!o->first1)
-		return (me->first1 ? me->first1 - 1 : attach_chunk) + window - 1;
-	start = o->first1 - 1;
-	if (me->first1 && me->first1 - 1 > start)
-		start = me->first1 - 1;
-	c = o->hi1 ? o->hi1 - 1 : 0;
-	if (c < start)
-		c = start;
-	return c + window - 1;
+	return ls_permit_of(me->first1, me->hi1, o->first1, o->hi1, attach_chunk, frozen, partner_gone, window);
 }
 
 #endif /* LOCKSTEP_CORRELATE_H */

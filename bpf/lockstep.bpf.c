@@ -17,6 +17,8 @@
 char LICENSE[] SEC("license") = "Dual MIT/GPL";
 
 const volatile __u64 stats_interval_ns = 1000000000ULL;
+/* Chunks a side may lead: what both rings hold beyond the spare ones (ls_window), set by the monitor. */
+const volatile __u32 window_chunks = LS_WINDOW;
 
 struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
@@ -26,6 +28,19 @@ struct {
 /* Shared with user space through the skeleton's mmapped .bss. */
 struct ls_control control;
 struct ls_pair_state pairs[LS_MAX_VCPUS];
+
+/*
+ * What gated plugins pace themselves by (struct ls_gate_state): the monitor
+ * freezes this map for user space and hands it to the plugins read-only, so
+ * only this program writes it.
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(map_flags, BPF_F_MMAPABLE);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct ls_gate_state);
+} gate SEC(".maps");
 
 static __always_inline void emit(struct ls_event *ev)
 {
@@ -75,7 +90,17 @@ int BPF_KPROBE(on_publish, struct ls_batch *ub)
 	}
 	vcpu = b.vcpu & (LS_MAX_VCPUS - 1);
 	ev.ts_ns = now;
-	switch (ls_correlate(&pairs[vcpu], &control, side, &b, (__u64)ub, &ev)) {
+	enum ls_verdict v = ls_correlate(&pairs[vcpu], &control, side, &b, (__u64)ub, &ev, window_chunks);
+	__u32 zero = 0;
+	struct ls_gate_state *g = bpf_map_lookup_elem(&gate, &zero);
+	if (g) {
+		/* Before the partner can look: the freeze first, then this side's progress. */
+		if (v == LS_DIVERGE)
+			__sync_fetch_and_add(&g->freeze_gen, 1);
+		g->pairs[vcpu].first1[side] = pairs[vcpu].side[side].first1;
+		g->pairs[vcpu].hi1[side] = pairs[vcpu].side[side].hi1;
+	}
+	switch (v) {
 	case LS_DIVERGE:
 		emit(&ev);
 		break;

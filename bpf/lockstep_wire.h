@@ -106,13 +106,17 @@ enum ls_pub_flags {
  * so a monitor that dies can never stall a QEMU for longer than one lease.
  *
  * permit_chunk == LS_PERMIT_GATE hands flow control to the plugin itself:
- * it has mapped the correlator's state read-only (the monitor passed it a
- * file descriptor, see struct ls_gate_msg) and at each chunk boundary
- * computes its own permit from the partner's progress, as the monitor would
- * (ls_permit, correlate.h, for side gate_side - 1 with gate_window), holding
- * by itself when the correlator is frozen (a divergence) or its vCPU is
- * compared in user space.  The kernel path then needs no monitor tick at
- * all, and a held side sees its partner's progress the moment it is made.
+ * it has mapped the gate state (struct ls_gate_state: the progress the BPF
+ * program mirrors there at every publication, in a map the monitor froze,
+ * so no process can write it; see struct ls_gate_msg) and at each chunk
+ * boundary computes its own permit from the partner's progress, as the
+ * monitor would (ls_permit_of, correlate.h, for side gate_side - 1 with
+ * gate_window), holding by itself while a divergence froze the correlator
+ * and the monitor has not handled it (freeze_gen > gate_thaw).  Everything
+ * else that must stop or release a stream (user space following it, the
+ * partner gone, the end) the monitor does with explicit permits.  The
+ * kernel path then needs no monitor tick, and a held side sees its
+ * partner's progress the moment it is made.
  */
 struct ls_batch {
 	__u32 magic;
@@ -135,12 +139,30 @@ struct ls_batch {
 	/* this vCPU's syscall log (linux-user only; 0 otherwise) */
 	__u64 sys_addr; /* struct ls_sys_rec[1 << ls_plugin_info.sys_order] */
 	__u64 sys_next; /* syscalls logged so far: record i is at i % size */
-	/* written by the monitor before it first writes LS_PERMIT_GATE */
+	/* written by the monitor before it writes LS_PERMIT_GATE */
 	__u32 gate_side; /* 1 + this stream's side in the correlator (1 A, 2 B) */
 	__u32 gate_window; /* chunks it may lead its partner by (ls_window of both sides) */
+	__u64 gate_thaw; /* freezes the monitor has handled (struct ls_gate_state.freeze_gen) */
+};
+
+/*
+ * What the plugins gate on (see struct ls_batch): one value of a
+ * BPF_F_MMAPABLE array, written only by the BPF program (the monitor
+ * freezes the map for user space before it hands it out).
+ */
+struct ls_gate_pair {
+	__u64 first1[2]; /* each side's first chunk published after the attach, + 1 (0: none) */
+	__u64 hi1[2]; /* each side's highest chunk published, + 1 */
+};
+
+struct ls_gate_state {
+	__u64 freeze_gen; /* divergences that froze the correlator so far */
+	__u64 _pad0[7]; /* its own cache line: it changes rarely, the pairs all the time */
+	struct ls_gate_pair pairs[LS_MAX_VCPUS];
 };
 
 #define LS_PERMIT_GATE 0xfffffffffffffffeULL /* see struct ls_batch: the plugin gates itself */
+#define LS_LEASE_UNSET 0 /* lease_until_ns: no monitor ever attached */
 
 /*
  * Exported by the plugin as `lockstep_plugin_info` so the monitor can check
@@ -171,33 +193,37 @@ struct ls_plugin_info {
 	char target[16]; /* QEMU's target name: "x86_64", "aarch64", ... */
 	/*
 	 * The gate (see struct ls_batch): the monitor writes the name of an
-	 * abstract UNIX socket here; the plugin connects at its next chunk
-	 * boundary, receives the correlator state's file descriptor and says
-	 * how that went in gate_state (LS_GATE_*), with an errno on failure.
+	 * abstract UNIX socket here, then gate_state LS_GATE_OFFERED (a second
+	 * write, so the name is whole when the plugin sees the offer); the
+	 * plugin connects at its next chunk boundary without waiting, picks up
+	 * the gate state's file descriptor at a later one, and says how that
+	 * went in gate_state, with an errno on failure.
 	 */
 	char gate_name[40]; /* "" = none offered; no leading NUL (the abstract namespace adds it) */
 	__u32 gate_state;
 	__s32 gate_errno;
 };
 
-enum ls_gate_state {
+enum ls_gate_state_code {
 	LS_GATE_NONE = 0,
-	LS_GATE_MAPPED = 1, /* the plugin reads the correlator state: LS_PERMIT_GATE works */
+	LS_GATE_MAPPED = 1, /* the plugin reads the gate state: LS_PERMIT_GATE works */
 	LS_GATE_FAILED = 2, /* gate_errno says why; the monitor keeps granting permits */
+	LS_GATE_OFFERED = 3, /* written by the monitor after gate_name */
+	LS_GATE_CONNECTING = 4, /* the plugin waits for the answer (a chunk boundary at a time) */
 };
 
 /*
- * The one message on the gate socket, with the correlator state's file
- * descriptor (read-only, mmapable) as SCM_RIGHTS: where its parts are in
- * the mapping.
+ * The one message on the gate socket, with the gate state's file descriptor
+ * (a frozen, mmapable BPF array: struct ls_gate_state at offset 0) as
+ * SCM_RIGHTS.  state_size lets the plugin refuse a layout it does not know.
  */
 struct ls_gate_msg {
 	__u32 magic; /* LS_MAGIC */
 	__u16 version; /* LS_WIRE_VERSION */
 	__u16 _pad0;
 	__u64 map_size; /* bytes to map from offset 0 */
-	__u64 control_off; /* struct ls_control */
-	__u64 pairs_off; /* struct ls_pair_state[LS_MAX_VCPUS] */
+	__u64 state_size; /* sizeof(struct ls_gate_state) */
+	__u64 _pad1;
 };
 
 /* Every wire format starts with these bytes of ls_plugin_info: enough to name a version we do not speak. */
@@ -297,7 +323,7 @@ static inline __u64 ls_digest_term(__u64 word, __u64 seq)
 #define LS_CHECK_SIZE(t, n) _Static_assert(sizeof(struct t) == (n), #t " size changed: bump LS_WIRE_VERSION")
 #define LS_CHECK_OFF(t, f, n) _Static_assert(__builtin_offsetof(struct t, f) == (n), #t "." #f " moved: bump LS_WIRE_VERSION")
 LS_CHECK_SIZE(ls_rec, 8);
-LS_CHECK_SIZE(ls_batch, 120);
+LS_CHECK_SIZE(ls_batch, 128);
 LS_CHECK_OFF(ls_batch, chunk, 16);
 LS_CHECK_OFF(ls_batch, ring_addr, 48);
 LS_CHECK_OFF(ls_batch, pub_id, 72);
@@ -307,6 +333,9 @@ LS_CHECK_OFF(ls_batch, sys_addr, 96);
 LS_CHECK_OFF(ls_batch, sys_next, 104);
 LS_CHECK_OFF(ls_batch, gate_side, 112);
 LS_CHECK_OFF(ls_batch, gate_window, 116);
+LS_CHECK_OFF(ls_batch, gate_thaw, 120);
+LS_CHECK_SIZE(ls_gate_pair, 32);
+LS_CHECK_SIZE(ls_gate_state, 64 + 32 * LS_MAX_VCPUS);
 LS_CHECK_SIZE(ls_plugin_info, 152);
 LS_CHECK_OFF(ls_plugin_info, batches_addr, 16);
 LS_CHECK_OFF(ls_plugin_info, guest_base, 40);
@@ -317,7 +346,7 @@ LS_CHECK_OFF(ls_plugin_info, gate_name, 104);
 LS_CHECK_OFF(ls_plugin_info, gate_state, 144);
 LS_CHECK_SIZE(ls_gate_msg, 32);
 LS_CHECK_OFF(ls_gate_msg, map_size, 8);
-LS_CHECK_OFF(ls_gate_msg, pairs_off, 24);
+LS_CHECK_OFF(ls_gate_msg, state_size, 16);
 LS_CHECK_SIZE(ls_tlog_ent, 16);
 LS_CHECK_SIZE(ls_sys_rec, 128);
 LS_CHECK_OFF(ls_sys_rec, ret, 64);

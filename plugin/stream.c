@@ -215,23 +215,22 @@ static void fold(struct ls_stream *s)
 
 uint64_t ls_gate_permit(const struct ls_gate_view *g, const struct ls_batch *b, uint64_t chunk, bool *hold)
 {
-	const struct ls_control *ctl = g->control;
+	const struct ls_gate_state *st = g->state;
 	uint32_t side = LS_READ_ONCE(b->gate_side), window = LS_READ_ONCE(b->gate_window);
 
 	*hold = true;
-	if (!ctl || !g->pairs || side < 1 || side > 2 || !window || window > LS_WINDOW || b->vcpu >= LS_MAX_VCPUS)
+	if (!st || side < 1 || side > 2 || !window || window > LS_WINDOW || b->vcpu >= LS_MAX_VCPUS)
 		return 0; /* nothing to gate on: the monitor's next permit decides */
-	if (LS_READ_ONCE(ctl->released))
-		return *hold = false, ~0ull;
-	if (LS_READ_ONCE(ctl->frozen))
-		return 0;
-	const struct ls_pair_state *st = &g->pairs[b->vcpu];
-	if (LS_READ_ONCE(st->user_owned))
+	const struct ls_gate_pair *p = &st->pairs[b->vcpu];
+	uint32_t x = side - 1, y = x ^ 1;
+	/* The progress first: the BPF program stores a freeze before the progress that showed it. */
+	uint64_t me_first1 = LS_READ_ONCE(p->first1[x]), me_hi1 = LS_READ_ONCE(p->hi1[x]);
+	uint64_t o_first1 = LS_READ_ONCE(p->first1[y]), o_hi1 = LS_READ_ONCE(p->hi1[y]);
+	__atomic_thread_fence(__ATOMIC_ACQUIRE);
+	if (LS_READ_ONCE(st->freeze_gen) > LS_READ_ONCE(b->gate_thaw))
 		return 0;
 	*hold = false;
-	if (LS_READ_ONCE(ctl->ended[(side - 1) ^ 1]))
-		return ~0ull;
-	return ls_permit(st, side - 1, chunk, 0, 0, window);
+	return ls_permit_of(me_first1, me_hi1, o_first1, o_hi1, chunk, 0, 0, window);
 }
 
 /*
@@ -268,10 +267,15 @@ static void wait_for_permit(struct ls_stream *s, uint64_t next_chunk)
 	while (!may_write(s, next_chunk, &gated, &seen)) {
 		uint64_t until = LS_READ_ONCE(b->lease_until_ns);
 		was_gated |= gated;
+		/*
+		 * Past the lease the permit binds no more: run on, leaving the
+		 * permit as the monitor wrote it (it renews both together), and
+		 * count each lease that lapsed once.
+		 */
 		if (now >= until) {
-			if (until)
+			if (until && until != s->lapsed_lease)
 				s->lease_expiries++;
-			b->permit_chunk = ~0ull;
+			s->lapsed_lease = until;
 			break;
 		}
 		s->hold_polls++;
@@ -295,9 +299,11 @@ static void wait_for_permit(struct ls_stream *s, uint64_t next_chunk)
 			backoff *= 2;
 		now = ls_mono_ns();
 	}
-	s->holds++;
-	if (was_gated)
-		s->gate_holds++;
+	if (now != t0) { /* it slept: a hold, not a lapsed lease looked at again */
+		s->holds++;
+		if (was_gated)
+			s->gate_holds++;
+	}
 	s->hold_ns += now - t0;
 }
 

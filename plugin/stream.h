@@ -16,13 +16,12 @@
 #include "../bpf/lockstep_wire.h"
 
 /*
- * The correlator's state (struct ls_control and the pairs), mapped
- * read-only once a monitor hands it over (plugin/gate.c); both NULL before.
- * Streams whose permit is LS_PERMIT_GATE compute their own permit from it.
+ * The gate state (struct ls_gate_state), mapped read-only once a monitor
+ * hands it over (plugin/gate.c); NULL before.  Streams whose permit is
+ * LS_PERMIT_GATE compute their own permit from it.
  */
 struct ls_gate_view {
-	const struct ls_control *control;
-	const struct ls_pair_state *pairs;
+	const struct ls_gate_state *state;
 };
 extern struct ls_gate_view ls_gate_view;
 
@@ -71,6 +70,7 @@ struct __attribute__((aligned(64))) ls_stream {
 	bool active; /* has a ring (the plugin's static table has a slot for every possible vCPU) */
 	uint64_t sink; /* what a stream without a ring writes to (ls_stream_init_sink) */
 	uint64_t unrecorded; /* blocks such a stream saw */
+	uint64_t lapsed_lease; /* the lease_until_ns that ran out last (counted once; the permit then binds no more) */
 };
 
 /* The uprobe target: a 5-byte NOP and ret.  Tests may provide their own. */
@@ -120,10 +120,10 @@ void ls_stream_wait_final(struct ls_stream *s);
 
 /*
  * The highest chunk a stream under the gate may write now: its partner's
- * progress plus the window (ls_permit), ~0 when the monitor released
- * everything or the partner ended, and 0 with *hold set while the
- * correlator is frozen (a divergence is being reported) or this vCPU is
- * compared in user space: then only the monitor's next permit lets it go.
+ * progress plus the window (ls_permit_of), and 0 with *hold set while a
+ * divergence froze the correlator that the monitor has not handled yet
+ * (freeze_gen > gate_thaw), or when there is nothing sane to gate on: then
+ * only the monitor's next permit, or the lease running out, lets it go.
  */
 uint64_t ls_gate_permit(const struct ls_gate_view *g, const struct ls_batch *b, uint64_t chunk, bool *hold);
 

@@ -48,7 +48,7 @@ static enum ls_verdict pub_ex(__u32 side, __u32 order, __u64 chunk, __u32 nblock
 		.batch_order = order,
 	};
 
-	return ls_correlate(&st, &ctl, side, &b, side ? ADDR1 : ADDR0, &ev);
+	return ls_correlate(&st, &ctl, side, &b, side ? ADDR1 : ADDR0, &ev, LS_WINDOW);
 }
 
 static enum ls_verdict pub(__u32 side, __u64 chunk, __u32 nblocks, __u64 digest)

@@ -1,12 +1,13 @@
 /*
  * test_gate.c - the gate handshake, both ends in one process: the monitor's
- * server (user/gatesrv.c) offers a memfd standing in for the correlator's
- * BPF map, the plugin's side (plugin/gate.c) connects, maps it and says so.
+ * server (user/gatesrv.c) offers a memfd standing in for the frozen gate
+ * map, the plugin's side (plugin/gate.c) connects without waiting, picks up
+ * the answer at a later poll, maps it and says so.
  */
 #include <criterion/criterion.h>
 #include <errno.h>
-#include <stdio.h>
 #include <pthread.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
@@ -17,27 +18,33 @@
 #include "gatesrv.h"
 #include "stream.h"
 
-#define STATE_SIZE (sizeof(struct ls_control) + 64 + sizeof(struct ls_pair_state) * LS_MAX_VCPUS)
-#define PAIRS_OFF 128
+#define STATE_SIZE sizeof(struct ls_gate_state)
 
 static struct ls_plugin_info info;
 static struct ls_gate_server srv;
 static int state_fd;
-static char *state; /* our writable view of the "map" */
+static struct ls_gate_state *state; /* our writable view of the "map" (the BPF program's, really) */
+
+static int open_server(struct ls_gate_server *g, int *fd_out)
+{
+	char err[160];
+	int fd = memfd_create("fake-gate", MFD_CLOEXEC);
+
+	cr_assert_geq(fd, 0);
+	cr_assert_eq(ftruncate(fd, STATE_SIZE), 0);
+	if (fd_out)
+		*fd_out = fd;
+	cr_assert_eq(ls_gate_server_open(g, dup(fd), STATE_SIZE, err, sizeof(err)), 0, "%s", err);
+	return fd;
+}
 
 static void setup(void)
 {
-	char err[160];
-
 	memset(&info, 0, sizeof(info));
 	ls_gate_view = (struct ls_gate_view){ 0 };
-	state_fd = memfd_create("fake-correlator", MFD_CLOEXEC);
-	cr_assert_geq(state_fd, 0);
-	cr_assert_eq(ftruncate(state_fd, STATE_SIZE + PAIRS_OFF), 0);
-	state = mmap(NULL, STATE_SIZE + PAIRS_OFF, PROT_READ | PROT_WRITE, MAP_SHARED, state_fd, 0);
+	open_server(&srv, &state_fd);
+	state = mmap(NULL, STATE_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED, state_fd, 0);
 	cr_assert_neq(state, MAP_FAILED);
-	cr_assert_eq(ls_gate_server_open(&srv, dup(state_fd), STATE_SIZE + PAIRS_OFF, 0, PAIRS_OFF, err, sizeof(err)), 0,
-		     "%s", err);
 }
 
 static void teardown(void)
@@ -48,95 +55,114 @@ static void teardown(void)
 
 TestSuite(gate, .init = setup, .fini = teardown, .timeout = 20);
 
-static void *poll_thread(void *arg)
+/* Poll (the plugin) and serve (the monitor) in turn until the plugin has an answer. */
+static int handshake(struct ls_gate_server *g, const pid_t pids[2])
 {
-	(void)arg;
-	ls_gate_poll(&info);
-	return NULL;
-}
+	int served = 0;
 
-/* Run the plugin's side in a thread (it waits for the answer) and serve until it is done. */
-static void handshake(const pid_t pids[2], int *served)
-{
-	pthread_t t;
-
-	*served = 0;
-	cr_assert_eq(pthread_create(&t, NULL, poll_thread, NULL), 0);
-	for (int i = 0; i < 2000 && __atomic_load_n(&info.gate_state, __ATOMIC_ACQUIRE) == LS_GATE_NONE; i++) {
-		*served += ls_gate_serve(&srv, pids);
+	for (int i = 0; i < 2000; i++) {
+		ls_gate_poll(&info);
+		uint32_t st = __atomic_load_n(&info.gate_state, __ATOMIC_ACQUIRE);
+		if (st == LS_GATE_MAPPED || st == LS_GATE_FAILED)
+			break;
+		served += ls_gate_serve(g, pids);
 		usleep(1000);
 	}
-	pthread_join(t, NULL);
+	return served;
+}
+
+static const char *perms_of(const void *addr, char perms[8])
+{
+	FILE *m = fopen("/proc/self/maps", "r");
+	unsigned long lo, hi;
+	char line[512];
+
+	perms[0] = 0;
+	while (m && fgets(line, sizeof(line), m))
+		if (sscanf(line, "%lx-%lx %7s", &lo, &hi, perms) == 3 && (uintptr_t)addr >= lo && (uintptr_t)addr < hi)
+			break;
+	if (m)
+		fclose(m);
+	return perms;
 }
 
 Test(gate, nothing_offered_nothing_done)
 {
 	ls_gate_poll(&info);
 	cr_assert_eq(info.gate_state, LS_GATE_NONE);
-	cr_assert_null(ls_gate_view.control);
+	cr_assert_null(ls_gate_view.state);
+	/* A name without the offer (the first of the monitor's two writes): still nothing. */
+	snprintf(info.gate_name, sizeof(info.gate_name), "%s", srv.name);
+	ls_gate_poll(&info);
+	cr_assert_eq(info.gate_state, LS_GATE_NONE, "a name alone is no offer: it may be half written");
 }
 
-Test(gate, the_plugin_maps_the_state_read_only)
+Test(gate, the_plugin_maps_the_state_read_only_without_waiting)
 {
 	const pid_t pids[2] = { 999999, getpid() }; /* we play B */
-	int served;
+	char perms[8];
 
 	cr_assert_eq(ls_gate_offer(&srv, getpid(), (uint64_t)(uintptr_t)&info), 0);
 	cr_assert_str_eq(info.gate_name, srv.name);
 	cr_assert_eq(strncmp(info.gate_name, "lockstep-bpf.", 13), 0);
-	handshake(pids, &served);
-	cr_assert_eq(served, 1);
+	cr_assert_eq(info.gate_state, LS_GATE_OFFERED);
+	ls_gate_poll(&info);
+	cr_assert_eq(info.gate_state, LS_GATE_CONNECTING, "connected, not waiting for the answer");
+	ls_gate_poll(&info);
+	cr_assert_eq(info.gate_state, LS_GATE_CONNECTING, "no answer yet: look again later");
+	cr_assert_eq(handshake(&srv, pids), 1);
 	cr_assert_eq(srv.served[1], 1);
 	cr_assert_eq(info.gate_state, LS_GATE_MAPPED, "errno %d", info.gate_errno);
-	cr_assert_not_null(ls_gate_view.control);
-	cr_assert_eq((const char *)ls_gate_view.pairs - (const char *)ls_gate_view.control, PAIRS_OFF);
+	cr_assert_not_null(ls_gate_view.state);
 
-	/* A live view: what the correlator writes shows through. */
-	struct ls_pair_state *p = (struct ls_pair_state *)(state + PAIRS_OFF);
-	p[3].side[1].hi1 = 77;
-	((struct ls_control *)state)->frozen = 1;
-	cr_assert_eq(ls_gate_view.pairs[3].side[1].hi1, 77);
-	cr_assert_eq(ls_gate_view.control->frozen, 1);
-	/*
-	 * Mapped without write access (a BPF map also drops the right to add
-	 * it later; a memfd does not, so that part is the kernel's, not tested here).
-	 */
-	char perms[8] = "";
-	FILE *m = fopen("/proc/self/maps", "r");
-	unsigned long lo, hi;
-	char line[512];
-	while (m && fgets(line, sizeof(line), m))
-		if (sscanf(line, "%lx-%lx %7s", &lo, &hi, perms) == 3 && (uintptr_t)ls_gate_view.control >= lo &&
-		    (uintptr_t)ls_gate_view.control < hi)
-			break;
-	if (m)
-		fclose(m);
-	cr_assert_str_eq(perms, "r--s", "the plugin's view is mapped %s", perms);
+	/* A live view of what the BPF program writes... */
+	state->pairs[3].hi1[1] = 77;
+	state->freeze_gen = 2;
+	cr_assert_eq(ls_gate_view.state->pairs[3].hi1[1], 77);
+	cr_assert_eq(ls_gate_view.state->freeze_gen, 2);
+	/* ...mapped without write access (the real map is frozen for user space besides). */
+	cr_assert_str_eq(perms_of(ls_gate_view.state, perms), "r--s");
 
 	/* Taken once: later polls do nothing. */
-	const struct ls_control *was = ls_gate_view.control;
+	const struct ls_gate_state *was = ls_gate_view.state;
 	ls_gate_poll(&info);
-	cr_assert_eq(ls_gate_view.control, was);
+	cr_assert_eq(ls_gate_view.state, was);
 }
 
 Test(gate, a_stranger_is_turned_away_and_the_plugin_says_why)
 {
 	const pid_t pids[2] = { 999998, 999999 };
-	int served;
 
 	cr_assert_eq(ls_gate_offer(&srv, getpid(), (uint64_t)(uintptr_t)&info), 0);
-	handshake(pids, &served);
-	cr_assert_eq(served, 0);
+	cr_assert_eq(handshake(&srv, pids), 0);
 	cr_assert_eq(srv.refused, 1);
 	cr_assert_eq(info.gate_state, LS_GATE_FAILED);
 	cr_assert_eq(info.gate_errno, EPROTO, "no state came: %d", info.gate_errno);
-	cr_assert_null(ls_gate_view.control);
+	cr_assert_null(ls_gate_view.state);
+}
+
+Test(gate, each_side_is_served_once)
+{
+	const pid_t pids[2] = { getpid(), 999999 };
+
+	cr_assert_eq(ls_gate_offer(&srv, getpid(), (uint64_t)(uintptr_t)&info), 0);
+	cr_assert_eq(handshake(&srv, pids), 1);
+	cr_assert_eq(info.gate_state, LS_GATE_MAPPED);
+	/* Anything else in the same process (the guest, say) asking again gets nothing. */
+	int c = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	size_t n = strlen(srv.name);
+	memcpy(sa.sun_path + 1, srv.name, n);
+	cr_assert_eq(connect(c, (struct sockaddr *)&sa, (socklen_t)(offsetof(struct sockaddr_un, sun_path) + 1 + n)), 0);
+	cr_assert_eq(ls_gate_serve(&srv, pids), 0);
+	char buf[64];
+	cr_assert_eq(recv(c, buf, sizeof(buf), 0), 0, "closed without an answer");
+	cr_assert_eq(srv.refused, 1);
+	close(c);
 }
 
 Test(gate, no_one_listening)
 {
-	struct ls_gate_server gone = srv;
-
 	cr_assert_eq(ls_gate_offer(&srv, getpid(), (uint64_t)(uintptr_t)&info), 0);
 	close(srv.listen_fd);
 	srv.listen_fd = -1;
@@ -144,39 +170,31 @@ Test(gate, no_one_listening)
 	cr_assert_eq(info.gate_state, LS_GATE_FAILED);
 	cr_assert_eq(info.gate_errno, ECONNREFUSED);
 	cr_assert_eq(ls_gate_offer(&srv, getpid(), (uint64_t)(uintptr_t)&info), -EBADF, "a closed server offers nothing");
-	(void)gone;
 }
 
 Test(gate, a_new_offer_replaces_an_old_one)
 {
 	const pid_t pids[2] = { getpid(), 999999 };
-	int served;
-	char err[160];
 
 	cr_assert_eq(ls_gate_offer(&srv, getpid(), (uint64_t)(uintptr_t)&info), 0);
-	handshake(pids, &served);
+	handshake(&srv, pids);
 	cr_assert_eq(info.gate_state, LS_GATE_MAPPED);
-	const struct ls_control *first = ls_gate_view.control;
+	const struct ls_gate_state *first = ls_gate_view.state;
 
 	/* A second monitor (after the first died): its own socket, its own state. */
 	struct ls_gate_server srv2;
-	int fd2 = memfd_create("second", MFD_CLOEXEC);
-	cr_assert_eq(ftruncate(fd2, STATE_SIZE + PAIRS_OFF), 0);
-	cr_assert_eq(ls_gate_server_open(&srv2, fd2, STATE_SIZE + PAIRS_OFF, 0, PAIRS_OFF, err, sizeof(err)), 0);
+	int fd2 = open_server(&srv2, NULL);
 	cr_assert_str_neq(srv2.name, srv.name);
 	cr_assert_eq(ls_gate_offer(&srv2, getpid(), (uint64_t)(uintptr_t)&info), 0);
-	cr_assert_eq(info.gate_state, LS_GATE_NONE, "the offer resets the state");
-	struct ls_gate_server keep = srv;
-	srv = srv2;
-	handshake(pids, &served);
-	srv2 = srv;
-	srv = keep;
+	cr_assert_eq(info.gate_state, LS_GATE_OFFERED, "the offer resets the state");
+	handshake(&srv2, pids);
 	cr_assert_eq(info.gate_state, LS_GATE_MAPPED);
-	cr_assert_neq(ls_gate_view.control, first);
+	cr_assert_neq(ls_gate_view.state, first);
 	ls_gate_server_close(&srv2);
+	close(fd2);
 }
 
-/* A server that answers with a bad message: the plugin refuses it. */
+/* A server that answers with a message of another version: the plugin refuses it. */
 static void *bad_server(void *arg)
 {
 	int lfd = *(int *)arg, c = -1;
@@ -186,7 +204,8 @@ static void *bad_server(void *arg)
 		if (c < 0)
 			usleep(1000);
 	}
-	struct ls_gate_msg m = { .magic = LS_MAGIC, .version = LS_WIRE_VERSION + 1, .map_size = 4096 };
+	struct ls_gate_msg m = { .magic = LS_MAGIC, .version = LS_WIRE_VERSION + 1, .map_size = STATE_SIZE,
+				 .state_size = STATE_SIZE };
 	char cbuf[CMSG_SPACE(sizeof(int))] __attribute__((aligned(8))) = { 0 };
 	struct iovec iov = { &m, sizeof(m) };
 	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = cbuf, .msg_controllen = sizeof(cbuf) };
@@ -206,9 +225,12 @@ Test(gate, a_message_of_another_version_is_refused)
 
 	cr_assert_eq(ls_gate_offer(&srv, getpid(), (uint64_t)(uintptr_t)&info), 0);
 	cr_assert_eq(pthread_create(&t, NULL, bad_server, &srv.listen_fd), 0);
-	ls_gate_poll(&info);
+	for (int i = 0; i < 2000 && info.gate_state != LS_GATE_FAILED && info.gate_state != LS_GATE_MAPPED; i++) {
+		ls_gate_poll(&info);
+		usleep(1000);
+	}
 	pthread_join(t, NULL);
 	cr_assert_eq(info.gate_state, LS_GATE_FAILED);
 	cr_assert_eq(info.gate_errno, EPROTO);
-	cr_assert_null(ls_gate_view.control);
+	cr_assert_null(ls_gate_view.state);
 }

@@ -126,3 +126,14 @@ Test(ginputs, empty_or_odd_input_never_crashes)
 	cmp(dash, none, none, env0, "", NULL);
 	cr_assert_eq(d.args, 0, "no guest on either side: no arguments to compare");
 }
+
+Test(ginputs, qemu_argv0_from_the_environment)
+{
+	const char *const a[] = { "qemu-x86_64", "./g", NULL };
+	const char *const b[] = { "qemu-x86_64", "-0", "other", "./g", NULL };
+	const char *const enva[] = { "PATH=/usr/bin", "HOME=/root", "QEMU_ARGV0=other", NULL };
+
+	cmp(a, enva, b, env0, "", "");
+	cr_assert_eq(d.args, 0, "QEMU_ARGV0 is what -0 sets: %s", d.inputs);
+	cr_assert_eq(d.env, 1, "the variable itself still differs: %s", d.inputs);
+}

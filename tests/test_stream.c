@@ -292,13 +292,21 @@ Test(stream, holds_until_the_lease_expires)
 	cr_assert_geq(t1 - t0, 40 * MS, "waited %llu ns", (unsigned long long)(t1 - t0));
 	cr_assert_geq(t1 - call_ns[0], 40 * MS, "the chunk was published before the hold");
 	cr_assert_eq(s.lease_expiries, 1);
-	cr_assert_eq(s.batch.permit_chunk, ~0ULL, "an expired lease lifts the limit");
+	cr_assert_eq(s.batch.permit_chunk, 0, "the permit is the monitor's: left as it wrote it, binding no more");
 	cr_assert_gt(s.hold_polls, 0);
 	cr_assert_geq(s.hold_ns, 40 * MS);
-	/* Running on alone: the next chunks do not wait. */
+	/* Running on alone: the next chunks do not wait, and the lapse is counted once. */
+	uint64_t polls = s.hold_polls;
 	feed(&s, word_at, 3 * CHUNK);
 	cr_assert_eq(ncalls, 4);
 	cr_assert_eq(s.lease_expiries, 1);
+	cr_assert_eq(s.hold_polls, polls);
+	/* A renewed lease makes the same permit bind again. */
+	s.batch.lease_until_ns = ls_mono_ns() + 30 * MS;
+	t0 = ls_mono_ns();
+	feed(&s, word_at, CHUNK);
+	cr_assert_geq(ls_mono_ns() - t0, 25 * MS, "held again");
+	cr_assert_eq(s.lease_expiries, 2);
 }
 
 Test(stream, no_wait_within_the_permit)
@@ -321,7 +329,7 @@ Test(stream, never_monitored_does_not_wait)
 	cr_assert_eq(ncalls, 2);
 	cr_assert_eq(s.lease_expiries, 0);
 	cr_assert_eq(s.hold_polls, 0);
-	cr_assert_eq(s.batch.permit_chunk, ~0ULL);
+	cr_assert_eq(s.holds, 0);
 }
 
 Test(stream, lease_already_expired)
@@ -331,7 +339,7 @@ Test(stream, lease_already_expired)
 	feed(&s, word_at, CHUNK);
 	cr_assert_eq(s.lease_expiries, 1);
 	cr_assert_eq(s.hold_polls, 0);
-	cr_assert_eq(s.batch.permit_chunk, ~0ULL);
+	cr_assert_eq(s.holds, 0, "a lapsed lease is no hold");
 }
 
 struct delayed {
@@ -472,7 +480,7 @@ static void correlate_hook(struct ls_batch *b)
 {
 	__u32 side = b == &pair_s[1].batch;
 	struct ls_event ev = { 0 };
-	enum ls_verdict v = ls_correlate(&pst, &pctl, side, b, (__u64)(uintptr_t)b, &ev);
+	enum ls_verdict v = ls_correlate(&pst, &pctl, side, b, (__u64)(uintptr_t)b, &ev, LS_WINDOW);
 
 	verdicts[v]++;
 	if (v == LS_DIVERGE && verdicts[v] == 1) {
@@ -548,16 +556,16 @@ Test(stream, end_to_end_one_block_differs)
 		ls_stream_fini(&pair_s[i]);
 }
 
-/* ---- the gate: a stream pacing itself from the correlator's state ---- */
+/* ---- the gate: a stream pacing itself from the kernel's mirror of the correlator ---- */
 
-static struct ls_pair_state gpairs[LS_MAX_VCPUS];
-static struct ls_control gctl;
+static struct ls_gate_state gst;
 
 static void gate_on(struct ls_stream *st, uint32_t side, uint32_t window, uint64_t lease_ns)
 {
-	ls_gate_view = (struct ls_gate_view){ &gctl, gpairs };
+	ls_gate_view = (struct ls_gate_view){ &gst };
 	st->batch.gate_side = side + 1;
 	st->batch.gate_window = window;
+	st->batch.gate_thaw = 0;
 	st->batch.permit_chunk = LS_PERMIT_GATE;
 	st->batch.lease_until_ns = ls_mono_ns() + lease_ns;
 }
@@ -568,40 +576,32 @@ Test(stream, gate_permit_is_the_partners_progress_plus_the_window)
 
 	gate_on(&s, 0, 4, 3600ull * 1000 * MS);
 	cr_assert_eq(s.batch.vcpu, 5);
-	struct ls_pair_state *st = &gpairs[5];
+	struct ls_gate_pair *p = &gst.pairs[5];
 	/* Partner (B) has published chunks 0..2. */
-	st->side[1].first1 = 1;
-	st->side[1].hi1 = 3;
+	p->first1[1] = 1;
+	p->hi1[1] = 3;
 	cr_assert_eq(ls_gate_permit(&ls_gate_view, &s.batch, 0, &hold), 2 + 4 - 1);
 	cr_assert(!hold);
 	/* Nothing from the partner yet: one window from our own first chunk. */
-	st->side[1].first1 = st->side[1].hi1 = 0;
-	st->side[0].first1 = 8;
+	p->first1[1] = p->hi1[1] = 0;
+	p->first1[0] = 8;
 	cr_assert_eq(ls_gate_permit(&ls_gate_view, &s.batch, 9, &hold), 7 + 4 - 1);
-	st->side[0].first1 = 0;
-	st->side[1].first1 = 1;
-	st->side[1].hi1 = 3;
+	p->first1[0] = 0;
+	p->first1[1] = 1;
+	p->hi1[1] = 3;
 
-	gctl.frozen = 1;
+	/* A divergence froze the correlator: hold until the monitor says it handled that one. */
+	gst.freeze_gen = 1;
 	ls_gate_permit(&ls_gate_view, &s.batch, 0, &hold);
 	cr_assert(hold, "a divergence holds every gated stream at its next chunk");
-	gctl.frozen = 0;
-	st->user_owned = 1;
+	s.batch.gate_thaw = 1;
+	cr_assert_eq(ls_gate_permit(&ls_gate_view, &s.batch, 0, &hold), 5);
+	cr_assert(!hold, "handled: on again");
+	gst.freeze_gen = 2;
 	ls_gate_permit(&ls_gate_view, &s.batch, 0, &hold);
-	cr_assert(hold, "a vCPU compared in user space waits for the monitor's permits");
-	st->user_owned = 0;
-	gctl.ended[1] = 1;
-	cr_assert_eq(ls_gate_permit(&ls_gate_view, &s.batch, 0, &hold), ~0ull, "the partner is gone");
-	cr_assert(!hold);
-	gctl.ended[1] = 0;
-	gctl.ended[0] = 1;
-	cr_assert_eq(ls_gate_permit(&ls_gate_view, &s.batch, 0, &hold), 5, "our own end does not matter");
-	gctl.ended[0] = 0;
-	gctl.released = 1;
-	gctl.frozen = 1;
-	cr_assert_eq(ls_gate_permit(&ls_gate_view, &s.batch, 0, &hold), ~0ull, "released beats frozen");
-	cr_assert(!hold);
-	gctl.released = gctl.frozen = 0;
+	cr_assert(hold, "the next one holds again");
+	gst.freeze_gen = 0;
+	s.batch.gate_thaw = 0;
 
 	/* Nothing sane to gate on: hold until the monitor writes a permit. */
 	s.batch.gate_side = 0;
@@ -622,10 +622,10 @@ Test(stream, gate_permit_is_the_partners_progress_plus_the_window)
 
 Test(stream, gated_stream_holds_then_runs_free_when_the_lease_ends)
 {
-	/* The partner never moves (a dead monitor's correlator): one lease, then alone. */
+	/* The partner never moves (a dead monitor's gate state): one lease, then alone. */
 	gate_on(&s, 0, 2, 40 * MS);
-	gpairs[5].side[1].first1 = 1;
-	gpairs[5].side[1].hi1 = 1; /* published chunk 0: we may write chunks 0 and 1 */
+	gst.pairs[5].first1[1] = 1;
+	gst.pairs[5].hi1[1] = 1; /* published chunk 0: we may write chunks 0 and 1 */
 	uint64_t t0 = ls_mono_ns();
 	feed(&s, word_at, 2 * CHUNK - 1);
 	cr_assert_lt(ls_mono_ns() - t0, 30 * MS, "chunks 0 and 1 are within the window");
@@ -634,17 +634,19 @@ Test(stream, gated_stream_holds_then_runs_free_when_the_lease_ends)
 	cr_assert_geq(dt, 35 * MS, "chunk 2 waited for the partner or the lease");
 	cr_assert_eq(s.lease_expiries, 1);
 	cr_assert_eq(s.gate_holds, 1);
-	cr_assert_eq(s.batch.permit_chunk, ~0ull);
+	cr_assert_eq(s.batch.permit_chunk, LS_PERMIT_GATE, "left as the monitor wrote it");
+	feed(&s, word_at, 4 * CHUNK);
+	cr_assert_eq(s.chunk, 6, "and on alone");
 	ls_gate_view = (struct ls_gate_view){ 0 };
 }
 
-Test(stream, wait_final_under_the_gate_waits_for_a_release)
+Test(stream, wait_final_under_the_gate_waits_for_an_explicit_release)
 {
-	struct delayed d = { NULL, 1, 30 * MS, &gctl.released };
+	struct delayed d = { &s.batch.permit_chunk, ~0ull, 30 * MS, NULL };
 
 	gate_on(&s, 0, 4, 5000 * MS);
-	gpairs[5].side[1].first1 = 1;
-	gpairs[5].side[1].hi1 = 100; /* far ahead: only a release may end an exit wait */
+	gst.pairs[5].first1[1] = 1;
+	gst.pairs[5].hi1[1] = 100; /* far ahead: still only the monitor's ~0 may end an exit wait */
 	wait_final_until(&d);
 	ls_gate_view = (struct ls_gate_view){ 0 };
 }
@@ -657,6 +659,10 @@ Test(stream, wait_final_under_the_gate_waits_for_a_release)
 static uint64_t gate_lead_max[2];
 static uint32_t gate_window_used;
 
+static struct ls_pair_state gpairs[LS_MAX_VCPUS];
+static struct ls_control gctl;
+
+/* The uprobe's part: correlate, then mirror this side's progress for the gate, as lockstep.bpf.c does. */
 static void gate_correlate_hook(struct ls_batch *b)
 {
 	__u32 side = b == &pair_s[1].batch;
@@ -667,7 +673,10 @@ static void gate_correlate_hook(struct ls_batch *b)
 	uint64_t ohi = __atomic_load_n(&o->hi1, __ATOMIC_SEQ_CST);
 	if (ohi && b->chunk + 1 > ohi && b->chunk + 1 - ohi > gate_lead_max[side])
 		gate_lead_max[side] = b->chunk + 1 - ohi;
-	ls_correlate(&gpairs[0], &gctl, side, b, (__u64)(uintptr_t)b, &ev);
+	if (ls_correlate(&gpairs[0], &gctl, side, b, (__u64)(uintptr_t)b, &ev, LS_WINDOW) == LS_DIVERGE)
+		__atomic_fetch_add(&gst.freeze_gen, 1, __ATOMIC_SEQ_CST);
+	__atomic_store_n(&gst.pairs[0].first1[side], gpairs[0].side[side].first1, __ATOMIC_SEQ_CST);
+	__atomic_store_n(&gst.pairs[0].hi1[side], gpairs[0].side[side].hi1, __ATOMIC_SEQ_CST);
 }
 
 struct feeder {

@@ -117,7 +117,7 @@ Test(wire, digest_catches_single_word_change)
 
 Test(wire, batch_layout)
 {
-	cr_assert_eq(sizeof(struct ls_batch), 120);
+	cr_assert_eq(sizeof(struct ls_batch), 128);
 	cr_assert_eq(offsetof(struct ls_batch, magic), 0);
 	cr_assert_eq(offsetof(struct ls_batch, version), 4);
 	cr_assert_eq(offsetof(struct ls_batch, flags), 6);
@@ -132,9 +132,12 @@ Test(wire, batch_layout)
 	cr_assert_eq(offsetof(struct ls_batch, ring_order), 64);
 	cr_assert_eq(offsetof(struct ls_batch, batch_order), 68);
 	cr_assert_eq(offsetof(struct ls_batch, pub_id), 72);
-	/* The monitor writes {gate_side, gate_window} with one 8-byte process_vm_writev. */
+	/* The monitor writes {gate_side, gate_window, gate_thaw} with one 16-byte process_vm_writev. */
 	cr_assert_eq(offsetof(struct ls_batch, gate_side), 112);
 	cr_assert_eq(offsetof(struct ls_batch, gate_window), 116);
+	cr_assert_eq(offsetof(struct ls_batch, gate_thaw), 120);
+	cr_assert_eq(sizeof(struct ls_gate_state), 64 + 32 * LS_MAX_VCPUS);
+	cr_assert_eq(offsetof(struct ls_gate_state, pairs), 64, "freeze_gen has a cache line to itself");
 }
 
 Test(wire, permit_and_lease_are_one_write)

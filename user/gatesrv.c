@@ -13,8 +13,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
-int ls_gate_server_open(struct ls_gate_server *g, int state_fd, uint64_t map_size, uint64_t control_off,
-			uint64_t pairs_off, char *err, size_t errlen)
+int ls_gate_server_open(struct ls_gate_server *g, int state_fd, uint64_t map_size, char *err, size_t errlen)
 {
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
 	uint64_t nonce = 0;
@@ -47,7 +46,7 @@ int ls_gate_server_open(struct ls_gate_server *g, int state_fd, uint64_t map_siz
 	}
 	g->listen_fd = fd;
 	g->msg = (struct ls_gate_msg){ .magic = LS_MAGIC, .version = LS_WIRE_VERSION, .map_size = map_size,
-				       .control_off = control_off, .pairs_off = pairs_off };
+				       .state_size = sizeof(struct ls_gate_state) };
 	return 0;
 }
 
@@ -64,10 +63,17 @@ int ls_gate_offer(const struct ls_gate_server *g, pid_t pid, uint64_t info_addr)
 	struct iovec local = { &offer, sizeof(offer) };
 	struct iovec remote = { (void *)(uintptr_t)(info_addr + offsetof(struct ls_plugin_info, gate_name)),
 				sizeof(offer) };
+	uint32_t offered = LS_GATE_OFFERED;
+	struct iovec l2 = { &offered, sizeof(offered) };
+	struct iovec r2 = { (void *)(uintptr_t)(info_addr + offsetof(struct ls_plugin_info, gate_state)),
+			    sizeof(offered) };
 
 	if (g->listen_fd < 0)
 		return -EBADF;
-	return process_vm_writev(pid, &local, 1, &remote, 1, 0) == (ssize_t)sizeof(offer) ? 0 : -errno;
+	if (process_vm_writev(pid, &local, 1, &remote, 1, 0) != (ssize_t)sizeof(offer) ||
+	    process_vm_writev(pid, &l2, 1, &r2, 1, 0) != (ssize_t)sizeof(offered))
+		return -errno;
+	return 0;
 }
 
 int ls_gate_serve(struct ls_gate_server *g, const pid_t pids[2])
@@ -78,13 +84,19 @@ int ls_gate_serve(struct ls_gate_server *g, const pid_t pids[2])
 		return 0;
 	for (;;) {
 		int c = accept4(g->listen_fd, NULL, NULL, SOCK_CLOEXEC);
-		if (c < 0)
-			return served; /* EAGAIN: nothing more pending (or a transient error: look again later) */
+		if (c < 0) {
+			if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR || errno == ECONNABORTED)
+				return served;
+			return -errno; /* EMFILE and the like: the socket stays readable, so stop serving it */
+		}
 		struct ucred cred;
 		socklen_t len = sizeof(cred);
 		int side = -1;
 		if (!getsockopt(c, SOL_SOCKET, SO_PEERCRED, &cred, &len) && len == sizeof(cred))
 			side = cred.pid == pids[0] ? 0 : cred.pid == pids[1] ? 1 : -1;
+		/* Once a side: its plugin asks once per offer, and nothing else in that process needs it. */
+		if (side >= 0 && g->served[side])
+			side = -1;
 		if (side < 0) {
 			g->refused++;
 			close(c);

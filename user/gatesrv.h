@@ -18,30 +18,33 @@
 
 struct ls_gate_server {
 	int listen_fd; /* -1 when closed */
-	int state_fd; /* mmapable: what the plugins map (read-only) */
+	int state_fd; /* mmapable, frozen for user space: what the plugins map (read-only) */
 	char name[sizeof(((struct ls_plugin_info *)0)->gate_name)];
 	struct ls_gate_msg msg;
-	unsigned served[2], refused;
+	unsigned served[2], refused; /* each side is served once: a second connection from it is refused */
 };
 
 /*
- * Listen on a fresh abstract socket for the state in state_fd (ownership
- * passes to the server).  0, or -errno with err filled.
+ * Listen on a fresh abstract socket for the gate state in state_fd (a
+ * struct ls_gate_state at offset 0 of map_size bytes; ownership passes to
+ * the server, also when this fails: close it with ls_gate_server_close).
+ * 0, or -errno with err filled.
  */
-int ls_gate_server_open(struct ls_gate_server *g, int state_fd, uint64_t map_size, uint64_t control_off,
-			uint64_t pairs_off, char *err, size_t errlen);
+int ls_gate_server_open(struct ls_gate_server *g, int state_fd, uint64_t map_size, char *err, size_t errlen);
 
 /*
  * Offer the gate to the plugin whose lockstep_plugin_info is at info_addr
- * in pid: write the socket's name and reset gate_state, so a plugin that
+ * in pid: write the socket's name (gate_state LS_GATE_NONE meanwhile), then
+ * LS_GATE_OFFERED, so the plugin never sees half a name, and a plugin that
  * took an earlier monitor's gate takes this one.  0 or -errno.
  */
 int ls_gate_offer(const struct ls_gate_server *g, pid_t pid, uint64_t info_addr);
 
 /*
- * Answer every pending connection: a peer whose process is pids[i] gets the
- * state (served[i]++); anyone else is turned away (refused++).  Returns how
- * many were served; never blocks.
+ * Answer every pending connection: the first from process pids[i] gets the
+ * state (served[i]++); anyone else, and any later one from that process, is
+ * turned away (refused++).  Returns how many were served, or -errno when
+ * the socket broke (the caller stops serving it); never blocks.
  */
 int ls_gate_serve(struct ls_gate_server *g, const pid_t pids[2]);
 

@@ -114,6 +114,8 @@ static int build(struct view *v, const struct ls_qemu_launch *l)
 		set_env(v, envs[i]);
 	/* qemu-user reads its QEMU_* variables first, then the command line. */
 	int k;
+	if ((k = find(v, "QEMU_ARGV0", 10)) >= 0)
+		v->argv0 = v->env[k] + 11; /* what -0 sets; a -0 on the command line wins (below) */
 	if ((k = find(v, "QEMU_SET_ENV", 12)) >= 0 && (v->qemu_set = strdup(v->env[k] + 13)))
 		apply_list(v, v->qemu_set, true);
 	if ((k = find(v, "QEMU_UNSET_ENV", 14)) >= 0 && (v->qemu_unset = strdup(v->env[k] + 15)))
@@ -267,7 +269,8 @@ static void diff_opts(const struct view *a, const struct view *b, struct ls_ginp
 
 bool ls_ginputs_compare(const struct ls_qemu_launch *la, const struct ls_qemu_launch *lb, struct ls_ginputs_diff *d)
 {
-	struct view *a = malloc(sizeof(*a)), *b = malloc(sizeof(*b));
+	/* Zeroed, so drop() is safe on a view build() never reached. */
+	struct view *a = calloc(1, sizeof(*a)), *b = calloc(1, sizeof(*b));
 
 	memset(d, 0, sizeof(*d));
 	if (!a || !b || build(a, la) || build(b, lb)) {
@@ -281,6 +284,10 @@ bool ls_ginputs_compare(const struct ls_qemu_launch *la, const struct ls_qemu_la
 	}
 	diff_args(a, b, d);
 	diff_env(a, b, d);
+	if (a->env_truncated || b->env_truncated) {
+		sep(d->inputs, sizeof(d->inputs));
+		add(d->inputs, sizeof(d->inputs), "(only the first %d environment variables compared)", MAX_ENV);
+	}
 	if (la->cwd && lb->cwd && la->cwd[0] && lb->cwd[0] && strcmp(la->cwd, lb->cwd)) {
 		char qa[40], qb[40];
 		d->cwd = 1;

@@ -52,7 +52,8 @@ struct ls_stream_ctl {
 	uint64_t attach_chunk;
 	uint64_t permit; /* last written */
 	uint64_t lease_written_ns;
-	bool gate_fields; /* gate_side and gate_window written: LS_PERMIT_GATE may follow */
+	bool gate_fields; /* gate_side, gate_window and gate_thaw written: LS_PERMIT_GATE may follow */
+	uint64_t thaw_written; /* the gate_thaw written last */
 };
 
 /*
@@ -107,6 +108,14 @@ struct ls_run {
 	bool gate_open;
 	uint32_t gate_state[2]; /* each side's plugin's LS_GATE_*, as last read */
 	uint64_t gate_streams; /* stream-permits switched to LS_PERMIT_GATE, for -v */
+	uint64_t thawed; /* kernel freezes (divergences) handled: what gated plugins compare freeze_gen with */
+	/*
+	 * Per vCPU and side: uncompared_frozen when the last freeze was lifted,
+	 * and what the freeze that made user space follow the pair left
+	 * (blocks the follower goes through itself, so not 'after the stop').
+	 */
+	uint64_t frozen_mark[LS_MAX_VCPUS][2];
+	uint64_t frozen_followed[LS_MAX_VCPUS][2];
 	/* what the guests were given at start, compared once (reports name it as a cause) */
 	struct ls_ginputs_diff gin;
 	bool gin_known;
@@ -425,33 +434,29 @@ static void compare_launches(struct ls_run *run)
 }
 
 /*
- * Offer both plugins the correlator's state (read-only), so they can pace
- * themselves (LS_PERMIT_GATE).  Any failure only means the monitor grants
- * permits itself, as with --no-gate.
+ * Offer both plugins the gate state, so they can pace themselves
+ * (LS_PERMIT_GATE).  The map is frozen for user space first: the plugins
+ * get a descriptor of it (a read-only one could not be mapped shared), but
+ * neither they nor anything else in their processes can write it, by
+ * syscall or mapping.  Any failure only means the monitor grants permits
+ * itself, as with --no-gate.
  */
 static int gate_setup(struct ls_run *run)
 {
-	struct bpf_map *bss = run->skel->maps.bss;
+	struct bpf_map *map = run->skel->maps.gate;
 	char err[160];
-	int ro;
+	int fd;
 
-	/*
-	 * A read-only descriptor cannot be mapped shared (the kernel drops
-	 * VM_SHARED for those, and BPF maps refuse private mappings), so the
-	 * plugins get a duplicate of ours and map it read-only, which also
-	 * takes away the right to make it writable later (BPF clears
-	 * VM_MAYWRITE); they close the descriptor once mapped.  A QEMU that
-	 * kept it could only spoil its own comparison, as it could by lying
-	 * about its blocks.
-	 */
-	ro = fcntl(bpf_map__fd(bss), F_DUPFD_CLOEXEC, 3);
-	if (ro < 0) {
-		notice(run, "notice", "the gate: cannot share the correlator's state: %s", strerror(errno));
+	if (bpf_map_freeze(bpf_map__fd(map))) {
+		notice(run, "notice", "the gate: cannot freeze its state for user space: %s", strerror(errno));
 		return -1;
 	}
-	uint64_t control_off = (uint64_t)((char *)&run->skel->bss->control - (char *)run->skel->bss);
-	uint64_t pairs_off = (uint64_t)((char *)&run->skel->bss->pairs[0] - (char *)run->skel->bss);
-	if (ls_gate_server_open(&run->gate, ro, bpf_map__value_size(bss), control_off, pairs_off, err, sizeof(err))) {
+	fd = fcntl(bpf_map__fd(map), F_DUPFD_CLOEXEC, 3);
+	if (fd < 0) {
+		notice(run, "notice", "the gate: cannot share its state: %s", strerror(errno));
+		return -1;
+	}
+	if (ls_gate_server_open(&run->gate, fd, bpf_map__value_size(map), err, sizeof(err))) {
 		ls_gate_server_close(&run->gate);
 		notice(run, "notice", "the gate: %s", err);
 		return -1;
@@ -473,8 +478,8 @@ static void gate_check(struct ls_run *run, int i)
 	uint32_t st;
 	int32_t err;
 
-	if (!run->gate_open || run->gate_state[i] != LS_GATE_NONE || run->ended[i] ||
-	    ls_gate_state(run->t[i].pid, run->t[i].info_addr, &st, &err))
+	if (!run->gate_open || run->gate_state[i] == LS_GATE_MAPPED || run->gate_state[i] == LS_GATE_FAILED ||
+	    run->ended[i] || ls_gate_state(run->t[i].pid, run->t[i].info_addr, &st, &err))
 		return;
 	run->gate_state[i] = st;
 	if (st == LS_GATE_MAPPED && run->opts->verbose)
@@ -486,15 +491,26 @@ static void gate_check(struct ls_run *run, int i)
 		       run->t[i].label, (int)run->t[i].pid, strerror(err));
 }
 
-/* Side i of vCPU v under the gate: its side and window must be in place before the first LS_PERMIT_GATE. */
+/*
+ * Side i of a vCPU under the gate: its side, window and the freezes handled
+ * so far must be in place before LS_PERMIT_GATE (written again after each
+ * divergence, before the stream is gated again).
+ */
 static bool gate_fields(struct ls_run *run, int i, struct ls_stream_ctl *c)
 {
-	uint32_t val[2] = { (uint32_t)i + 1, run->window };
-	struct iovec local = { val, sizeof(val) };
+	struct {
+		uint32_t side, window;
+		uint64_t thaw;
+	} val = { (uint32_t)i + 1, run->window, run->thawed };
+	_Static_assert(sizeof(val) == 16, "gate fields");
+	struct iovec local = { &val, sizeof(val) };
 	struct iovec remote = { (void *)(uintptr_t)(c->batch_addr + offsetof(struct ls_batch, gate_side)), sizeof(val) };
 
-	if (!c->gate_fields)
+	if (!c->gate_fields || c->thaw_written != run->thawed) {
 		c->gate_fields = process_vm_writev(run->t[i].pid, &local, 1, &remote, 1, 0) == (ssize_t)sizeof(val);
+		if (c->gate_fields)
+			c->thaw_written = run->thawed;
+	}
 	return c->gate_fields;
 }
 
@@ -1057,7 +1073,7 @@ static void print_divergence(struct ls_run *run, struct ls_divergence *d)
 	fflush(stdout);
 }
 
-static void handle_divergence(struct ls_run *run, const struct ls_event *ev)
+static void handle_divergence(struct ls_run *run, const struct ls_event *ev, bool from_kernel)
 {
 	const struct ls_opts *o = run->opts;
 	struct ls_side_records rec[2] = {};
@@ -1140,8 +1156,23 @@ print:
 	}
 	if (!run->fol[ev->vcpu].active && run->divergences >= o->max_divergences)
 		run->stop = true;
-	/* Other vCPUs compare on in the kernel; chunks published while frozen stay uncompared (counted). */
-	__atomic_store_n(&run->skel->bss->control.frozen, 0, __ATOMIC_RELEASE);
+	/*
+	 * Other vCPUs compare on in the kernel; chunks published while frozen
+	 * stay uncompared (counted).  Only a kernel freeze is ours to lift: a
+	 * divergence user space found (backlog, tail) must not lift one the
+	 * kernel raised meanwhile for an event still queued.
+	 */
+	if (from_kernel) {
+		run->thawed++; /* gated plugins go on once they see it (gate_fields) */
+		for (int w = 0; w < LS_MAX_VCPUS; w++)
+			for (i = 0; i < 2; i++) {
+				uint64_t fz = LS_READ(run->skel->bss->pairs[w].side[i].uncompared_frozen);
+				if (w == (int)ev->vcpu && run->fol[w].active)
+					run->frozen_followed[w][i] += fz - run->frozen_mark[w][i];
+				run->frozen_mark[w][i] = fz;
+			}
+		__atomic_store_n(&run->skel->bss->control.frozen, 0, __ATOMIC_RELEASE);
+	}
 	update_permits(run, true);
 out:
 	if (enr)
@@ -1162,7 +1193,7 @@ static bool held_at(struct ls_run *run, int i, int v, uint64_t t, struct ls_batc
 	return b->chunk == t && (b->flags & LS_PUB_FULL) && head == (t + 1) << b->batch_order;
 }
 
-static void handle_divergence(struct ls_run *run, const struct ls_event *ev);
+static void handle_divergence(struct ls_run *run, const struct ls_event *ev, bool from_kernel);
 
 /* First block of vCPU v's comparison: the backlog's start, else the kernel's pairing start (start1 - 1 chunks). */
 static uint64_t compare_start(const struct ls_run *run, int v, uint64_t start1)
@@ -1201,7 +1232,7 @@ static void user_divergence(struct ls_run *run, int v, uint64_t d, uint64_t rang
 		ev.batch_addr[i] = run->sc[i][v].batch_addr;
 		ev.insn_end[i] = insn_end[i];
 	}
-	handle_divergence(run, &ev);
+	handle_divergence(run, &ev, false);
 }
 
 /* A region the follower found: the same report as a kernel-found divergence, from its buffers. */
@@ -1637,7 +1668,7 @@ static int handle_event(void *ctx, void *data, size_t size)
 	switch (ev->type) {
 	case LS_EV_DIVERGE:
 		if (!run->stop)
-			handle_divergence(run, ev);
+			handle_divergence(run, ev, true);
 		break;
 	case LS_EV_STATS:
 		break; /* the kernel's heartbeat: the live summary reads the counters itself */
@@ -1719,7 +1750,7 @@ static void collect(struct ls_run *run, struct ls_summary *s)
 			 * when user space followed this pair, it went through them itself.
 			 */
 			if (f->active) {
-				uint64_t fz = st.side[i].uncompared_frozen < late ? st.side[i].uncompared_frozen : late;
+				uint64_t fz = run->frozen_followed[k][i] < late ? run->frozen_followed[k][i] : late;
 				uint64_t end = ls_follow_copied(f, i), covered = end > f->start_block[i] ? end - f->start_block[i] : 0;
 				late -= fz < covered ? fz : covered;
 			}
@@ -1998,6 +2029,7 @@ static int run_monitor(struct ls_run *run)
 		code = fail("cannot open the BPF object: %s", strerror(errno));
 		goto cleanup;
 	}
+	run->skel->rodata->window_chunks = run->window; /* the kernel's overrun bound: what both rings hold */
 	err = lockstep_bpf__load(run->skel);
 	if (kbtf_fd >= 0)
 		close(kbtf_fd); /* libbpf has read it */
@@ -2062,10 +2094,7 @@ static int run_monitor(struct ls_run *run)
 	 */
 	struct epoll_event ee = { .events = EPOLLIN, .data.u32 = 2 };
 	epoll_ctl(epfd, EPOLL_CTL_ADD, ring_buffer__epoll_fd(rb), &ee);
-	if (!o->no_gate && gate_setup(run) == 0) {
-		ee.data.u32 = 3;
-		epoll_ctl(epfd, EPOLL_CTL_ADD, run->gate.listen_fd, &ee);
-	}
+
 	for (i = 0; i < 2; i++) {
 		ee.data.u32 = (uint32_t)i;
 		epoll_ctl(epfd, EPOLL_CTL_ADD, run->pidfd[i], &ee);
@@ -2107,6 +2136,11 @@ static int run_monitor(struct ls_run *run)
 	}
 	/* Compare what a late attach held back; the first lease lets QEMUs held by wait= go. */
 	backlog_finish(run);
+	/* Now, when the loop is there to answer: a plugin gives an offer a few seconds, then falls back. */
+	if (!o->no_gate && gate_setup(run) == 0) {
+		struct epoll_event ge = { .events = EPOLLIN, .data.u32 = 3 };
+		epoll_ctl(epfd, EPOLL_CTL_ADD, run->gate.listen_fd, &ge);
+	}
 	live_sample(run, false);
 	uint64_t interval_ns = o->interval_ms * 1000000ull;
 	uint64_t deadline = o->timeout_ms ? run->start_ns + o->timeout_ms * 1000000ull : 0;
@@ -2115,7 +2149,9 @@ static int run_monitor(struct ls_run *run)
 	uint64_t last_discover = now_ns(), last_keep = last_discover;
 	while (!exiting && !run->stop) {
 		struct epoll_event evs[8];
-		struct timespec ts = { 0, backlogged ? 0 : all_gated ? (long)LS_GATE_TICK_NS : (long)LS_TICK_NS };
+		/* Gated, the loop still wakes often enough to renew every lease at a quarter of it. */
+		uint64_t gate_tick = run->lease_ns / 8 < LS_GATE_TICK_NS ? run->lease_ns / 8 : LS_GATE_TICK_NS;
+		struct timespec ts = { 0, backlogged ? 0 : all_gated ? (long)gate_tick : (long)LS_TICK_NS };
 		int n = epoll_pwait2(epfd, evs, 8, &ts, NULL);
 		if (n < 0 && errno != EINTR) {
 			code = fail("epoll_wait: %s", strerror(errno));
@@ -2126,7 +2162,11 @@ static int run_monitor(struct ls_run *run)
 			if (w == 2) {
 				ring_buffer__consume(rb);
 			} else if (w == 3) {
-				ls_gate_serve(&run->gate, (const pid_t[2]){ run->t[0].pid, run->t[1].pid });
+				int g = ls_gate_serve(&run->gate, (const pid_t[2]){ run->t[0].pid, run->t[1].pid });
+				if (g < 0) {
+					epoll_ctl(epfd, EPOLL_CTL_DEL, run->gate.listen_fd, NULL);
+					notice(run, "notice", "the gate socket failed (%s): it answers no more", strerror(-g));
+				}
 			} else if (w >= 4) {
 				ls_child_pump(&run->child[(w - 4) / 2], (int)(w - 4) % 2, stderr);
 				run->view_drawn = false;

@@ -437,6 +437,8 @@ enum ls_cause ls_syscmp_classify_span(struct ls_syscmp *r, enum ls_arch arch, co
 		end[i] = log[i].first_index + r->before[i];
 		/* From the very start, log indices are the syscalls' own numbers on both sides. */
 		lo[i] = span->from_seq[i] ? first_at(&log[i], span->from_seq[i]) : 0;
+	}
+	for (int i = 0; i < 2; i++) {
 		/* Records from the span's start may be gone (the ring wrapped): how many is unknown. */
 		if (span->from_seq[i] && lo[i] == log[i].first_index && log[i].first_index &&
 		    (!log[i].n || log[i].recs[0].seq > span->from_seq[i])) {

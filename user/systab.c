@@ -774,7 +774,7 @@ static const struct out_rule out_rules[] = {
 	RULE(4, -1, OUT_FIXED, 1, 144, 0), /* stat */
 	RULE(6, -1, OUT_FIXED, 1, 144, 0), /* lstat */
 	RULE(262, 79, OUT_FIXED, 2, 144, 128), /* newfstatat */
-	RULE(332, 291, OUT_FIXED, 4, 256, 256), /* statx (ls_sys_out_denoise knows it by its size) */
+	RULE(332, 291, OUT_FIXED, 4, 256, 256), /* statx */
 	RULE(137, 43, OUT_FIXED, 1, 120, 120), /* statfs */
 	RULE(138, 44, OUT_FIXED, 1, 120, 120), /* fstatfs */
 	RULE(22, -1, OUT_FIXED, 0, 8, 0), /* pipe: int[2] */
@@ -817,16 +817,17 @@ struct noise_layout {
 	uint16_t volatile_[8][2]; /* device, inode, links, other times: cleared for pipes, sockets, char devices */
 };
 
+/* Also rdev: which terminal (/dev/pts/3 or /dev/pts/4) two runs started from two shells write to. */
 static const struct noise_layout stat_x86_64 = {
-	24, 4, { { 72, 16 }, { 0, 0 } }, { { 0, 8 }, { 8, 8 }, { 16, 8 }, { 88, 16 }, { 104, 16 } },
+	24, 4, { { 72, 16 }, { 0, 0 } }, { { 0, 8 }, { 8, 8 }, { 16, 8 }, { 40, 8 }, { 88, 16 }, { 104, 16 } },
 };
 static const struct noise_layout stat_aarch64 = {
-	16, 4, { { 72, 16 }, { 0, 0 } }, { { 0, 8 }, { 8, 8 }, { 20, 4 }, { 88, 16 }, { 104, 16 } },
+	16, 4, { { 72, 16 }, { 0, 0 } }, { { 0, 8 }, { 8, 8 }, { 20, 4 }, { 32, 8 }, { 88, 16 }, { 104, 16 } },
 };
-/* statx: nlink 16, mode 28 (u16), ino 32, atime 64, btime 80, ctime 96, mtime 112, dev 136-143, mnt_id 144. */
+/* statx: nlink 16, mode 28 (u16), ino 32, atime 64, btime 80, ctime 96, mtime 112, rdev 128-135, dev 136-143, mnt_id 144. */
 static const struct noise_layout statx_layout = {
 	28, 2, { { 64, 16 }, { 0, 0 } },
-	{ { 16, 4 }, { 32, 8 }, { 80, 16 }, { 96, 16 }, { 112, 16 }, { 136, 8 }, { 144, 8 } },
+	{ { 16, 4 }, { 32, 8 }, { 80, 16 }, { 96, 16 }, { 112, 16 }, { 128, 8 }, { 136, 8 }, { 144, 8 } },
 };
 
 size_t ls_sys_out_denoise(enum ls_arch arch, int64_t num, uint8_t *buf, size_t n)

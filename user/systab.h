@@ -36,7 +36,7 @@ int ls_sys_output(enum ls_arch arch, int64_t num, const uint64_t args[6], int64_
  * fields that differ between any two runs of the same guest, so only what a
  * guest could reasonably act on counts as its input: access times always,
  * and for a pipe, socket or character device (a fresh one each run, or a
- * terminal in use) its device, inode, link count and other times too; type,
+ * terminal in use) its device, inode, link count, rdev and other times too; type,
  * size, block size and permissions stay.  Returns the bytes cleared, 0 for
  * any other syscall.
  */
