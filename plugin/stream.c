@@ -17,6 +17,8 @@ void (*ls_stream_hook)(void);
 
 /* How often a stream held by the gate looks at its partner again (a chunk takes ~100 us to run). */
 #define LS_GATE_POLL_NS 40000ull
+/* ...and backs off once its partner has not moved for this long. */
+#define LS_GATE_IDLE_NS 5000000ull
 
 uint64_t ls_mono_ns(void)
 {
@@ -261,7 +263,7 @@ static bool may_write(const struct ls_stream *s, uint64_t next, bool *gated, uin
 static void wait_for_permit(struct ls_stream *s, uint64_t next_chunk)
 {
 	struct ls_batch *b = &s->batch;
-	uint64_t backoff = 20000, gate_step = LS_GATE_POLL_NS, t0 = ls_mono_ns(), now = t0, seen, last = 0;
+	uint64_t backoff = 20000, gate_step = LS_GATE_POLL_NS, t0 = ls_mono_ns(), now = t0, seen, last = 0, moved = t0;
 	bool gated = false, was_gated = false;
 
 	while (!may_write(s, next_chunk, &gated, &seen)) {
@@ -283,13 +285,17 @@ static void wait_for_permit(struct ls_stream *s, uint64_t next_chunk)
 			ls_stream_hook();
 		/*
 		 * The gate shows the partner's progress at once: look again soon
-		 * while it moves, less often while it does not (a partner stopped
-		 * or in a long syscall).  A permit changes at the monitor's tick.
+		 * while it moves (a chunk takes it some 100-300 us, so sleeping
+		 * longer only makes this side the one behind next), less often
+		 * once it has not moved for a while (stopped, or in a long
+		 * syscall).  A permit changes at the monitor's tick.
 		 */
-		if (gated && seen != last)
+		if (gated && seen != last) {
 			gate_step = LS_GATE_POLL_NS;
-		else if (gated && gate_step < 1000000)
+			moved = now;
+		} else if (gated && now - moved > LS_GATE_IDLE_NS && gate_step < 1000000) {
 			gate_step *= 2;
+		}
 		last = seen;
 		uint64_t step = gated ? gate_step : backoff;
 		uint64_t wait = until - now < step ? until - now : step;
