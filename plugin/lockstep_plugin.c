@@ -256,6 +256,7 @@ static void on_vcpu_init(qemu_plugin_id_t id, unsigned int vcpu)
 			/* Under the gate, the correlator pairs it with its partner thread at once. */
 			s->batch.gate_side = __atomic_load_n(&first->batch.gate_side, __ATOMIC_RELAXED);
 			s->batch.gate_window = __atomic_load_n(&first->batch.gate_window, __ATOMIC_RELAXED);
+			s->batch.gate_thaw = __atomic_load_n(&first->batch.gate_thaw, __ATOMIC_RELAXED);
 			s->batch.permit_chunk = LS_PERMIT_GATE;
 			s->batch.lease_until_ns = lease;
 		} else if (lease > ls_mono_ns() && permit != ~0ull) {
