@@ -162,7 +162,6 @@ struct ls_gate_state {
 };
 
 #define LS_PERMIT_GATE 0xfffffffffffffffeULL /* see struct ls_batch: the plugin gates itself */
-#define LS_LEASE_UNSET 0 /* lease_until_ns: no monitor ever attached */
 
 /*
  * Exported by the plugin as `lockstep_plugin_info` so the monitor can check

@@ -9,10 +9,11 @@
 #include "../bpf/lockstep_wire.h"
 
 /*
- * If a monitor offered its correlator state in info->gate_name and this
- * plugin has not taken it yet, connect, map it into ls_gate_view and set
- * info->gate_state (LS_GATE_MAPPED, or LS_GATE_FAILED with gate_errno).
- * Cheap when there is nothing to do: call it at every chunk boundary.
+ * One step of taking a monitor's offer (info->gate_state LS_GATE_OFFERED):
+ * connect, and at a later call pick up the gate state and map it into
+ * ls_gate_view; info->gate_state says where it stands (LS_GATE_CONNECTING,
+ * LS_GATE_MAPPED, or LS_GATE_FAILED with gate_errno).  Never blocks, and
+ * cheap when there is nothing to do: call it at every chunk boundary.
  */
 void ls_gate_poll(struct ls_plugin_info *info);
 

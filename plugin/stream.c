@@ -361,10 +361,9 @@ void ls_stream_chunk_full(struct ls_stream *s)
 	s->chunk++;
 	if (ls_stream_hook)
 		ls_stream_hook();
-	uint64_t p = LS_READ_ONCE(s->batch.permit_chunk);
 	bool gated;
 	uint64_t seen;
-	if (__builtin_expect(p == LS_PERMIT_GATE ? !may_write(s, s->chunk, &gated, &seen) : s->chunk > p, 0))
+	if (__builtin_expect(!may_write(s, s->chunk, &gated, &seen), 0))
 		wait_for_permit(s, s->chunk);
 	s->digest = LS_DIGEST_INIT;
 	s->chunk_insn_base = s->insns;

@@ -9,9 +9,10 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <sys/uio.h>
 #include <sys/un.h>
 #include <unistd.h>
+
+#include "procmem.h"
 
 int ls_gate_server_open(struct ls_gate_server *g, int state_fd, uint64_t map_size, char *err, size_t errlen)
 {
@@ -60,20 +61,14 @@ int ls_gate_offer(const struct ls_gate_server *g, pid_t pid, uint64_t info_addr)
 	} offer = { .state = LS_GATE_NONE };
 	_Static_assert(sizeof(offer) == 48, "gate offer layout");
 	memcpy(offer.name, g->name, sizeof(offer.name));
-	struct iovec local = { &offer, sizeof(offer) };
-	struct iovec remote = { (void *)(uintptr_t)(info_addr + offsetof(struct ls_plugin_info, gate_name)),
-				sizeof(offer) };
 	uint32_t offered = LS_GATE_OFFERED;
-	struct iovec l2 = { &offered, sizeof(offered) };
-	struct iovec r2 = { (void *)(uintptr_t)(info_addr + offsetof(struct ls_plugin_info, gate_state)),
-			    sizeof(offered) };
+	int e;
 
 	if (g->listen_fd < 0)
 		return -EBADF;
-	if (process_vm_writev(pid, &local, 1, &remote, 1, 0) != (ssize_t)sizeof(offer) ||
-	    process_vm_writev(pid, &l2, 1, &r2, 1, 0) != (ssize_t)sizeof(offered))
-		return -errno;
-	return 0;
+	if ((e = ls_target_write(pid, info_addr + offsetof(struct ls_plugin_info, gate_name), &offer, sizeof(offer))))
+		return e;
+	return ls_target_write(pid, info_addr + offsetof(struct ls_plugin_info, gate_state), &offered, sizeof(offered));
 }
 
 int ls_gate_serve(struct ls_gate_server *g, const pid_t pids[2])
@@ -121,12 +116,10 @@ int ls_gate_serve(struct ls_gate_server *g, const pid_t pids[2])
 int ls_gate_state(pid_t pid, uint64_t info_addr, uint32_t *state, int32_t *err)
 {
 	uint32_t v[2];
-	struct iovec local = { v, sizeof(v) };
-	struct iovec remote = { (void *)(uintptr_t)(info_addr + offsetof(struct ls_plugin_info, gate_state)),
-				sizeof(v) };
+	int e = ls_target_read(pid, info_addr + offsetof(struct ls_plugin_info, gate_state), v, sizeof(v));
 
-	if (process_vm_readv(pid, &local, 1, &remote, 1, 0) != (ssize_t)sizeof(v))
-		return -errno;
+	if (e)
+		return e;
 	*state = v[0];
 	*err = (int32_t)v[1];
 	return 0;

@@ -342,11 +342,8 @@ static void discover_streams(struct ls_run *run)
 static int write_permit(pid_t pid, uint64_t batch_addr, uint64_t permit, uint64_t lease_until)
 {
 	uint64_t val[2] = { permit, lease_until };
-	struct iovec local = { val, sizeof(val) };
-	struct iovec remote = { (void *)(uintptr_t)(batch_addr + __builtin_offsetof(struct ls_batch, permit_chunk)),
-				sizeof(val) };
 
-	return process_vm_writev(pid, &local, 1, &remote, 1, 0) == (ssize_t)sizeof(val) ? 0 : -errno;
+	return ls_target_write(pid, batch_addr + offsetof(struct ls_batch, permit_chunk), val, sizeof(val));
 }
 
 /*
@@ -503,11 +500,10 @@ static bool gate_fields(struct ls_run *run, int i, struct ls_stream_ctl *c)
 		uint64_t thaw;
 	} val = { (uint32_t)i + 1, run->window, run->thawed };
 	_Static_assert(sizeof(val) == 16, "gate fields");
-	struct iovec local = { &val, sizeof(val) };
-	struct iovec remote = { (void *)(uintptr_t)(c->batch_addr + offsetof(struct ls_batch, gate_side)), sizeof(val) };
 
 	if (!c->gate_fields || c->thaw_written != run->thawed) {
-		c->gate_fields = process_vm_writev(run->t[i].pid, &local, 1, &remote, 1, 0) == (ssize_t)sizeof(val);
+		c->gate_fields =
+			ls_target_write(run->t[i].pid, c->batch_addr + offsetof(struct ls_batch, gate_side), &val, sizeof(val)) == 0;
 		if (c->gate_fields)
 			c->thaw_written = run->thawed;
 	}
@@ -633,8 +629,11 @@ static const char *gdbstub_port(const struct ls_target *t)
  * at their next chunk by then, so memory and rings stay as they were; say
  * how to look at them and how to let them go.
  */
-static void freeze(struct ls_run *run, int v, const uint64_t div[2], uint64_t bp)
+static void freeze(struct ls_run *run, int v, const struct ls_divergence *d)
 {
+	/* A located divergence: each side's divergent block, and where both last ran alike (a breakpoint). */
+	const uint64_t *div = d->found ? d->block : NULL;
+	uint64_t bp = !d->found ? 0 : d->have_common ? d->common.addr : d->pc[0];
 	bool ok[2];
 	uint64_t at[2] = { 0, 0 };
 	bool known[2] = { false, false };
@@ -1137,8 +1136,7 @@ static void handle_divergence(struct ls_run *run, const struct ls_event *ev, boo
 print:
 	print_divergence(run, &d);
 	if (o->stop_on_divergence) {
-		freeze(run, (int)ev->vcpu, d.found ? d.block : NULL,
-		       !d.found ? 0 : d.have_common ? d.common.addr : d.pc[0]);
+		freeze(run, (int)ev->vcpu, &d);
 		goto out;
 	}
 	if (d.found && !run->fol[ev->vcpu].active) {
@@ -1304,7 +1302,7 @@ static void region_report(struct ls_run *run, int v, const struct ls_align_ev *e
 	if (enr)
 		enrich_free(enr);
 	if (o->stop_on_divergence)
-		freeze(run, v, d.found ? d.block : NULL, !d.found ? 0 : d.have_common ? d.common.addr : d.pc[0]);
+		freeze(run, v, &d);
 	free(rows);
 	free(scratch[0]);
 	free(scratch[1]);
@@ -1773,7 +1771,6 @@ static void collect(struct ls_run *run, struct ls_summary *s)
 		}
 	}
 	s->insn_mode = run->opts->insn;
-
 	s->ringbuf_lost = run->skel->bss->control.ringbuf_lost;
 	s->bad_batches = run->skel->bss->control.bad_batches + run->bad_events;
 	s->divergences = run->divergences;
@@ -2094,7 +2091,6 @@ static int run_monitor(struct ls_run *run)
 	 */
 	struct epoll_event ee = { .events = EPOLLIN, .data.u32 = 2 };
 	epoll_ctl(epfd, EPOLL_CTL_ADD, ring_buffer__epoll_fd(rb), &ee);
-
 	for (i = 0; i < 2; i++) {
 		ee.data.u32 = (uint32_t)i;
 		epoll_ctl(epfd, EPOLL_CTL_ADD, run->pidfd[i], &ee);

@@ -8,29 +8,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <sys/uio.h>
 #include <unistd.h>
 
 #include "elfsym.h"
 #include "procmaps.h"
 #include "qemucmd.h"
-
-int ls_target_read(pid_t pid, uint64_t addr, void *buf, size_t len)
-{
-	size_t done = 0;
-
-	while (done < len) {
-		struct iovec local = { (char *)buf + done, len - done };
-		struct iovec remote = { (void *)(uintptr_t)(addr + done), len - done };
-		ssize_t n = process_vm_readv(pid, &local, 1, &remote, 1, 0);
-		if (n < 0)
-			return -errno;
-		if (n == 0)
-			return -EFAULT;
-		done += (size_t)n;
-	}
-	return 0;
-}
 
 int ls_target_head_seq(pid_t pid, const struct ls_batch *b, uint64_t *head_seq)
 {

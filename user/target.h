@@ -12,6 +12,7 @@
 #include <sys/types.h>
 
 #include "lockstep_wire.h"
+#include "procmem.h"
 
 struct ls_target {
 	pid_t pid;
@@ -32,8 +33,6 @@ int ls_target_open(struct ls_target *t, pid_t pid, char label, char *err, size_t
 /* A whole (/proc) file, NUL-terminated, malloc'ed; NULL with *err = errno. */
 char *ls_read_file(const char *path, size_t *len_out, int *err);
 
-/* Read exactly len bytes at addr in pid: 0 or -errno. */
-int ls_target_read(pid_t pid, uint64_t addr, void *buf, size_t len);
 
 /* The writer's next block sequence number, from its head pointer and last publication *b. */
 int ls_target_head_seq(pid_t pid, const struct ls_batch *b, uint64_t *head_seq);
