@@ -113,7 +113,8 @@ Test(json, divergence_found_carries_symbols_instructions_cause)
 			      "\"main+0x10\",\"text\":\"call rax\"}"),
 		  "%s", buf);
 	cr_assert(strstr(buf, "\"cause\":{\"cause\":\"inputs_differed\",\"text\":\"inputs differed: getpid #1\","
-			      "\"syscalls\":null,\"syscall\":null,\"started_differently\":null,\"qemu_options\":null}"),
+			      "\"syscalls\":null,\"syscall\":null,\"candidates\":[],\"started_differently\":null,"
+			      "\"qemu_options\":null}"),
 		  "%s", buf);
 	cr_assert(strstr(buf, "\"A\":{\"pc\":\"0x401000\",\"insns\":2,\"cumulative_insns\":9,\"symbol\":\"path_a\"}"), "%s",
 		  buf);
@@ -155,11 +156,28 @@ Test(json, the_culprit_syscall_is_an_object)
 	d.culprit.ret[0] = 6037;
 	d.culprit.ret[1] = 6038;
 	d.culprit.out_hex[0] = d.culprit.out_hex[1] = "";
+	d.culprit.count = 1;
+	/* Two candidates and thread interleaving, not likely: it comes last. */
+	struct ls_cause_syscall cands[2] = { d.culprit, d.culprit };
+	cands[1].name = "getrandom";
+	cands[1].num = 318;
+	cands[1].index = 4;
+	cands[1].count = 2;
+	d.candidates = cands;
+	d.ncandidates = 2;
+	d.interleaving = "the guest ran 2 threads";
 	ls_json_divergence(f, sides, &d, 1, 0.5);
 	fclose(f);
-	cr_assert(strstr(buf, "\"syscall\":{\"name\":\"getpid\",\"num\":39,\"index\":13,\"block\":208745,"
+	cr_assert(strstr(buf, "\"syscall\":{\"name\":\"getpid\",\"num\":39,\"index\":13,\"block\":208745,\"count\":1,"
 			      "\"A\":{\"state\":\"returned\",\"ret\":6037,\"out_len\":0,\"out_head\":\"\"},"
 			      "\"B\":{\"state\":\"returned\",\"ret\":6038,\"out_len\":0,\"out_head\":\"\"}}"),
+		  "%s", buf);
+	cr_assert(strstr(buf, "\"candidates\":[{\"kind\":\"syscall\",\"name\":\"getpid\",\"num\":39,\"index\":13,"),
+		  "%s", buf);
+	cr_assert(strstr(buf, "}},{\"kind\":\"syscall\",\"name\":\"getrandom\",\"num\":318,\"index\":4,\"block\":208745,"
+			      "\"count\":2,"),
+		  "%s", buf);
+	cr_assert(strstr(buf, "}},{\"kind\":\"thread_interleaving\",\"likely\":false,\"why\":\"the guest ran 2 threads\"}],"),
 		  "%s", buf);
 	cr_assert(strstr(buf, "\"started_differently\":\"environment X (A \\\"1\\\", B unset)\",\"qemu_options\":\"B -singlestep\"}"),
 		  "%s", buf);

@@ -116,7 +116,8 @@ Test(syscmp, clock_gettime_returned_different_timespecs)
 	timespec_out(&ra[k], 1712345678, 100);
 	timespec_out(&rb[k], 1712345678, 200);
 	both(80, NR_WRITE, 1, 0x4ca2a0, 12, 12);
-	ra[4].ret = 13; /* after the culprit: a consequence, not reported */
+	ra[4].args[2] = 13; /* after the culprit, asked for something else: a consequence, no candidate */
+	ra[4].ret = 13;
 
 	cr_assert_eq(ls_syscmp_classify(&r, LS_ARCH_X86_64, logs, 100), LS_CAUSE_INPUTS);
 	cr_assert(r.have_culprit);
@@ -124,7 +125,11 @@ Test(syscmp, clock_gettime_returned_different_timespecs)
 	cr_assert_eq(r.culprit_diff, LS_SYSDIFF_OUT);
 	cr_assert_str_eq(r.headline, "inputs differed: clock_gettime #3 at block 50 returned different data");
 	cr_assert_str_eq(r.detail, "data written: A 16 bytes 1712345678.000000100, B 16 bytes 1712345678.000000200");
-	cr_assert_str_eq(r.coverage, "");
+	cr_assert_str_eq(r.coverage, "1 later pair returned differently after being made with different arguments: "
+				     "consequences, not counted as inputs");
+	cr_assert_eq(r.ncand, 1);
+	cr_assert_str_eq(r.candidates, "", "one candidate: the headline and detail say it all");
+	cr_assert_null(r.caveat);
 	cr_assert_not(r.have_args);
 
 	struct ls_syscmp_fields f;
@@ -663,4 +668,252 @@ Test(syscmp, after_an_earlier_region_but_the_log_wrapped_since)
 
 	cr_assert_eq(ls_syscmp_classify_span(&r, LS_ARCH_X86_64, logs, &span), LS_CAUSE_UNKNOWN);
 	cr_assert(strstr(r.headline, "no longer reaches back to block 40"), "%s", r.headline);
+}
+
+/* ---- candidates (issue 16): none excluded, most recent first, and thread interleaving ---- */
+
+#define NR_SYSINFO 99
+#define NR_FUTEX 202
+#define NR_SET_TID_ADDRESS 218
+#define NR_GETRANDOM 318
+
+/* glibc's start-up: set_tid_address (a thread id) and getrandom (random bytes), both different every run. */
+static void startup_that_differs(void)
+{
+	size_t k = both(2, NR_SET_TID_ADDRESS, 0x4c97d0, 0, 0, 1234);
+	rb[k].ret = 1240;
+	k = both(4, NR_GETRANDOM, 0x4cb2f8, 8, 1, 8);
+	set_out(&ra[k], "\x11\x22\x33\x44\x55\x66\x77\x88", 8, 0xaaaa);
+	set_out(&rb[k], "\x99\x22\x33\x44\x55\x66\x77\x88", 8, 0xbbbb);
+}
+
+Test(syscmp, no_input_is_excluded_for_differing_in_every_run)
+{
+	startup_that_differs();
+	both(9, NR_BRK, 0, 0, 0, 0x4c9000);
+
+	cr_assert_eq(ls_syscmp_classify(&r, LS_ARCH_X86_64, logs, 100), LS_CAUSE_INPUTS, "%s", r.headline);
+	cr_assert_eq(r.ncand, 2);
+	cr_assert_eq(r.cand[0].num, NR_GETRANDOM, "most recent first");
+	cr_assert_eq(r.cand[1].num, NR_SET_TID_ADDRESS);
+	cr_assert_str_eq(r.headline, "inputs differed before the divergence (2 candidates; the data does not tell which): "
+				     "getrandom #1, set_tid_address #0");
+	cr_assert_str_eq(r.candidates, "getrandom #1 at block 4: wrote A 8 bytes 1122334455667788, B 8 bytes "
+				       "9922334455667788\nset_tid_address #0 at block 2: returned A 1234, B 1240");
+	cr_assert_not_null(r.caveat, "several candidates: say what is not recorded");
+	cr_assert_null(strstr(r.coverage, "not counted"), "%s", r.coverage);
+}
+
+Test(syscmp, several_candidates_most_recent_first_one_per_syscall)
+{
+	startup_that_differs();
+	size_t k = both(30, NR_CLOCK_GETTIME, 1, 0x7ffe1230, 0, 0);
+	timespec_out(&ra[k], 1712345678, 100);
+	timespec_out(&rb[k], 1712345678, 200);
+	both(35, NR_GETPID, 0, 0, 0, 77); /* the same on both sides: no candidate */
+	k = both(40, NR_CLOCK_GETTIME, 1, 0x7ffe1230, 0, 0);
+	timespec_out(&ra[k], 1712345679, 100);
+	timespec_out(&rb[k], 1712345679, 300);
+
+	cr_assert_eq(ls_syscmp_classify(&r, LS_ARCH_X86_64, logs, 100), LS_CAUSE_INPUTS, "%s", r.headline);
+	cr_assert_eq(r.ncand, 3);
+	cr_assert_eq(r.differing, 4);
+	cr_assert_eq(r.cand[0].index, 4);
+	cr_assert_eq(r.cand[0].count, 2);
+	cr_assert_eq(r.cand[0].first, 2);
+	cr_assert_eq(r.cand[1].index, 1);
+	cr_assert_eq(r.cand[2].index, 0);
+	cr_assert(r.have_culprit);
+	cr_assert_eq(r.culprit, 4, "the culprit field is the most recent candidate");
+	cr_assert_str_eq(r.headline, "inputs differed before the divergence (3 candidates; the data does not tell which): "
+				     "clock_gettime #4, getrandom #1, set_tid_address #0");
+	cr_assert(!strncmp(r.candidates,
+			   "clock_gettime #4 at block 40: wrote A 16 bytes 1712345679.000000100, B 16 bytes "
+			   "1712345679.000000300 (2 of its calls differed, the first #2)\ngetrandom #1 at block 4: ",
+			   strlen("clock_gettime #4 at block 40: wrote A 16 bytes 1712345679.000000100, B 16 bytes "
+				  "1712345679.000000300 (2 of its calls differed, the first #2)\ngetrandom #1 at block 4: ")),
+		  "%s", r.candidates);
+
+	struct ls_syscmp_fields f;
+	ls_syscmp_fields(&r, &f);
+	cr_assert_str_eq(f.syscall, "clock_gettime");
+	cr_assert_eq(f.index, 4);
+	cr_assert_eq(f.count, 2);
+	ls_syscmp_cand_fields(&r, 1, &f);
+	cr_assert_str_eq(f.syscall, "getrandom");
+	cr_assert_str_eq(f.a_out_hex, "1122334455667788");
+	cr_assert_str_eq(f.b_out_hex, "9922334455667788");
+	ls_syscmp_cand_fields(&r, 2, &f);
+	cr_assert_str_eq(f.syscall, "set_tid_address");
+	cr_assert_eq(f.b_ret, 1240);
+	ls_syscmp_cand_fields(&r, 3, &f);
+	cr_assert_not(f.have_syscall);
+
+	/* Every candidate is marked in the table. */
+	const char *t = table(16);
+	char l[128];
+	cr_assert_eq(line_with(t, "getrandom(", l, sizeof(l))[0], '>');
+	cr_assert_eq(line_with(t, "set_tid_address(", l, sizeof(l))[0], '>');
+	cr_assert_eq(line_with(t, "#4 ", l, sizeof(l))[0], '>');
+	cr_assert_eq(line_with(t, "#2 ", l, sizeof(l))[0], '!', "an earlier call of a candidate: it differs too");
+	cr_assert_eq(line_with(t, "getpid(", l, sizeof(l))[0], ' ');
+	cr_assert_not_null(strstr(t, "'>' a candidate"), "%s", t);
+}
+
+Test(syscmp, more_syscalls_differ_than_are_kept)
+{
+	for (int i = 0; i < LS_SYSCMP_MAX_CANDS + 2; i++) {
+		size_t k = both(10 + (uint64_t)i, 100 + i, 0, 0, 0, 5);
+		rb[k].ret = 6;
+	}
+	cr_assert_eq(ls_syscmp_classify(&r, LS_ARCH_X86_64, logs, 100), LS_CAUSE_INPUTS);
+	cr_assert_eq(r.ncand, LS_SYSCMP_MAX_CANDS);
+	cr_assert_eq(r.cand_dropped, 2);
+	cr_assert_eq(r.cand[0].index, LS_SYSCMP_MAX_CANDS + 1, "most recent kept");
+	cr_assert_eq(r.cand[LS_SYSCMP_MAX_CANDS - 1].index, 2, "the two earliest dropped");
+	cr_assert(strstr(r.headline, "(14 candidates; the data does not tell which)"), "%s", r.headline);
+	cr_assert(strstr(r.headline, ", and 2 earlier syscalls"), "%s", r.headline);
+	cr_assert(strstr(r.candidates, "\n2 further syscalls returned differently earlier (not listed)"), "%s", r.candidates);
+}
+
+static bool forward_getrandom(const struct ls_sys_rec *a, const struct ls_sys_rec *b, void *ctx)
+{
+	(void)b;
+	++*(int *)ctx;
+	return a->num == NR_GETRANDOM;
+}
+
+Test(syscmp, a_forwarded_input_is_no_candidate)
+{
+	int asked = 0;
+	const struct ls_syscmp_span span = { .div_seq = { 100, 100 }, .forwarded = forward_getrandom, .forwarded_ctx = &asked };
+
+	startup_that_differs();
+	cr_assert_eq(ls_syscmp_classify_span(&r, LS_ARCH_X86_64, logs, &span), LS_CAUSE_INPUTS);
+	cr_assert_eq(asked, 2, "asked only about pairs whose results differ");
+	cr_assert_eq(r.ncand, 1);
+	cr_assert_eq(r.cand[0].num, NR_SET_TID_ADDRESS);
+	cr_assert_eq(r.forwarded, 1);
+	cr_assert_str_eq(r.headline, "inputs differed: set_tid_address #0 at block 2 returned different values");
+	cr_assert(strstr(r.coverage, "1 pair forwarded from A to B (the same by construction) is no candidate"), "%s",
+		  r.coverage);
+}
+
+static enum ls_cause classify_threads(const struct ls_syscmp_threads *t)
+{
+	const struct ls_syscmp_span span = { .div_seq = { 100, 100 }, .threads = t };
+
+	return ls_syscmp_classify_span(&r, LS_ARCH_X86_64, logs, &span);
+}
+
+Test(syscmp, interleaving_in_synchronisation_code_never_says_code_generation)
+{
+	struct ls_syscmp_threads t = { .n = 3, .syms = { "worker+0x10", "pthread_cond_signal+0x2c" } };
+
+	typical_prefix();
+	cr_assert_eq(classify_threads(&t), LS_CAUSE_INTERLEAVING, "%s", r.headline);
+	cr_assert(r.interleaving && r.interleaving_likely);
+	cr_assert_str_eq(r.headline, "thread interleaving, most likely: this thread's syscalls before it all returned the "
+				     "same, and the divergence is in synchronisation code (pthread_cond_signal+0x2c) of a "
+				     "guest that ran 3 threads; code generation is not implied");
+	cr_assert_null(strstr(r.headline, "suspect code generation"));
+	cr_assert_str_eq(ls_cause_name(r.cause), "thread_interleaving");
+	cr_assert_not_null(r.caveat);
+
+	/* One thread: the same symbol says nothing about interleaving. */
+	t.n = 1;
+	cr_assert_eq(classify_threads(&t), LS_CAUSE_SAME_INPUTS);
+	cr_assert_not(r.interleaving);
+}
+
+Test(syscmp, interleaving_with_inputs_that_differed_too)
+{
+	struct ls_syscmp_threads t = { .n = 2, .syms = { "__lll_lock_wait+0x1c" } };
+
+	startup_that_differs();
+	size_t k = both(50, NR_SYSINFO, 0x7ffe0000, 0, 0, 0);
+	set_out(&ra[k], "\x01\x02", 2, 1);
+	set_out(&rb[k], "\x01\x03", 2, 2);
+	cr_assert_eq(classify_threads(&t), LS_CAUSE_INPUTS);
+	cr_assert_str_eq(r.headline, "thread interleaving or inputs that differed before the divergence (4 candidates; the "
+				     "data does not tell which): thread interleaving, sysinfo #2, getrandom #1, "
+				     "set_tid_address #0");
+	cr_assert(!strncmp(r.candidates, "thread interleaving: the divergence is in synchronisation code (__lll_lock_wait+0x1c) "
+					 "of a guest that ran 2 threads; code generation is not implied\nsysinfo #2 at block 50: ",
+			   120),
+		  "%s", r.candidates);
+}
+
+Test(syscmp, interleaving_without_evidence_is_one_possibility)
+{
+	struct ls_syscmp_threads t = { .n = 2, .syms = { "main+0x10", "(no symbols: guest map unknown)" } };
+
+	typical_prefix();
+	cr_assert_eq(classify_threads(&t), LS_CAUSE_INTERLEAVING);
+	cr_assert_not(r.interleaving_likely);
+	cr_assert_str_eq(r.headline, "thread interleaving or code generation (the data does not tell which): this thread's "
+				     "syscalls before it all returned the same, but the guest ran 2 threads, whose "
+				     "interleaving is not recorded");
+
+	/* With inputs that differed it comes last, after the syscalls. */
+	startup_that_differs();
+	cr_assert_eq(classify_threads(&t), LS_CAUSE_INPUTS);
+	cr_assert(strstr(r.headline, "(3 candidates; the data does not tell which): getrandom #4, set_tid_address #3, "
+				     "thread interleaving"),
+		  "%s", r.headline);
+	cr_assert(strstr(r.candidates, "\nthread interleaving: the guest ran 2 threads, whose interleaving is not recorded"),
+		  "%s", r.candidates);
+}
+
+Test(syscmp, interleaving_after_a_futex_an_atomic_or_a_partner_that_parted)
+{
+	struct ls_syscmp_threads t = { .n = 2, .syms = { "main+0x10" } };
+
+	size_t k = both(20, NR_FUTEX, 0x4cc000, 0x81, 1, 0);
+	rb[k].ret = 1;
+	cr_assert_eq(classify_threads(&t), LS_CAUSE_INPUTS);
+	cr_assert(r.interleaving_likely);
+	cr_assert(strstr(r.interleaving_why, "futex #0 returned differently before it"), "%s", r.interleaving_why);
+	cr_assert(!strncmp(r.headline, "thread interleaving or inputs that differed before the divergence (2 candidates; "
+				       "the data does not tell which): thread interleaving, futex #0",
+			   120),
+		  "%s", r.headline);
+
+	setup();
+	const char *ins[] = { "mov eax, 1", "lock cmpxchg dword ptr [rdi], ecx", "jne 0x401000" };
+	t.insns = ins;
+	t.ninsns = 3;
+	cr_assert_eq(classify_threads(&t), LS_CAUSE_INTERLEAVING);
+	cr_assert(strstr(r.interleaving_why, "atomic instruction (lock cmpxchg dword ptr [rdi], ecx)"), "%s",
+		  r.interleaving_why);
+
+	t.ninsns = 1;
+	t.partner_apart = true;
+	t.partner = 1;
+	cr_assert_eq(classify_threads(&t), LS_CAUSE_INTERLEAVING);
+	cr_assert(r.interleaving_likely);
+	cr_assert(strstr(r.interleaving_why, "another thread (vCPU 1) had parted already"), "%s", r.interleaving_why);
+}
+
+Test(syscmp, synchronisation_symbols_and_atomic_instructions)
+{
+	const char *yes[] = { "__lll_lock_wait+0x1c", "pthread_mutex_lock", "__pthread_cond_wait+0x100",
+			      "___pthread_cond_signal+0x2c", "__futex_abstimed_wait_common+0x4", "sem_wait+0x8",
+			      "__new_sem_wait_slow64", "__condvar_dec_grefs", "lzma_atomic_add+0x3" };
+	const char *no[] = { "main+0x10", "(no symbols: guest map unknown)", "", NULL, "memcpy+0x40",
+			     "xz+0x1234 (no symbol)", "sort_r+0x8" };
+	for (size_t i = 0; i < sizeof(yes) / sizeof(yes[0]); i++)
+		cr_assert(ls_sync_symbol(yes[i]), "%s", yes[i]);
+	for (size_t i = 0; i < sizeof(no) / sizeof(no[0]); i++)
+		cr_assert_not(ls_sync_symbol(no[i]), "%s", no[i] ? no[i] : "NULL");
+
+	const char *at[] = { "lock cmpxchg dword ptr [rdi], ecx", "lock xadd qword ptr [rax], rdx", "xchg dword ptr [rdi], eax",
+			     "cmpxchg16b xmmword ptr [rsi]", "ldaxr w0, [x1]", "stlxr w2, w3, [x1]", "casal w0, w1, [x2]",
+			     "ldadd x0, x1, [x2]", "swpal w0, w1, [x2]" };
+	const char *na[] = { "xchg eax, ebx", "mov eax, dword ptr [rdi]", "jne 0x401000", "ldr x0, [x1]", "str w0, [x1]",
+			     "", NULL };
+	for (size_t i = 0; i < sizeof(at) / sizeof(at[0]); i++)
+		cr_assert(ls_atomic_insn(at[i]), "%s", at[i]);
+	for (size_t i = 0; i < sizeof(na) / sizeof(na[0]); i++)
+		cr_assert_not(ls_atomic_insn(na[i]), "%s", na[i] ? na[i] : "NULL");
 }

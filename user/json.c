@@ -97,6 +97,33 @@ static void cell(FILE *f, const struct ls_hist_row *r, int i, const char *sym)
 	fputc('}', f);
 }
 
+/* A candidate syscall (kind: in cause.candidates) or the culprit (cause.syscall). */
+static void syscall_obj(FILE *f, const struct ls_cause_syscall *c, bool kind)
+{
+	fputc('{', f);
+	if (kind)
+		fputs("\"kind\":\"syscall\",", f);
+	fputs("\"name\":", f);
+	ls_json_str(f, c->name);
+	fprintf(f, ",\"num\":%" PRId64 ",\"index\":%" PRIu64 ",\"block\":%" PRIu64 ",\"count\":%" PRIu64, c->num,
+		c->index, c->block, c->count);
+	for (int i = 0; i < 2; i++) {
+		fprintf(f, ",\"%c\":{\"state\":", 'A' + i);
+		ls_json_str(f, c->state[i]);
+		fprintf(f, ",\"ret\":%" PRId64 ",\"out_len\":%" PRIu32 ",\"out_head\":", c->ret[i], c->out_len[i]);
+		ls_json_str(f, c->out_hex[i]);
+		fputc('}', f);
+	}
+	fputc('}', f);
+}
+
+static void interleaving_obj(FILE *f, const struct ls_divergence *d)
+{
+	fprintf(f, "{\"kind\":\"thread_interleaving\",\"likely\":%s,\"why\":", d->interleaving_likely ? "true" : "false");
+	ls_json_str(f, d->interleaving);
+	fputc('}', f);
+}
+
 static void insn_obj(FILE *f, const struct ls_insn_line *l)
 {
 	fprintf(f, "{\"addr\":\"0x%" PRIx64 "\",\"symbol\":", l->addr);
@@ -160,23 +187,28 @@ void ls_json_divergence(FILE *f, const struct ls_side_desc sides[2], const struc
 		fputs(",\"syscalls\":", f);
 		ls_json_str(f, d->syscalls);
 		fputs(",\"syscall\":", f);
-		if (d->culprit.have) {
-			fputs("{\"name\":", f);
-			ls_json_str(f, d->culprit.name);
-			fprintf(f, ",\"num\":%" PRId64 ",\"index\":%" PRIu64 ",\"block\":%" PRIu64, d->culprit.num,
-				d->culprit.index, d->culprit.block);
-			for (int i = 0; i < 2; i++) {
-				fprintf(f, ",\"%c\":{\"state\":", 'A' + i);
-				ls_json_str(f, d->culprit.state[i]);
-				fprintf(f, ",\"ret\":%" PRId64 ",\"out_len\":%" PRIu32 ",\"out_head\":", d->culprit.ret[i],
-					d->culprit.out_len[i]);
-				ls_json_str(f, d->culprit.out_hex[i]);
-				fputc('}', f);
-			}
-			fputc('}', f);
-		} else {
+		if (d->culprit.have)
+			syscall_obj(f, &d->culprit, false);
+		else
 			fputs("null", f);
+		fputs(",\"candidates\":[", f);
+		bool comma = false;
+		if (d->interleaving && d->interleaving_likely) {
+			interleaving_obj(f, d);
+			comma = true;
 		}
+		for (size_t k = 0; k < d->ncandidates; k++) {
+			if (comma)
+				fputc(',', f);
+			syscall_obj(f, &d->candidates[k], true);
+			comma = true;
+		}
+		if (d->interleaving && !d->interleaving_likely) {
+			if (comma)
+				fputc(',', f);
+			interleaving_obj(f, d);
+		}
+		fputc(']', f);
 		fputs(",\"started_differently\":", f);
 		ls_json_str(f, d->started_differently);
 		fputs(",\"qemu_options\":", f);

@@ -719,12 +719,71 @@ struct ls_enrich {
 	ls_sym_pair *row_sym;
 	struct ls_insn_line dis[2][LS_TLOG_MAX_INSNS];
 	char headline[640];
-	char cause[2048];
+	char cause[4096];
 	char syscalls[8192];
 	char next[1024];
 	struct ls_sys_rec *recs[2];
-	struct ls_syscmp_fields fields; /* behind d->culprit */
+	struct ls_syscmp_fields fields[LS_SYSCMP_MAX_CANDS]; /* behind d->culprit and d->candidates */
+	struct ls_cause_syscall cands[LS_SYSCMP_MAX_CANDS];
+	char interleaving[200];
+	const char *insn_text[2 * LS_TLOG_MAX_INSNS]; /* the divergent blocks' instructions, for the interleaving rule */
 };
+
+/* A candidate as a report carries it. */
+static void cause_syscall(const struct ls_syscmp_fields *f, struct ls_cause_syscall *c)
+{
+	c->have = f->have_syscall;
+	c->name = f->syscall;
+	c->num = f->num;
+	c->index = f->index;
+	c->block = f->seq;
+	c->count = f->count;
+	c->state[0] = f->a_state;
+	c->state[1] = f->b_state;
+	c->ret[0] = f->a_ret;
+	c->ret[1] = f->b_ret;
+	c->out_len[0] = f->a_out_len;
+	c->out_len[1] = f->b_out_len;
+	c->out_hex[0] = f->a_out_hex;
+	c->out_hex[1] = f->b_out_hex;
+}
+
+/*
+ * What the interleaving rule needs (syscmp.h): how many threads the guest
+ * started (vCPU streams on either side), where the divergence is, and
+ * whether another thread's pair had parted already.
+ */
+static void thread_facts(const struct ls_run *run, const struct ls_divergence *d, struct ls_enrich *e, int v,
+			 struct ls_syscmp_threads *t)
+{
+	size_t ns = 0;
+
+	memset(t, 0, sizeof(*t));
+	for (int w = 0; w < LS_MAX_VCPUS; w++) {
+		if (run->sc[0][w].batch_addr || run->sc[1][w].batch_addr)
+			t->n++;
+		if (w != v && run->reported[w] && !t->partner_apart) {
+			t->partner_apart = true;
+			t->partner = w;
+		}
+	}
+	t->syms[ns++] = d->sym[0];
+	t->syms[ns++] = d->sym[1];
+	if (d->have_common)
+		t->syms[ns++] = d->common.sym;
+	if (d->insn_found) {
+		t->syms[ns++] = d->first[0].sym;
+		t->syms[ns++] = d->first[1].sym;
+	}
+	/* The last block both ran (the history row before the divergent one). */
+	for (size_t k = 0; d->row_sym && k < d->nrows && ns < sizeof(t->syms) / sizeof(t->syms[0]); k++)
+		if (d->rows[k].seq + 1 == d->seq && d->rows[k].have[0])
+			t->syms[ns++] = d->row_sym[k][0];
+	for (int i = 0; i < 2; i++)
+		for (size_t k = 0; k < d->ndis[i] && t->ninsns < sizeof(e->insn_text) / sizeof(e->insn_text[0]); k++)
+			e->insn_text[t->ninsns++] = d->dis[i][k].text;
+	t->insns = e->insn_text;
+}
 
 static struct ls_gsym *load_gsym(struct ls_run *run, int i)
 {
@@ -938,7 +997,9 @@ static void enrich(struct ls_run *run, struct ls_divergence *d, struct ls_enrich
 	 */
 	struct ls_sys_log log[2];
 	struct ls_syscmp sc;
-	struct ls_syscmp_span span = { .div_seq = { d->block[0], d->block[1] } };
+	struct ls_syscmp_threads threads;
+	struct ls_syscmp_span span = { .div_seq = { d->block[0], d->block[1] }, .threads = &threads };
+	thread_facts(run, d, e, v, &threads);
 	if (run->rejoined[v])
 		for (int i = 0; i < 2; i++)
 			span.from_seq[i] = run->rejoin_blk[v][i];
@@ -948,16 +1009,20 @@ static void enrich(struct ls_run *run, struct ls_divergence *d, struct ls_enrich
 	enum ls_cause cause = ls_syscmp_classify_span(&sc, ls_arch_from_target(run->t[0].info.target), log, &span);
 	bool launch = run->gin_known && (run->gin.env || run->gin.args || run->gin.cwd);
 	bool earlier = run->reported[v] > 0;
+	bool several = sc.candidates[0] != '\0'; /* several candidates, one line each */
 	const char *key = ls_cause_name(cause);
 	size_t cl = 0;
 #define CAUSE(...) (cl += (size_t)snprintf(e->cause + cl, cl < sizeof(e->cause) ? sizeof(e->cause) - cl : 0, __VA_ARGS__), \
 		    cl = cl < sizeof(e->cause) ? cl : sizeof(e->cause) - 1)
-	if (cause == LS_CAUSE_INPUTS) {
-		CAUSE("%s", sc.headline);
-	} else if (launch) {
+	/* How each guest was started is evidence of another kind than a syscall's result: it leads. */
+	if (launch) {
 		key = "inputs_differed";
-		CAUSE("inputs differed: the guests were started differently: %s\n    %s", run->gin.inputs,
-		      cause == LS_CAUSE_SAME_INPUTS ? "the syscalls before it all returned the same" : sc.headline);
+		CAUSE("inputs differed: the guests were started differently: %s", run->gin.inputs);
+		if (cause == LS_CAUSE_SAME_INPUTS)
+			CAUSE("\n    the syscalls before it all returned the same");
+		else
+			CAUSE("\n    %s%s", cause == LS_CAUSE_INPUTS || cause == LS_CAUSE_INTERLEAVING ? "also: " : "",
+			      sc.headline);
 	} else if (earlier && cause == LS_CAUSE_SAME_INPUTS) {
 		key = "earlier_region";
 		CAUSE("after an earlier region: the runs already parted at A block %" PRIu64 " = B block %" PRIu64
@@ -969,8 +1034,11 @@ static void enrich(struct ls_run *run, struct ls_divergence *d, struct ls_enrich
 	}
 	if (sc.detail[0])
 		CAUSE("\n    %s", sc.detail);
-	if (cause == LS_CAUSE_INPUTS && launch)
-		CAUSE("\n    the guests were also started differently: %s", run->gin.inputs);
+	for (const char *p = sc.candidates; *p;) {
+		size_t n = strcspn(p, "\n");
+		CAUSE("\n    %.*s", (int)n, p);
+		p += n + (p[n] == '\n');
+	}
 	if (sc.args_note[0])
 		CAUSE("\n    %s", sc.args_note);
 	if (sc.coverage[0])
@@ -983,21 +1051,19 @@ static void enrich(struct ls_run *run, struct ls_divergence *d, struct ls_enrich
 #undef CAUSE
 	d->cause = e->cause;
 	d->cause_key = key;
-	ls_syscmp_fields(&sc, &e->fields);
-	if (cause == LS_CAUSE_INPUTS && e->fields.have_syscall) {
-		d->culprit.have = true;
-		d->culprit.name = e->fields.syscall;
-		d->culprit.num = e->fields.num;
-		d->culprit.index = e->fields.index;
-		d->culprit.block = e->fields.seq;
-		d->culprit.state[0] = e->fields.a_state;
-		d->culprit.state[1] = e->fields.b_state;
-		d->culprit.ret[0] = e->fields.a_ret;
-		d->culprit.ret[1] = e->fields.b_ret;
-		d->culprit.out_len[0] = e->fields.a_out_len;
-		d->culprit.out_len[1] = e->fields.b_out_len;
-		d->culprit.out_hex[0] = e->fields.a_out_hex;
-		d->culprit.out_hex[1] = e->fields.b_out_hex;
+	for (size_t k = 0; k < sc.ncand; k++) {
+		ls_syscmp_cand_fields(&sc, k, &e->fields[k]);
+		cause_syscall(&e->fields[k], &e->cands[k]);
+	}
+	if (sc.ncand) {
+		d->culprit = e->cands[0];
+		d->candidates = e->cands;
+		d->ncandidates = sc.ncand;
+	}
+	if (sc.interleaving) {
+		snprintf(e->interleaving, sizeof(e->interleaving), "%s", sc.interleaving_why);
+		d->interleaving = e->interleaving;
+		d->interleaving_likely = sc.interleaving_likely;
 	}
 	if (launch)
 		d->started_differently = run->gin.inputs;
@@ -1008,7 +1074,7 @@ static void enrich(struct ls_run *run, struct ls_divergence *d, struct ls_enrich
 		ls_syscmp_table(&sc, 8, e->syscalls + w, sizeof(e->syscalls) - w);
 		d->syscalls = e->syscalls;
 	}
-	if (!strcmp(key, "same_inputs"))
+	if (!strcmp(key, "same_inputs") || cause == LS_CAUSE_INTERLEAVING || several)
 		d->caveat = sc.caveat;
 
 	/* What to do next. */
@@ -1018,17 +1084,29 @@ static void enrich(struct ls_run *run, struct ls_divergence *d, struct ls_enrich
 			 "both sides ran the same instructions, only cut into blocks differently: rerun with --insn to "
 			 "compare\n    instruction streams (for QEMUs with different block sizes, -singlestep, "
 			 "-one-insn-per-tb).\n");
+	else if (launch)
+		snprintf(e->next, sizeof(e->next),
+			 "start both guests with the same arguments, environment and working directory (QEMU's -E/-U "
+			 "and the\n    shell they run from), then run again: a divergence left then is worth a "
+			 "closer look.\n");
+	else if (sc.interleaving && (sc.interleaving_likely || cause == LS_CAUSE_INTERLEAVING))
+		snprintf(e->next, sizeof(e->next),
+			 "the guest's threads may have run in another order on the two sides, which no QEMU option "
+			 "fixes: code\n    generation is not implied.  To compare code generation, run the guest "
+			 "with one thread if it can\n    (xz -T1, make -j1, OMP_NUM_THREADS=1)%s.\n",
+			 cause == LS_CAUSE_INPUTS ? ", and make the inputs listed the same on both sides" : "");
+	else if (cause == LS_CAUSE_INPUTS && several)
+		snprintf(e->next, sizeof(e->next),
+			 "the guest saw different inputs before the divergence and the data does not tell which one it "
+			 "followed:\n    make them the same on both sides, one at a time to find the one that matters "
+			 "(a fixed seed such as\n    PYTHONHASHSEED=0, a fixed time or pid in the guest), then run "
+			 "again to find a real divergence.\n");
 	else if (cause == LS_CAUSE_INPUTS)
 		snprintf(e->next, sizeof(e->next),
 			 "the guest saw different inputs, so code generation is not suspect here: make that input the "
 			 "same on both sides\n"
 			 "    (a fixed time or pid in the guest, the same files), then run again to find a real "
 			 "divergence.\n");
-	else if (launch)
-		snprintf(e->next, sizeof(e->next),
-			 "start both guests with the same arguments, environment and working directory (QEMU's -E/-U "
-			 "and the\n    shell they run from), then run again: a divergence left then is worth a "
-			 "closer look.\n");
 	else if (earlier)
 		snprintf(e->next, sizeof(e->next),
 			 "look at this vCPU's first region (A block %" PRIu64 ") first: state that differs from there on "

@@ -49,6 +49,19 @@ struct ls_insn_line {
 
 typedef char ls_sym_pair[2][LS_SYM_LEN];
 
+/* A syscall whose results differed on the two sides before a divergence. */
+struct ls_cause_syscall {
+	bool have;
+	const char *name; /* NULL: the table does not know the number */
+	int64_t num;
+	uint64_t index, block; /* log index (A's numbering), and the block it was made at on A */
+	uint64_t count; /* calls of this syscall whose results differed (index is the last) */
+	const char *state[2]; /* "returned", "entered", "out_unreadable" */
+	int64_t ret[2];
+	uint32_t out_len[2];
+	const char *out_hex[2]; /* the first bytes written, as hex */
+};
+
 struct ls_divergence {
 	uint32_t vcpu;
 	bool found; /* the exact block was located in both rings */
@@ -77,17 +90,18 @@ struct ls_divergence {
 	size_t ndis[2];
 	const char *dis_problem;
 	const char *cause_key; /* "inputs_differed", "same_inputs", "earlier_region", "unknown" (JSON) */
-	/* The syscall whose results differed first, when that is the cause (JSON cause.syscall). */
-	struct {
-		bool have;
-		const char *name; /* NULL: the table does not know the number */
-		int64_t num;
-		uint64_t index, block; /* log index (A's numbering), and the block it was made at on A */
-		const char *state[2]; /* "returned", "entered", "out_unreadable" */
-		int64_t ret[2];
-		uint32_t out_len[2];
-		const char *out_hex[2]; /* the first bytes written, as hex */
-	} culprit;
+	/* The most recent candidate syscall, when inputs differed (JSON cause.syscall). */
+	struct ls_cause_syscall culprit;
+	/*
+	 * Every candidate (JSON cause.candidates), most recent first: the
+	 * syscalls whose results differed (one per syscall), and thread
+	 * interleaving when `interleaving` says why (NULL: not a candidate);
+	 * interleaving_likely puts it first.
+	 */
+	const struct ls_cause_syscall *candidates;
+	size_t ncandidates;
+	const char *interleaving;
+	bool interleaving_likely;
 	const char *started_differently; /* what the guests were given differently at start, or NULL */
 	const char *qemu_options; /* QEMU options that differ, or NULL */
 	const char *cause; /* one line */

@@ -12,6 +12,8 @@
 static const char caveat[] = "not recorded as inputs here: rdtsc, rdrand and cpuid results, AT_RANDOM and the "
 			     "auxv, signals, shared memory, other threads; arguments, environment and working "
 			     "directory were compared, from each QEMU's command line";
+static const char caveat_cands[] = "the candidates are the inputs recorded here; not recorded: rdtsc, rdrand and cpuid "
+				   "results, AT_RANDOM and the auxv, signals, shared memory";
 
 /*
  * How many arguments a syscall takes, by name (the same on every arch), so
@@ -81,19 +83,6 @@ static bool completed(const struct ls_sys_rec *r)
 }
 
 /* LS_SYSDIFF_* of a pair; which arguments differ in *mask. */
-/*
- * Results that differ between any two runs of the same guest: the thread
- * id glibc learns from set_tid_address at start-up, the random bytes it
- * seeds malloc and hashing with.  Blaming them would make every divergence
- * "inputs differed"; they are listed in the coverage note instead.
- */
-static bool run_identity(enum ls_arch arch, int64_t num)
-{
-	const char *n = ls_sys_name(arch, num);
-
-	return n && (!strcmp(n, "set_tid_address") || !strcmp(n, "getrandom"));
-}
-
 static unsigned pair_diff(const struct ls_syscmp *r, const struct ls_sys_rec *a, const struct ls_sys_rec *b,
 			  unsigned *mask)
 {
@@ -354,6 +343,9 @@ static void describe_culprit(struct ls_syscmp *r, const struct ls_sys_rec *a, co
 		add(r->detail, sizeof(r->detail), "different syscalls: the data had diverged already");
 	else if (d & LS_SYSDIFF_ARGS)
 		add(r->detail, sizeof(r->detail), "its arguments differed too: the data had diverged already");
+	if (r->ncand && r->cand[0].count > 1)
+		add(r->detail, sizeof(r->detail), "%" PRIu64 " of its calls differed, the first #%" PRIu64, r->cand[0].count,
+		    r->cand[0].first);
 }
 
 static void describe_args(struct ls_syscmp *r, const struct ls_sys_rec *a, const struct ls_sys_rec *b)
@@ -378,6 +370,202 @@ static void describe_args(struct ls_syscmp *r, const struct ls_sys_rec *a, const
 		 name, r->args_index, (uint64_t)a->seq, i + 1, va, vb, more ? " (and more)" : "");
 }
 
+/* A pair of syscall `num` at log index k returned differently: keep it, most recent first, one per syscall. */
+static void add_cand(struct ls_syscmp *r, int64_t num, uint64_t k, unsigned d)
+{
+	struct ls_sys_cand c = { .num = num, .index = k, .diff = d, .count = 1, .first = k };
+	size_t i = 0;
+
+	while (i < r->ncand && r->cand[i].num != num)
+		i++;
+	if (i < r->ncand) {
+		c.count = r->cand[i].count + 1;
+		c.first = r->cand[i].first;
+	} else if (r->ncand == LS_SYSCMP_MAX_CANDS) {
+		r->cand_dropped++; /* the least recent makes room */
+		i = r->ncand - 1;
+	} else {
+		i = r->ncand++;
+	}
+	memmove(&r->cand[1], &r->cand[0], i * sizeof(r->cand[0]));
+	r->cand[0] = c;
+}
+
+bool ls_sync_symbol(const char *sym)
+{
+	static const char *const words[] = {
+		"futex",	   "pthread_mutex", "pthread_cond", "pthread_rwlock", "pthread_barrier", "pthread_spin",
+		"pthread_once",	   "pthread_join",  "lll_lock",	    "lll_unlock",     "lll_trylock",	 "sem_wait",
+		"sem_post",	   "sem_timedwait", "sem_trywait",  "sem_clockwait",  "__new_sem",	 "condvar",
+		"atomic",	   "spinlock",	    "mutex_lock",   "mutex_unlock",
+	};
+	char name[LS_SYSCMP_SYM_MAX];
+	size_t n;
+
+	if (!sym || !sym[0] || sym[0] == '(')
+		return false;
+	n = strcspn(sym, "+ ");
+	if (n >= sizeof(name))
+		n = sizeof(name) - 1;
+	memcpy(name, sym, n);
+	name[n] = '\0';
+	for (size_t i = 0; i < sizeof(words) / sizeof(words[0]); i++)
+		if (strstr(name, words[i]))
+			return true;
+	return false;
+}
+
+bool ls_atomic_insn(const char *text)
+{
+	/* aarch64 exclusives and LSE atomics, by mnemonic prefix. */
+	static const char *const a64[] = { "ldxr", "ldaxr", "stxr", "stlxr", "ldxp", "ldaxp", "stxp", "stlxp",
+					   "cas",  "ldadd", "ldset", "ldclr", "ldeor", "swp" };
+	char m[16];
+	size_t n;
+
+	if (!text)
+		return false;
+	if (!strncmp(text, "lock ", 5))
+		return true;
+	n = strcspn(text, " \t");
+	if (n >= sizeof(m))
+		return false;
+	memcpy(m, text, n);
+	m[n] = '\0';
+	if (!strncmp(m, "cmpxchg", 7) || !strcmp(m, "xadd"))
+		return true;
+	if (!strcmp(m, "xchg") && strchr(text, '[')) /* with memory: locked implicitly */
+		return true;
+	for (size_t i = 0; i < sizeof(a64) / sizeof(a64[0]); i++)
+		if (!strncmp(m, a64[i], strlen(a64[i])))
+			return true;
+	return false;
+}
+
+/* The interleaving rule (syscmp.h, struct ls_syscmp_threads). */
+static void judge_threads(struct ls_syscmp *r, const struct ls_syscmp_threads *t)
+{
+	char nb[32];
+
+	r->interleaving = true;
+	for (size_t i = 0; i < sizeof(t->syms) / sizeof(t->syms[0]); i++)
+		if (ls_sync_symbol(t->syms[i])) {
+			r->interleaving_likely = true;
+			snprintf(r->interleaving_why, sizeof(r->interleaving_why),
+				 "the divergence is in synchronisation code (%.72s) of a guest that ran %u threads", t->syms[i],
+				 t->n);
+			return;
+		}
+	for (size_t i = 0; t->insns && i < t->ninsns; i++)
+		if (ls_atomic_insn(t->insns[i])) {
+			r->interleaving_likely = true;
+			snprintf(r->interleaving_why, sizeof(r->interleaving_why),
+				 "a divergent block holds an atomic instruction (%.48s) and the guest ran %u threads",
+				 t->insns[i], t->n);
+			return;
+		}
+	for (size_t i = 0; i < r->ncand; i++) {
+		const char *n = ls_sys_name(r->arch, r->cand[i].num);
+
+		if (n && !strcmp(n, "futex")) {
+			r->interleaving_likely = true;
+			snprintf(r->interleaving_why, sizeof(r->interleaving_why),
+				 "%s #%" PRIu64 " returned differently before it (a lock or a wait decided otherwise) and "
+				 "the guest ran %u threads",
+				 name_of(r->arch, r->cand[i].num, nb, sizeof(nb)), r->cand[i].index, t->n);
+			return;
+		}
+	}
+	if (t->partner_apart) {
+		r->interleaving_likely = true;
+		snprintf(r->interleaving_why, sizeof(r->interleaving_why),
+			 "another thread (vCPU %d) had parted already, so it was at a different point on the two sides "
+			 "(the guest ran %u threads)",
+			 t->partner, t->n);
+		return;
+	}
+	snprintf(r->interleaving_why, sizeof(r->interleaving_why), "the guest ran %u threads", t->n);
+}
+
+/* What a candidate pair returned on both sides: "returned A 3, B 4; wrote A 16 bytes ..., B ...". */
+static void fmt_values(const struct ls_syscmp *r, const struct ls_sys_rec *a, const struct ls_sys_rec *b, unsigned d,
+		       char *buf, size_t size)
+{
+	char va[64], vb[64];
+
+	buf[0] = '\0';
+	if (d & LS_SYSDIFF_STATE) {
+		const struct ls_sys_rec *s[2] = { a, b };
+		char o[2][112];
+
+		for (int i = 0; i < 2; i++) {
+			fmt_ret(va, sizeof(va), s[i]->ret);
+			if (s[i]->state == LS_SYS_RETURNED)
+				snprintf(o[i], sizeof(o[i]), "returned %s", va);
+			else if (s[i]->state == LS_SYS_OUT_UNREADABLE)
+				snprintf(o[i], sizeof(o[i]), "returned %s, output unreadable", va);
+			else
+				snprintf(o[i], sizeof(o[i]), "no return recorded");
+		}
+		add(buf, size, "A %s, B %s", o[0], o[1]);
+		return;
+	}
+	if (d & LS_SYSDIFF_RET) {
+		fmt_ret(va, sizeof(va), a->ret);
+		fmt_ret(vb, sizeof(vb), b->ret);
+		add(buf, size, "returned A %s, B %s", va, vb);
+	}
+	if (d & LS_SYSDIFF_OUT) {
+		fmt_out(va, sizeof(va), ls_sys_name(r->arch, a->num), a, 16);
+		fmt_out(vb, sizeof(vb), ls_sys_name(r->arch, b->num), b, 16);
+		add(buf, size, "wrote A %s, B %s", va, vb);
+	}
+}
+
+/* Several candidates: the headline names them all, one line each says what it returned. */
+static void describe_candidates(struct ls_syscmp *r)
+{
+	size_t total = r->ncand + (r->interleaving ? 1 : 0), hl, cl = 0;
+	char nb[32];
+
+	hl = (size_t)snprintf(r->headline, sizeof(r->headline), "%s (%zu candidates; the data does not tell which): %s",
+			      r->interleaving ? "thread interleaving or inputs that differed before the divergence"
+					      : "inputs differed before the divergence",
+			      total + (r->cand_dropped ? (size_t)r->cand_dropped : 0),
+			      r->interleaving && r->interleaving_likely ? "thread interleaving, " : "");
+#define HL(...) (hl += hl < sizeof(r->headline) ? (size_t)snprintf(r->headline + hl, sizeof(r->headline) - hl, __VA_ARGS__) : 0)
+#define CL(...) (cl += cl < sizeof(r->candidates) ? (size_t)snprintf(r->candidates + cl, sizeof(r->candidates) - cl, __VA_ARGS__) : 0)
+	if (r->interleaving && r->interleaving_likely)
+		CL("thread interleaving: %s; code generation is not implied", r->interleaving_why);
+	for (size_t i = 0; i < r->ncand; i++) {
+		const struct ls_sys_cand *c = &r->cand[i];
+		const struct ls_sys_rec *a = rec_at(&r->log[0], c->index), *b = rec_b(r, c->index);
+		const char *name = name_of(r->arch, c->num, nb, sizeof(nb));
+		char v[200];
+
+		HL("%s%s #%" PRIu64, i ? ", " : "", name, c->index);
+		fmt_values(r, a, b, c->diff, v, sizeof(v));
+		CL("%s%s #%" PRIu64 " at block %" PRIu64 ": %s", cl ? "\n" : "", name, c->index, (uint64_t)a->seq, v);
+		if (c->count > 1)
+			CL(" (%" PRIu64 " of its calls differed, the first #%" PRIu64 ")", c->count, c->first);
+	}
+	if (r->cand_dropped)
+		HL(", and %" PRIu64 " earlier syscall%s", r->cand_dropped, r->cand_dropped == 1 ? "" : "s");
+	if (r->cand_dropped)
+		CL("\n%" PRIu64 " further syscall%s returned differently earlier (not listed)", r->cand_dropped,
+		   r->cand_dropped == 1 ? "" : "s");
+	if (r->interleaving && !r->interleaving_likely) {
+		HL(", thread interleaving");
+		CL("\nthread interleaving: %s, whose interleaving is not recorded", r->interleaving_why);
+	}
+#undef HL
+#undef CL
+	if (hl >= sizeof(r->headline))
+		memcpy(r->headline + sizeof(r->headline) - 4, "...", 4);
+	if (cl >= sizeof(r->candidates))
+		memcpy(r->candidates + sizeof(r->candidates) - 4, "...", 4);
+}
+
 const char *ls_cause_name(enum ls_cause c)
 {
 	switch (c) {
@@ -385,6 +573,8 @@ const char *ls_cause_name(enum ls_cause c)
 		return "inputs_differed";
 	case LS_CAUSE_SAME_INPUTS:
 		return "same_inputs";
+	case LS_CAUSE_INTERLEAVING:
+		return "thread_interleaving";
 	default:
 		return "unknown";
 	}
@@ -474,37 +664,40 @@ enum ls_cause ls_syscmp_classify_span(struct ls_syscmp *r, enum ls_arch arch, co
 		}
 		if (!completed(a) && !completed(b))
 			r->pending++;
-		if ((d & LS_SYSDIFF_RESULT) && run_identity(arch, a->num) && d == (d & LS_SYSDIFF_RESULT)) {
-			if (!r->noise++)
-				r->noise_first = k;
+		if ((d & LS_SYSDIFF_RESULT) && span->forwarded && span->forwarded(a, b, span->forwarded_ctx)) {
+			r->forwarded++;
 			continue;
 		}
-		if (d & LS_SYSDIFF_RESULT) {
-			r->have_culprit = true;
-			r->culprit = k;
-			r->culprit_diff = d;
-			k++;
-			break;
-		}
-		if ((d & (LS_SYSDIFF_ARGS | LS_SYSDIFF_NUM)) && !r->have_args) {
+		if ((d & (LS_SYSDIFF_ARGS | LS_SYSDIFF_NUM)) && !r->have_args && !(d & LS_SYSDIFF_RESULT)) {
 			r->have_args = true;
 			r->args_index = k;
 			r->args_diff = d;
 			r->args_mask = mask;
 		}
+		if (!(d & LS_SYSDIFF_RESULT))
+			continue;
+		/*
+		 * Asked something else, answered differently: the difference
+		 * follows from data that had diverged before, not a new input.
+		 * Unless nothing had differed before it (then it is all we have).
+		 */
+		if ((d & (LS_SYSDIFF_ARGS | LS_SYSDIFF_NUM)) && (r->have_args || r->differing)) {
+			r->consequences++;
+			continue;
+		}
+		r->differing++;
+		add_cand(r, a->num, k, d);
 	}
 	r->to = k;
+	if (r->ncand) {
+		r->have_culprit = true;
+		r->culprit = r->cand[0].index;
+		r->culprit_diff = r->cand[0].diff;
+	}
+	if (span->threads && span->threads->n > 1)
+		judge_threads(r, span->threads);
 
 	/* What the classification does not cover. */
-	if (r->noise) {
-		char nb[32];
-		const struct ls_sys_rec *a = rec_at(&log[0], r->noise_first);
-		add(r->coverage, sizeof(r->coverage),
-		    "not counted as a cause: %" PRIu64 " result%s that differ%s between any two runs (the thread id of "
-		    "set_tid_address, getrandom's bytes; first %s #%" PRIu64 ")",
-		    r->noise, r->noise == 1 ? "" : "s", r->noise == 1 ? "s" : "", name_of(arch, a->num, nb, sizeof(nb)),
-		    r->noise_first);
-	}
 	if (r->lost)
 		add(r->coverage, sizeof(r->coverage),
 		    "syscall history incomplete: the first %" PRIu64 " syscalls are no longer in %s (the ring wrapped), "
@@ -544,11 +737,25 @@ enum ls_cause ls_syscmp_classify_span(struct ls_syscmp *r, enum ls_arch arch, co
 		    "%" PRIu64 " syscall%s had not returned on either side: only the arguments compared", r->pending,
 		    r->pending == 1 ? "" : "s");
 
+	if (r->forwarded)
+		add(r->coverage, sizeof(r->coverage),
+		    "%" PRIu64 " pair%s forwarded from A to B (the same by construction) %s no candidate%s", r->forwarded,
+		    r->forwarded == 1 ? "" : "s", r->forwarded == 1 ? "is" : "are", r->forwarded == 1 ? "" : "s");
+	if (r->consequences)
+		add(r->coverage, sizeof(r->coverage),
+		    "%" PRIu64 " later pair%s returned differently after being made with different arguments: "
+		    "consequences, not counted as inputs",
+		    r->consequences, r->consequences == 1 ? "" : "s");
+
 	if (r->have_args)
 		describe_args(r, rec_at(&log[0], r->args_index), rec_b(r, r->args_index));
-	if (r->have_culprit) {
+	size_t total = r->ncand + (r->interleaving ? 1 : 0) + (r->cand_dropped ? 1 : 0);
+	if (r->ncand && total == 1) {
 		r->cause = LS_CAUSE_INPUTS;
 		describe_culprit(r, rec_at(&log[0], r->culprit), rec_b(r, r->culprit));
+	} else if (r->ncand) {
+		r->cause = LS_CAUSE_INPUTS;
+		describe_candidates(r);
 	} else if (r->misaligned) {
 		snprintf(r->headline, sizeof(r->headline),
 			 "cause unknown: the syscall logs do not line up at #%" PRIu64 " (A at block %" PRIu64 ", B at block %"
@@ -562,12 +769,30 @@ enum ls_cause ls_syscmp_classify_span(struct ls_syscmp *r, enum ls_arch arch, co
 	} else if (r->to == r->from && (r->extra[0] || r->extra[1])) {
 		snprintf(r->headline, sizeof(r->headline),
 			 "cause unknown: only %c's log has syscalls before the divergence", r->extra[0] ? 'A' : 'B');
+	} else if (r->interleaving) {
+		r->cause = LS_CAUSE_INTERLEAVING;
+		if (r->interleaving_likely)
+			snprintf(r->headline, sizeof(r->headline),
+				 "thread interleaving, most likely: this thread's syscalls before it all returned the same, "
+				 "and %s; code generation is not implied",
+				 r->interleaving_why);
+		else
+			snprintf(r->headline, sizeof(r->headline),
+				 "thread interleaving or code generation (the data does not tell which): this thread's "
+				 "syscalls before it all returned the same, but %s, whose interleaving is not recorded",
+				 r->interleaving_why);
+		if (r->to == r->from)
+			add(r->coverage, sizeof(r->coverage), "no syscall was made before the divergence");
 	} else {
 		r->cause = LS_CAUSE_SAME_INPUTS;
 		snprintf(r->headline, sizeof(r->headline), "same inputs, different execution: suspect code generation");
 		if (r->to == r->from)
 			add(r->coverage, sizeof(r->coverage), "no syscall was made before the divergence");
 	}
+	if (r->cause != LS_CAUSE_SAME_INPUTS && r->cause != LS_CAUSE_UNKNOWN && total > 1)
+		r->caveat = caveat_cands;
+	else if (r->cause == LS_CAUSE_INPUTS)
+		r->caveat = NULL;
 	return r->cause;
 }
 
@@ -624,6 +849,14 @@ static int digits(uint64_t v)
 	return n;
 }
 
+static bool is_cand(const struct ls_syscmp *r, uint64_t k)
+{
+	for (size_t i = 0; i < r->ncand; i++)
+		if (r->cand[i].index == k)
+			return true;
+	return false;
+}
+
 static void table(struct sink *s, const struct ls_syscmp *r, unsigned last)
 {
 	const struct ls_sys_log *l = r->log;
@@ -674,7 +907,7 @@ static void table(struct sink *s, const struct ls_syscmp *r, unsigned last)
 
 		if (a && b)
 			d = pair_diff(r, a, b, NULL);
-		if (r->have_culprit && k == r->culprit)
+		if (is_cand(r, k))
 			mark = '>';
 		else if (d || (!a && k >= l[0].first_index) || (!b && kb >= l[1].first_index))
 			mark = '!';
@@ -712,7 +945,8 @@ static void table(struct sink *s, const struct ls_syscmp *r, unsigned last)
 			put(s, "  %-*s  %-*s  %-*s | %s\n", iw, "", sw, "", cw, ca, cb);
 		}
 	}
-	put(s, "  ('>' the first syscall whose results differ, '!' the sides differ)\n");
+	put(s, "  ('>' %s, '!' the sides differ)\n",
+	    r->ncand > 1 ? "a candidate: the last call of a syscall whose results differed" : "the syscall whose results differed");
 }
 
 size_t ls_syscmp_table(const struct ls_syscmp *r, unsigned last, char *buf, size_t size)
@@ -739,22 +973,24 @@ static const char *state_name(uint16_t st)
 	return st == LS_SYS_RETURNED ? "returned" : st == LS_SYS_OUT_UNREADABLE ? "out_unreadable" : "entered";
 }
 
-void ls_syscmp_fields(const struct ls_syscmp *r, struct ls_syscmp_fields *f)
+void ls_syscmp_cand_fields(const struct ls_syscmp *r, size_t k, struct ls_syscmp_fields *f)
 {
 	memset(f, 0, sizeof(*f));
 	f->cause = ls_cause_name(r->cause);
 	f->headline = r->headline;
-	if (!r->have_culprit)
+	if (k >= r->ncand)
 		return;
 
-	const struct ls_sys_rec *a = rec_at(&r->log[0], r->culprit), *b = rec_b(r, r->culprit);
+	const struct ls_sys_cand *c = &r->cand[k];
+	const struct ls_sys_rec *a = rec_at(&r->log[0], c->index), *b = rec_b(r, c->index);
 	const struct ls_sys_rec *s[2] = { a, b };
 	char *hx[2] = { f->a_out_hex, f->b_out_hex };
 
 	f->have_syscall = true;
+	f->count = c->count;
 	f->syscall = ls_sys_name(r->arch, a->num);
 	f->num = a->num;
-	f->index = r->culprit;
+	f->index = c->index;
 	f->seq = a->seq;
 	f->a_state = state_name(a->state);
 	f->b_state = state_name(b->state);
@@ -765,4 +1001,10 @@ void ls_syscmp_fields(const struct ls_syscmp *r, struct ls_syscmp_fields *f)
 	for (int i = 0; i < 2; i++)
 		if (s[i]->state == LS_SYS_RETURNED)
 			hex(hx[i], sizeof(f->a_out_hex), s[i]->out_head, s[i]->out_len < OUT_HEAD ? s[i]->out_len : OUT_HEAD);
+}
+
+/* The culprit is the most recent candidate. */
+void ls_syscmp_fields(const struct ls_syscmp *r, struct ls_syscmp_fields *f)
+{
+	ls_syscmp_cand_fields(r, 0, f);
 }

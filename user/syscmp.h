@@ -6,11 +6,17 @@
  *
  * Before the divergent block d both sides ran the same blocks, so they made
  * the same syscalls at the same blocks: log index k on A pairs with log
- * index k on B.  The first pair whose results differ (return value, the
- * data it wrote, or whether it returned at all) is what the guest saw
- * differently: "inputs differed".  If every pair returned the same, the
- * sides computed differently from the same inputs: "same inputs", suspect
- * code generation -- as far as syscalls are the inputs (see caveat).
+ * index k on B.  Every pair whose results differ (return value, the data it
+ * wrote, or whether it returned at all) with the same arguments is an input
+ * the guest saw differently, and a candidate cause: "inputs differed".  No
+ * input is ruled out for differing in every run (glibc's start-up
+ * getrandom is harmless, Python's hash seed is not); when several differed,
+ * the report lists them all, most recent first, and says the data does not
+ * tell which.  A guest with several threads adds thread interleaving as a
+ * candidate, which no syscall log records.  If every pair returned the same
+ * on a single-threaded guest, the sides computed differently from the same
+ * inputs: "same inputs", suspect code generation -- as far as syscalls are
+ * the inputs (see caveat).
  */
 #ifndef LOCKSTEP_SYSCMP_H
 #define LOCKSTEP_SYSCMP_H
@@ -27,6 +33,7 @@ enum ls_cause {
 	LS_CAUSE_UNKNOWN = 0, /* no syscall log to judge by (see headline) */
 	LS_CAUSE_INPUTS, /* a syscall returned something else on the two sides */
 	LS_CAUSE_SAME_INPUTS, /* every recorded syscall before the divergence returned the same */
+	LS_CAUSE_INTERLEAVING, /* every syscall of this thread returned the same, but the guest ran several */
 };
 
 /* What differs in a pair of records (a bit mask). */
@@ -57,11 +64,53 @@ struct ls_sys_log {
  * sides cut blocks differently, --insn): then a pair of different syscalls
  * ends the pairing instead.
  */
+/*
+ * What the monitor knows of the guest's other threads, for the
+ * interleaving rule: a guest with several threads that diverges in
+ * synchronisation code (by symbol or atomic instruction), right after a
+ * futex that returned differently, or while another thread's pair has
+ * parted already, names thread interleaving as a likely candidate; any
+ * other divergence of a multi-threaded guest names it as possible.
+ */
+struct ls_syscmp_threads {
+	unsigned n; /* threads (vCPU streams) the guest started; 0 or 1: one */
+	const char *syms[6]; /* symbols at the divergence ("pthread_cond_signal+0x2c"), NULL or "" unused */
+	const char *const *insns; /* the divergent blocks' instructions, as disassembled ("lock cmpxchg ...") */
+	size_t ninsns;
+	bool partner_apart; /* another thread's pair of QEMUs had already parted */
+	int partner; /* which vCPU, when partner_apart */
+};
+
+/*
+ * A pair forwarded from A to B (--forward-inputs) returned the same by
+ * construction: it is no candidate, whatever its record says.  NULL: none.
+ */
+typedef bool ls_syscmp_forwarded_fn(const struct ls_sys_rec *a, const struct ls_sys_rec *b, void *ctx);
+
 struct ls_syscmp_span {
 	uint64_t from_seq[2];
 	uint64_t div_seq[2];
 	bool by_order;
+	const struct ls_syscmp_threads *threads; /* NULL: one thread */
+	ls_syscmp_forwarded_fn *forwarded;
+	void *forwarded_ctx;
 };
+
+/*
+ * One candidate input: a syscall whose results differed before the
+ * divergence, with its most recent differing pair (one per syscall number,
+ * so a clock read a thousand times does not push out a getrandom made once).
+ */
+struct ls_sys_cand {
+	int64_t num;
+	uint64_t index; /* A's log index of the most recent pair of this syscall whose results differed */
+	unsigned diff; /* that pair's LS_SYSDIFF_* */
+	uint64_t count; /* pairs of this syscall whose results differed */
+	uint64_t first; /* log index of the first of them */
+};
+
+#define LS_SYSCMP_MAX_CANDS 12
+#define LS_SYSCMP_SYM_MAX 128 /* of a symbol name ls_sync_symbol looks at */
 
 struct ls_syscmp {
 	enum ls_cause cause;
@@ -78,18 +127,27 @@ struct ls_syscmp {
 	uint64_t extra[2]; /* syscalls before the divergence in one side's log beyond the other's */
 	bool misaligned; /* the logs stop lining up at index `to` (another block) */
 	uint64_t pending; /* pairs compared that had not returned on either side */
-	uint64_t noise; /* pairs whose results differ in any two runs (thread ids, random bytes): not causes */
-	uint64_t noise_first; /* log index of the first */
+	/* Candidates, most recent first (cand[0] is the culprit below). */
+	struct ls_sys_cand cand[LS_SYSCMP_MAX_CANDS];
+	size_t ncand;
+	uint64_t cand_dropped; /* further syscalls whose results differed, earlier than every one kept */
+	uint64_t differing; /* pairs whose results differed with the same arguments, all syscalls */
+	uint64_t consequences; /* pairs whose results differed after their arguments had: not counted as inputs */
+	uint64_t forwarded; /* pairs B was given A's results for: the same by construction, no candidates */
+	bool interleaving; /* thread interleaving is a candidate (several threads) */
+	bool interleaving_likely; /* and the divergence is in synchronisation code, or follows a futex or a partner */
+	char interleaving_why[200]; /* "the divergence is in pthread_cond_signal+0x2c, 3 threads ran" */
 	bool have_culprit; /* INPUTS: */
-	uint64_t culprit; /* log index of the first pair whose results differ */
+	uint64_t culprit; /* log index of the most recent pair whose results differ */
 	unsigned culprit_diff; /* its LS_SYSDIFF_* */
 	bool have_args; /* the first pair with differing arguments (or number) but the same results */
 	uint64_t args_index;
 	unsigned args_diff; /* its LS_SYSDIFF_*; args_mask: which arguments */
 	unsigned args_mask;
 	/* Text: one line each, no newline; "" when there is nothing to say. */
-	char headline[160]; /* "inputs differed: clock_gettime #3 at block 1234 returned different data" */
-	char detail[320]; /* INPUTS: what differed, both sides */
+	char headline[640]; /* "inputs differed: clock_gettime #3 at block 1234 returned different data" */
+	char detail[320]; /* INPUTS, one candidate: what differed, both sides */
+	char candidates[2400]; /* several candidates: one line each, "\n"-separated, what each returned */
 	char args_note[320]; /* "arguments differed first at ..." */
 	char coverage[480]; /* what the classification does not cover: lost, extra, misaligned, pending */
 	const char *caveat; /* what no syscall log records (static; print it with SAME_INPUTS) */
@@ -125,9 +183,10 @@ void ls_syscmp_fprint_table(FILE *f, const struct ls_syscmp *r, unsigned last);
 
 /* The classification as JSON-ready fields (for user/json.c). */
 struct ls_syscmp_fields {
-	const char *cause; /* "inputs_differed", "same_inputs", "unknown" */
+	const char *cause; /* "inputs_differed", "same_inputs", "thread_interleaving", "unknown" */
 	const char *headline;
-	bool have_syscall; /* INPUTS: the fields below describe the culprit pair */
+	bool have_syscall; /* INPUTS: the fields below describe the culprit pair (or candidate k) */
+	uint64_t count; /* pairs of this syscall whose results differed */
 	const char *syscall; /* its name; NULL when the table does not know num */
 	int64_t num;
 	uint64_t index; /* log index */
@@ -140,8 +199,15 @@ struct ls_syscmp_fields {
 };
 
 void ls_syscmp_fields(const struct ls_syscmp *r, struct ls_syscmp_fields *f);
+/* The same for candidate k (< r->ncand). */
+void ls_syscmp_cand_fields(const struct ls_syscmp *r, size_t k, struct ls_syscmp_fields *f);
 
-/* "inputs_differed", "same_inputs", "unknown". */
+/* A symbol ("__lll_lock_wait+0x1c") in synchronisation code: futex, mutex, condition variable, semaphore... */
+bool ls_sync_symbol(const char *sym);
+/* A disassembled instruction that is atomic read-modify-write ("lock cmpxchg", "ldaxr", "cas"...). */
+bool ls_atomic_insn(const char *text);
+
+/* "inputs_differed", "same_inputs", "thread_interleaving", "unknown". */
 const char *ls_cause_name(enum ls_cause c);
 
 #endif
