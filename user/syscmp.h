@@ -173,7 +173,8 @@ enum ls_cause ls_syscmp_classify_span(struct ls_syscmp *r, enum ls_arch arch, co
  * > #3      1234   clock_gettime(1, 0x7ffe1230) = 0     | clock_gettime(1, 0x7ffe1230) = 0
  *                  -> 16 bytes 1712345678.000000100     | -> 16 bytes 1712345678.000000200
  *
- * '>' marks the culprit, '!' another pair that differs; a second line
+ * '>' marks each candidate (the last differing call of its syscall), '!'
+ * another pair that differs; a second line
  * shows the data written where it differs.  Writes at most size bytes
  * (NUL included) to buf and returns the length of the whole text, like
  * snprintf.
