@@ -917,3 +917,24 @@ Test(syscmp, synchronisation_symbols_and_atomic_instructions)
 	for (size_t i = 0; i < sizeof(na) / sizeof(na[0]); i++)
 		cr_assert_not(ls_atomic_insn(na[i]), "%s", na[i] ? na[i] : "NULL");
 }
+
+Test(syscmp, a_thread_started_before_the_divergence_counts_without_the_monitor)
+{
+	/* glibc's pthread_create: clone(CLONE_VM|CLONE_FS|CLONE_FILES|CLONE_SIGHAND|CLONE_THREAD|..., ...) = tid */
+	size_t k = both(20, 56 /* clone */, 0x3d0f00, 0x7f0000, 0x7f1000, 4321);
+	rb[k].ret = 4330;
+
+	cr_assert_eq(ls_syscmp_classify(&r, LS_ARCH_X86_64, logs, 100), LS_CAUSE_INPUTS);
+	cr_assert_eq(r.threads_made, 1);
+	cr_assert(r.interleaving);
+	cr_assert(strstr(r.headline, "clone #0, thread interleaving"), "%s", r.headline);
+	cr_assert_str_eq(r.interleaving_why, "the guest ran 2 threads");
+
+	/* fork is no thread (no CLONE_THREAD) */
+	setup();
+	k = both(20, 56, 0x1200011, 0, 0, 4321);
+	rb[k].ret = 4330;
+	cr_assert_eq(ls_syscmp_classify(&r, LS_ARCH_X86_64, logs, 100), LS_CAUSE_INPUTS);
+	cr_assert_not(r.interleaving);
+	cr_assert_str_eq(r.headline, "inputs differed: clone #0 at block 20 returned different values");
+}

@@ -370,6 +370,18 @@ static void describe_args(struct ls_syscmp *r, const struct ls_sys_rec *a, const
 		 name, r->args_index, (uint64_t)a->seq, i + 1, va, vb, more ? " (and more)" : "");
 }
 
+/*
+ * A clone that made a thread (CLONE_THREAD, and a child tid returned).
+ * clone3 passes its flags in memory the log does not keep: not counted
+ * (QEMU 7.2's linux-user does not implement it; glibc falls back to clone).
+ */
+static bool made_thread(enum ls_arch arch, const struct ls_sys_rec *a)
+{
+	const char *n = ls_sys_name(arch, a->num);
+
+	return n && !strcmp(n, "clone") && (a->args[0] & 0x10000) && a->state == LS_SYS_RETURNED && a->ret > 0;
+}
+
 /* A pair of syscall `num` at log index k returned differently: keep it, most recent first, one per syscall. */
 static void add_cand(struct ls_syscmp *r, int64_t num, uint64_t k, unsigned d)
 {
@@ -664,6 +676,8 @@ enum ls_cause ls_syscmp_classify_span(struct ls_syscmp *r, enum ls_arch arch, co
 		}
 		if (!completed(a) && !completed(b))
 			r->pending++;
+		if (made_thread(arch, a))
+			r->threads_made++;
 		if ((d & LS_SYSDIFF_RESULT) && span->forwarded && span->forwarded(a, b, span->forwarded_ctx)) {
 			r->forwarded++;
 			continue;
@@ -694,8 +708,18 @@ enum ls_cause ls_syscmp_classify_span(struct ls_syscmp *r, enum ls_arch arch, co
 		r->culprit = r->cand[0].index;
 		r->culprit_diff = r->cand[0].diff;
 	}
-	if (span->threads && span->threads->n > 1)
-		judge_threads(r, span->threads);
+	/*
+	 * Threads: the monitor's count of vCPU streams, or, if it has not
+	 * seen them yet (a thread started just before the divergence), this
+	 * thread's own clone calls.
+	 */
+	struct ls_syscmp_threads t = { 0 };
+	if (span->threads)
+		t = *span->threads;
+	if (t.n < 1 + r->threads_made)
+		t.n = (unsigned)(1 + r->threads_made);
+	if (t.n > 1)
+		judge_threads(r, &t);
 
 	/* What the classification does not cover. */
 	if (r->lost)

@@ -134,6 +134,7 @@ struct ls_syscmp {
 	uint64_t differing; /* pairs whose results differed with the same arguments, all syscalls */
 	uint64_t consequences; /* pairs whose results differed after their arguments had: not counted as inputs */
 	uint64_t forwarded; /* pairs B was given A's results for: the same by construction, no candidates */
+	uint64_t threads_made; /* clone calls of this thread before the divergence that started a thread (on A) */
 	bool interleaving; /* thread interleaving is a candidate (several threads) */
 	bool interleaving_likely; /* and the divergence is in synchronisation code, or follows a futex or a partner */
 	char interleaving_why[200]; /* "the divergence is in pthread_cond_signal+0x2c, 3 threads ran" */
