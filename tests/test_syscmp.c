@@ -938,3 +938,16 @@ Test(syscmp, a_thread_started_before_the_divergence_counts_without_the_monitor)
 	cr_assert_not(r.interleaving);
 	cr_assert_str_eq(r.headline, "inputs differed: clone #0 at block 20 returned different values");
 }
+
+Test(syscmp, interleaving_is_said_when_the_logs_cannot_be_judged)
+{
+	struct ls_syscmp_threads t = { .n = 2, .syms = { "pthread_cond_signal+0x16" } };
+
+	both(20, NR_GETPID, 0, 0, 0, 7);
+	both(30, NR_BRK, 0, 0, 0, 0x4c9000);
+	rb[1].seq = 31; /* the logs stop lining up */
+	cr_assert_eq(classify_threads(&t), LS_CAUSE_UNKNOWN);
+	cr_assert(strstr(r.coverage, "thread interleaving is a candidate, a likely one: the divergence is in "
+				     "synchronisation code (pthread_cond_signal+0x16)"),
+		  "%s", r.coverage);
+}

@@ -1089,7 +1089,7 @@ static void enrich(struct ls_run *run, struct ls_divergence *d, struct ls_enrich
 			 "start both guests with the same arguments, environment and working directory (QEMU's -E/-U "
 			 "and the\n    shell they run from), then run again: a divergence left then is worth a "
 			 "closer look.\n");
-	else if (sc.interleaving && (sc.interleaving_likely || cause == LS_CAUSE_INTERLEAVING))
+	else if (sc.interleaving && (sc.interleaving_likely || cause != LS_CAUSE_INPUTS))
 		snprintf(e->next, sizeof(e->next),
 			 "the guest's threads may have run in another order on the two sides, which no QEMU option "
 			 "fixes: code\n    generation is not implied.  To compare code generation, run the guest "

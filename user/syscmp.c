@@ -813,6 +813,9 @@ enum ls_cause ls_syscmp_classify_span(struct ls_syscmp *r, enum ls_arch arch, co
 		if (r->to == r->from)
 			add(r->coverage, sizeof(r->coverage), "no syscall was made before the divergence");
 	}
+	if (r->cause == LS_CAUSE_UNKNOWN && r->interleaving)
+		add(r->coverage, sizeof(r->coverage), "thread interleaving is a candidate%s: %s",
+		    r->interleaving_likely ? ", a likely one" : "", r->interleaving_why);
 	if (r->cause != LS_CAUSE_SAME_INPUTS && r->cause != LS_CAUSE_UNKNOWN && total > 1)
 		r->caveat = caveat_cands;
 	else if (r->cause == LS_CAUSE_INPUTS)
