@@ -972,8 +972,12 @@ static void table(struct sink *s, const struct ls_syscmp *r, unsigned last)
 			put(s, "  %-*s  %-*s  %-*s | %s\n", iw, "", sw, "", cw, ca, cb);
 		}
 	}
-	put(s, "  ('>' %s, '!' the sides differ)\n",
-	    r->ncand > 1 ? "a candidate: the last call of a syscall whose results differed" : "the syscall whose results differed");
+	if (r->ncand)
+		put(s, "  ('>' %s, '!' the sides differ)\n",
+		    r->ncand > 1 ? "a candidate: the last call of a syscall whose results differed"
+				 : "the syscall whose results differed");
+	else
+		put(s, "  ('!' the sides differ)\n");
 }
 
 size_t ls_syscmp_table(const struct ls_syscmp *r, unsigned last, char *buf, size_t size)
