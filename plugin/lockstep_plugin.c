@@ -25,6 +25,7 @@
 #include "gate.h"
 #include "plugin_args.h"
 #include "qemu_api.h"
+#include "quiet_thread.h"
 #include "stream.h"
 #include "syslog.h"
 #include "tlog.h"
@@ -517,7 +518,7 @@ QEMU_PLUGIN_EXPORT int qemu_plugin_install(qemu_plugin_id_t id, const qemu_info_
 	qemu_plugin_register_vcpu_syscall_cb(id, on_syscall);
 	qemu_plugin_register_vcpu_syscall_ret_cb(id, on_syscall_ret);
 	if (args.flush_ms) {
-		if (pthread_create(&flusher, NULL, flusher_main, NULL) == 0) {
+		if (ls_quiet_thread_start(&flusher, flusher_main, NULL) == 0) {
 			pthread_detach(flusher);
 			flusher_running = true;
 		} else {
