@@ -81,6 +81,8 @@ static bool flusher_running;
 static atomic_bool exiting;
 
 static struct ls_tlog tlog;
+/* dump=PATH for vCPU 0, opened at load so a path that cannot be written refuses the plugin. */
+static FILE *dump0;
 static struct ls_syslog *syslogs[LS_MAX_VCPUS];
 static enum ls_arch arch;
 static bool linux_user;
@@ -234,13 +236,15 @@ static void on_vcpu_init(qemu_plugin_id_t id, unsigned int vcpu)
 	}
 	if (args.dump_path) {
 		char path[4096];
-		if (vcpu == 0)
-			snprintf(path, sizeof(path), "%s", args.dump_path);
-		else
+		if (vcpu == 0 && dump0) {
+			s->dump = dump0;
+			dump0 = NULL;
+		} else {
 			snprintf(path, sizeof(path), "%s.%u", args.dump_path, vcpu);
-		s->dump = fopen(path, "wb");
-		if (!s->dump)
-			report("dump=%s: %s", path, strerror(errno));
+			s->dump = fopen(path, "wb");
+			if (!s->dump)
+				report("dump=%s: %s: vCPU %u's records are not dumped", path, strerror(errno), vcpu);
+		}
 	}
 	if (__atomic_load_n(&lockstep_plugin_info.flags, __ATOMIC_RELAXED) & LS_INFO_SYSCALLS) {
 		/* Before the batch is published: the monitor finds sys_addr there. */
@@ -603,6 +607,10 @@ QEMU_PLUGIN_EXPORT int qemu_plugin_install(qemu_plugin_id_t id, const qemu_info_
 	if (ls_plugin_args_parse(&args, argc, argv, err, sizeof(err)) != 0) {
 		report("%s", err);
 		report("usage: -plugin liblockstep.so[,%s]", LS_PLUGIN_ARGS_USAGE);
+		return -1;
+	}
+	if (args.dump_path && !(dump0 = fopen(args.dump_path, "wb"))) {
+		report("dump=%s: cannot create it: %s; not loading", args.dump_path, strerror(errno));
 		return -1;
 	}
 	if (info && info->system_emulation && info->system.max_vcpus > LS_MAX_VCPUS)

@@ -108,5 +108,44 @@ else
 	ko "$t" "rc=$rc want '$want_exec' exec at '$at' compared '$compared'" "$(cat "$TMP/execmon.mon")" "$(cat "$TMP/execmon/"*)"
 fi
 
+# --- bad plugin arguments, and orders the monitor reads from a QEMU ---------------
+t="dump= to a path that cannot be created refuses the plugin (QEMU does not start)"
+"$QEMU" -plugin "$PLUGIN,dump=$TMP/no/such/dir/x" "$G/intloop" 10 >"$TMP/dump.out" 2>"$TMP/dump.err"
+rc=$?
+if [ "$rc" != 0 ] && [ ! -s "$TMP/dump.out" ] && grep -q "liblockstep: dump=$TMP/no/such/dir/x: cannot create it: No such file or directory; not loading" "$TMP/dump.err"; then
+	ok "$t (exit $rc)"
+else
+	ko "$t" "rc=$rc" "$(cat "$TMP/dump.out" "$TMP/dump.err")"
+fi
+
+# The monitor shifts by the orders it reads from each QEMU: a plugin whose
+# memory says chunks of 2^40 blocks (the guest can write it in linux-user) is
+# refused before any shift, not reported as "batch of 256".
+t="a QEMU whose plugin says batch_order 40 is refused clearly (exit 2)"
+start_qemu po1 "wait=30s" "$G/intloop" 1000; A=$qpid
+start_qemu po2 "wait=30s" "$G/intloop" 1000; B=$qpid
+off=$(nm -D "$PLUGIN" | awk '$3 == "lockstep_plugin_info" { print $1 }')
+base=$(awk -v p="$(realpath "$PLUGIN")" '$6 == p && $3 == "00000000" { split($1, r, "-"); print r[1]; exit }' "/proc/$A/maps")
+python3 - "$A" "$base" "$off" <<'PY'
+import ctypes, struct, sys
+pid, base, off = int(sys.argv[1]), int(sys.argv[2], 16), int(sys.argv[3], 16)
+class iovec(ctypes.Structure):
+    _fields_ = [("base", ctypes.c_void_p), ("len", ctypes.c_size_t)]
+buf = ctypes.create_string_buffer(struct.pack("<I", 40))
+local, remote = iovec(ctypes.cast(buf, ctypes.c_void_p), 4), iovec(base + off + 8, 4)  # batch_order
+libc = ctypes.CDLL(None, use_errno=True)
+if libc.process_vm_writev(pid, ctypes.byref(local), 1, ctypes.byref(remote), 1, 0) != 4:
+    sys.exit("process_vm_writev failed: errno %d" % ctypes.get_errno())
+PY
+monitor po --pid "$A" --pid "$B"
+kill "$A" "$B" 2>/dev/null
+wait "$A" "$B" 2>/dev/null
+if [ "$mrc" = 2 ] && grep -q "A: pid $A: the lockstep plugin says chunks of 2^40 blocks.*its memory was changed" "$TMP/po.mon" &&
+	! grep -q "batch of" "$TMP/po.mon"; then
+	ok "$t"
+else
+	ko "$t" "rc=$mrc base=$base off=$off" "$(cat "$TMP/po.mon")"
+fi
+
 echo "e2e-guests: $pass passed, $fail failed"
 [ "$fail" = 0 ]
