@@ -108,6 +108,22 @@ else
 	ko "$t" "rc=$rc want '$want_exec' exec at '$at' compared '$compared'" "$(cat "$TMP/execmon.mon")" "$(cat "$TMP/execmon/"*)"
 fi
 
+t="--pid on a child the guest forked is refused: it records nothing"
+start_qemu fc "" "$G/forker" children 20000000; A=$qpid
+child=
+for _ in $(seq 400); do
+	child=$(cat /proc/"$A"/task/*/children 2>/dev/null | awk '{ print $1 }')
+	[ -n "$child" ] && break
+	sleep 0.02
+done
+monitor fc --pid "$child" --pid "$A"
+wait "$A"
+if [ -n "$child" ] && [ "$mrc" = 2 ] && grep -q "A: pid $child is a child process its guest forked: its plugin records nothing" "$TMP/fc.mon"; then
+	ok "$t"
+else
+	ko "$t" "rc=$mrc child=$child" "$(cat "$TMP/fc.mon")"
+fi
+
 # --- bad plugin arguments, and orders the monitor reads from a QEMU ---------------
 t="dump= to a path that cannot be created refuses the plugin (QEMU does not start)"
 "$QEMU" -plugin "$PLUGIN,dump=$TMP/no/such/dir/x" "$G/intloop" 10 >"$TMP/dump.out" 2>"$TMP/dump.err"

@@ -211,6 +211,13 @@ int ls_target_open(struct ls_target *t, pid_t pid, char label, char *err, size_t
 			 (int)pid);
 		goto cleanup;
 	}
+	if (t->info.flags & LS_INFO_FORKED_CHILD) {
+		snprintf(err, errlen,
+			 "%c: pid %d is a child process its guest forked: its plugin records nothing (a child has no "
+			 "partner stream); compare the QEMUs that forked it",
+			 label, (int)pid);
+		goto cleanup;
+	}
 	/*
 	 * Everything later shifts by these orders (1 << batch_order and so on):
 	 * read from the target, they are checked against what the plugin's own
