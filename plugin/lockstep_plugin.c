@@ -372,16 +372,16 @@ static void note_exec(struct ls_stream *s, unsigned vcpu, uint64_t path_addr)
 	}
 	lockstep_plugin_info.exec_vcpu = vcpu;
 	lockstep_plugin_info.exec_block = s ? ls_stream_seq(s) : ~0ull;
+	/* Said before the last blocks are published: a monitor that has compared them knows the side is not done. */
+	__atomic_store_n(&lockstep_plugin_info.exec_state, LS_EXEC_ENTERED, __ATOMIC_RELEASE);
+	uint64_t seq = __atomic_add_fetch(&lockstep_plugin_info.exec_seq, 1, __ATOMIC_RELEASE);
 	if (s) {
 		pthread_mutex_lock(&s->mu);
 		if (!s->final && ls_stream_seq(s) != s->published_seq)
 			ls_stream_publish(s, LS_PUB_PARTIAL);
 		pthread_mutex_unlock(&s->mu);
-	}
-	__atomic_store_n(&lockstep_plugin_info.exec_state, LS_EXEC_ENTERED, __ATOMIC_RELEASE);
-	uint64_t seq = __atomic_add_fetch(&lockstep_plugin_info.exec_seq, 1, __ATOMIC_RELEASE);
-	if (s)
 		wait_exec_seen(s, seq);
+	}
 }
 
 static void on_syscall(qemu_plugin_id_t id, unsigned int vcpu, int64_t num, uint64_t a1, uint64_t a2,

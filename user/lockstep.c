@@ -1892,6 +1892,25 @@ static void life_check(struct ls_run *run, int i)
 		notice(run, "notice", "%s", line);
 }
 
+/*
+ * Whether side i exec'd, or is going into an execve the monitor has
+ * acknowledged: that takes a moment more, and stopping it then would kill
+ * the guest's next program.  Waits for the outcome, 2 s at most.
+ */
+static bool exec_in_flight(struct ls_run *run, int i)
+{
+	uint64_t until = now_ns() + 2000000000ull;
+
+	life_check(run, i);
+	while (!run->life[i].execd && run->life[i].exec_state == LS_EXEC_ENTERED && now_ns() < until &&
+	       !ls_child_reap(&run->child[i])) {
+		struct timespec ts = { 0, 1000000 };
+		nanosleep(&ts, NULL);
+		life_check(run, i);
+	}
+	return run->life[i].execd;
+}
+
 static void side_ended(struct ls_run *run, int w)
 {
 	struct ls_summary s;
@@ -2280,7 +2299,7 @@ static int run_monitor(struct ls_run *run)
 		wait_children(run, fin_side, 300000000ull, false);
 		/* A side that exec'd runs the guest's next program, not QEMU: it is the guest's, let it finish. */
 		for (i = 0; i < 2; i++)
-			if (run->life[i].execd && !ls_child_reap(&run->child[i])) {
+			if (exec_in_flight(run, i) && !ls_child_reap(&run->child[i])) {
 				notice(run, "notice", "%c (pid %d) runs the program it exec'd: waiting for it to end (Ctrl-C ends it)",
 				       run->desc[i].label, (int)run->desc[i].pid);
 				wait_children(run, (const bool[2]){ i == 0, i == 1 }, ~0ull / 2, true);

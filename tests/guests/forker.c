@@ -6,7 +6,8 @@
  *                       _exits 5 at once), clone without CLONE_VM (exits 9),
  *                       fork + execve of /bin/echo; the parent waits for each
  *                       and prints how it ended
- *   forker exec N       N units of work, then execve of /bin/echo itself
+ *   forker exec N       N units of work, then execlp of echo itself, along a PATH whose
+ *                       first two entries do not exist (two execve calls fail first)
  * A child's exit status and output are the same with or without the plugin.
  */
 #define _GNU_SOURCE
@@ -60,8 +61,10 @@ int main(int argc, char **argv)
 	if (!strcmp(mode, "exec")) {
 		char sum[32];
 		snprintf(sum, sizeof(sum), "%016lx", s);
-		execl("/bin/echo", "echo", "exec'd after work", sum, (char *)NULL);
-		perror("execl /bin/echo");
+		/* A PATH search: two execve calls fail (and come back) before the third replaces us. */
+		setenv("PATH", "/nonexistent/one:/nonexistent/two:/bin", 1);
+		execlp("echo", "echo", "exec'd after work", sum, (char *)NULL);
+		perror("execlp echo");
 		return 1;
 	}
 	if (strcmp(mode, "children")) {
