@@ -109,7 +109,7 @@ else
 fi
 
 t="--pid on a child the guest forked is refused: it records nothing"
-start_qemu fc "" "$G/forker" children 20000000; A=$qpid
+start_qemu fc "" "$G/forker" children 5000000; A=$qpid
 child=
 for _ in $(seq 400); do
 	child=$(cat /proc/"$A"/task/*/children 2>/dev/null | awk '{ print $1 }')
