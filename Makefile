@@ -31,9 +31,9 @@ ALL_CFLAGS = $(CFLAGS) $(WARN) $(DEPFLAGS) -std=gnu11 -D_GNU_SOURCE $(EXTRA_CFLA
 ALL_LDFLAGS = $(LDFLAGS) $(EXTRA_LDFLAGS)
 
 # Pure logic: no libbpf, no QEMU; unit-tested directly.
-USER_PURE := duration options procmaps qemucmd history report json metrics tlogread align systab syscmp kbtf gatesrv ginputs procmem
+USER_PURE := duration options procmaps qemucmd history report json metrics tlogread align systab syscmp kbtf gatesrv ginputs procmem sidelife
 USER_SRCS := $(USER_PURE) elfsym target launch follow lockstep
-PLUGIN_PURE := stream plugin_args tlog syslog gate
+PLUGIN_PURE := stream plugin_args tlog syslog gate quiet_thread
 # Guest pcs as symbol+offset (libelf) and guest code as text (Capstone), for
 # reports; unit-tested on the guests built below.
 USER_GUEST := gsym disasm
@@ -178,6 +178,7 @@ $(UNIT): $(UNIT_TESTS) $(UNIT_OBJS) | $(GUESTS) $(PIE_GUESTS) $(A64_GUESTS)
 
 # A plugin that speaks another wire format: the monitor must refuse it clearly.
 $(WIRE99_PLUGIN): plugin/lockstep_plugin.c plugin/stream.c plugin/plugin_args.c plugin/tlog.c plugin/syslog.c plugin/gate.c \
+		plugin/quiet_thread.c \
 		user/duration.c user/systab.c | $(OUTPUT)/tests
 	$(call msg,LINK,$@)
 	$(Q)$(CC) $(PLUGIN_CFLAGS) -MT $@ -DLS_WIRE_VERSION=99 -fPIC -fvisibility=hidden -Ibpf -shared $^ -lpthread -o $@
@@ -186,17 +187,13 @@ unit: $(UNIT)
 	$(Q)$(UNIT) --jobs 2
 
 e2e: all
-	$(Q)bash tests/e2e.sh
-	$(Q)bash tests/e2e-explain.sh
-	$(Q)bash tests/e2e-real.sh
+	$(Q)bash tests/run-e2e.sh
 
 check: deps
 	$(Q)$(MAKE) all $(UNIT)
 	$(Q)$(UNIT) --jobs 2
 	$(Q)bash tests/gsym_check.sh
-	$(Q)bash tests/e2e.sh
-	$(Q)bash tests/e2e-explain.sh
-	$(Q)bash tests/e2e-real.sh
+	$(Q)bash tests/run-e2e.sh
 
 # The monitor, the plugin and the unit tests built with ASan and UBSan (any
 # finding aborts), then the unit and integration tests run on that build.

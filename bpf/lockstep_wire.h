@@ -17,7 +17,7 @@
 #endif
 
 #ifndef LS_WIRE_VERSION /* overridable only to build the incompatible plugin the tests need */
-#define LS_WIRE_VERSION 3
+#define LS_WIRE_VERSION 4
 #endif
 #define LS_VERSION "0.1.0" /* release of plugin and monitor */
 #define LS_MAGIC 0x4c534250u /* "LSBP" */
@@ -201,6 +201,35 @@ struct ls_plugin_info {
 	char gate_name[40]; /* "" = none offered; no leading NUL (the abstract namespace adds it) */
 	__u32 gate_state;
 	__s32 gate_errno;
+	/*
+	 * Processes the guest made (linux-user: fork, vfork and clone without
+	 * CLONE_VM are each a host fork of QEMU).  A child records nothing:
+	 * it has no partner stream, and the uprobe is not inherited.  The
+	 * monitor reports them.
+	 */
+	__u32 forks;
+	__u32 fork_pid; /* the first child's pid */
+	__u64 fork_block; /* block sequence number of the forking vCPU at the first fork (~0: unknown) */
+	__u32 fork_vcpu;
+	/*
+	 * An execve the guest entered (the QEMU is replaced by the program if
+	 * it succeeds): exec_seq counts them, exec_seen is the monitor's
+	 * acknowledgement (the plugin waits for it, one lease at most, so the
+	 * monitor knows before the process is gone), exec_state LS_EXEC_*.
+	 */
+	__u32 exec_state;
+	__u64 exec_seq;
+	__u64 exec_seen; /* written by the monitor */
+	__u64 exec_block; /* block sequence number of the exec'ing vCPU (~0: unknown) */
+	__u32 exec_vcpu;
+	__u32 _pad1;
+	char exec_path[64]; /* the program, cut to fit, NUL-terminated */
+};
+
+enum ls_exec_state {
+	LS_EXEC_NONE = 0,
+	LS_EXEC_ENTERED = 1, /* execve entered and not returned: the next moment the QEMU may be gone */
+	LS_EXEC_FAILED = 2, /* the last execve returned an error: the QEMU runs on */
 };
 
 enum ls_gate_state_code {
@@ -232,6 +261,7 @@ enum ls_info_flags {
 	LS_INFO_GUEST_BASE = 1u << 0, /* guest_base is known */
 	LS_INFO_SYSCALLS = 1u << 1, /* linux-user: syscalls are logged */
 	LS_INFO_SYSTEM = 1u << 2, /* system emulation: pcs are guest virtual addresses of any process */
+	LS_INFO_FORKED_CHILD = 1u << 3, /* this QEMU is a child the guest forked: it records nothing */
 };
 
 /*
@@ -335,7 +365,7 @@ LS_CHECK_OFF(ls_batch, gate_window, 116);
 LS_CHECK_OFF(ls_batch, gate_thaw, 120);
 LS_CHECK_SIZE(ls_gate_pair, 32);
 LS_CHECK_SIZE(ls_gate_state, 64 + 32 * LS_MAX_VCPUS);
-LS_CHECK_SIZE(ls_plugin_info, 152);
+LS_CHECK_SIZE(ls_plugin_info, 272);
 LS_CHECK_OFF(ls_plugin_info, batches_addr, 16);
 LS_CHECK_OFF(ls_plugin_info, guest_base, 40);
 LS_CHECK_OFF(ls_plugin_info, tlog_used, 64);
@@ -343,6 +373,11 @@ LS_CHECK_OFF(ls_plugin_info, flags, 80);
 LS_CHECK_OFF(ls_plugin_info, target, 88);
 LS_CHECK_OFF(ls_plugin_info, gate_name, 104);
 LS_CHECK_OFF(ls_plugin_info, gate_state, 144);
+LS_CHECK_OFF(ls_plugin_info, forks, 152);
+LS_CHECK_OFF(ls_plugin_info, fork_block, 160);
+LS_CHECK_OFF(ls_plugin_info, exec_state, 172);
+LS_CHECK_OFF(ls_plugin_info, exec_seen, 184);
+LS_CHECK_OFF(ls_plugin_info, exec_path, 208);
 LS_CHECK_SIZE(ls_gate_msg, 32);
 LS_CHECK_OFF(ls_gate_msg, map_size, 8);
 LS_CHECK_OFF(ls_gate_msg, state_size, 16);

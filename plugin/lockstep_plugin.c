@@ -17,14 +17,18 @@
 #include <stdarg.h>
 #include <stdatomic.h>
 #include <stdio.h>
+#include <stdio_ext.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/uio.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "../user/systab.h"
 #include "gate.h"
 #include "plugin_args.h"
 #include "qemu_api.h"
+#include "quiet_thread.h"
 #include "stream.h"
 #include "syslog.h"
 #include "tlog.h"
@@ -77,6 +81,8 @@ static bool flusher_running;
 static atomic_bool exiting;
 
 static struct ls_tlog tlog;
+/* dump=PATH for vCPU 0, opened at load so a path that cannot be written refuses the plugin. */
+static FILE *dump0;
 static struct ls_syslog *syslogs[LS_MAX_VCPUS];
 static enum ls_arch arch;
 static bool linux_user;
@@ -87,6 +93,12 @@ static uint64_t base_mismatches; /* later translations that disagree (counted, f
 static uint64_t base_unknown_tbs; /* translations without a host address */
 /* Set at the second vCPU (a second guest thread), never cleared: outputs are then read the checked way. */
 static bool multi_vcpu;
+/* This QEMU is a child the guest forked: nothing is recorded or published (see on_fork_child). */
+static bool forked_child;
+/* Set in the thread that just forked, until its syscall returns with the child's pid. */
+static __thread bool fork_returning;
+/* execve and execveat in the target's numbering (-1: none). */
+static int64_t sys_execve = -1, sys_execveat = -1;
 
 static void gate_hook(void)
 {
@@ -224,13 +236,15 @@ static void on_vcpu_init(qemu_plugin_id_t id, unsigned int vcpu)
 	}
 	if (args.dump_path) {
 		char path[4096];
-		if (vcpu == 0)
-			snprintf(path, sizeof(path), "%s", args.dump_path);
-		else
+		if (vcpu == 0 && dump0) {
+			s->dump = dump0;
+			dump0 = NULL;
+		} else {
 			snprintf(path, sizeof(path), "%s.%u", args.dump_path, vcpu);
-		s->dump = fopen(path, "wb");
-		if (!s->dump)
-			report("dump=%s: %s", path, strerror(errno));
+			s->dump = fopen(path, "wb");
+			if (!s->dump)
+				report("dump=%s: %s: vCPU %u's records are not dumped", path, strerror(errno), vcpu);
+		}
 	}
 	if (__atomic_load_n(&lockstep_plugin_info.flags, __ATOMIC_RELAXED) & LS_INFO_SYSCALLS) {
 		/* Before the batch is published: the monitor finds sys_addr there. */
@@ -272,12 +286,114 @@ static void on_vcpu_init(qemu_plugin_id_t id, unsigned int vcpu)
 	}
 }
 
+/*
+ * A child the guest forked is a copy of this QEMU, plugin and all, but no
+ * partner runs its stream, the monitor compares nothing in it, and the
+ * uprobe is not inherited: since kernel 6.18 the probed NOP has been
+ * rewritten into a call to a trampoline page that fork does not copy, so a
+ * child calling lockstep_publish died of SIGSEGV.  Every stream becomes a
+ * sink: the child never publishes, never waits for a permit, and exits with
+ * the guest's status.  Runs in the child inside fork(), before QEMU goes on;
+ * only the forking thread exists there.
+ */
+static void on_fork_child(void)
+{
+	forked_child = true;
+	lockstep_plugin_info.flags |= LS_INFO_FORKED_CHILD;
+	for (unsigned i = 0; i < LS_MAX_VCPUS; i++) {
+		struct ls_stream *s = &stream_tab[i];
+		__atomic_store_n(&ready[i], false, __ATOMIC_RELAXED);
+		batches[i] = NULL;
+		syslogs[i] = NULL;
+		if (s->dump) {
+			/* The parent writes its buffered records itself: the child's copy must not reach the file. */
+			__fpurge(s->dump);
+			fclose(s->dump);
+		}
+		ls_stream_init_sink(s, i);
+	}
+	tlog.base = NULL; /* its translations would go to the child's own copy: no one reads them */
+}
+
+static void on_fork_parent(void)
+{
+	fork_returning = true;
+}
+
+/* The parent's side of a fork, when the syscall returns: count it, and where the first one happened. */
+static void note_fork(unsigned vcpu, int64_t ret)
+{
+	fork_returning = false;
+	if (ret <= 0)
+		return; /* it failed: no child */
+	if (__atomic_fetch_add(&lockstep_plugin_info.forks, 1, __ATOMIC_RELAXED) == 0) {
+		struct ls_stream *s = stream_of(vcpu);
+		lockstep_plugin_info.fork_pid = (uint32_t)ret;
+		lockstep_plugin_info.fork_vcpu = vcpu;
+		lockstep_plugin_info.fork_block = s ? ls_stream_seq(s) : ~0ull;
+	}
+}
+
+/* The monitor's acknowledgement of exec_seq, or a lease without it. */
+static void wait_exec_seen(struct ls_stream *s, uint64_t seq)
+{
+	uint64_t deadline = ls_mono_ns() + 1000000000ull;
+
+	for (;;) {
+		uint64_t now = ls_mono_ns();
+		if (__atomic_load_n(&lockstep_plugin_info.exec_seen, __ATOMIC_ACQUIRE) >= seq ||
+		    __atomic_load_n(&s->batch.lease_until_ns, __ATOMIC_ACQUIRE) <= now || now >= deadline)
+			return;
+		struct timespec ts = { .tv_sec = 0, .tv_nsec = 200000 };
+		nanosleep(&ts, NULL);
+	}
+}
+
+/*
+ * A successful execve replaces this QEMU with the program (qemu-user runs
+ * it on the host directly): nothing of the plugin is left to publish or to
+ * read.  So before it, every block run so far is published, what is about
+ * to happen is written in lockstep_plugin_info, and a monitor holding a
+ * lease gets to see it (bounded by the lease and 1 s).  A failed execve
+ * (a PATH search tries several) comes back and the stream goes on.
+ */
+static void note_exec(struct ls_stream *s, unsigned vcpu, uint64_t path_addr)
+{
+	char *path = lockstep_plugin_info.exec_path;
+	size_t cap = sizeof(lockstep_plugin_info.exec_path);
+
+	memset(path, 0, cap);
+	if (__atomic_load_n(&guest_base_known, __ATOMIC_ACQUIRE)) {
+		/* A guest pointer may be anything: read it the way that cannot fault (a string may end a mapping). */
+		struct iovec local = { .iov_base = path, .iov_len = cap - 1 };
+		struct iovec remote = { .iov_base = (void *)(uintptr_t)(guest_base + path_addr), .iov_len = cap - 1 };
+		if (process_vm_readv(getpid(), &local, 1, &remote, 1, 0) <= 0)
+			snprintf(path, cap, "(unreadable)");
+	}
+	lockstep_plugin_info.exec_vcpu = vcpu;
+	lockstep_plugin_info.exec_block = s ? ls_stream_seq(s) : ~0ull;
+	/* Said before the last blocks are published: a monitor that has compared them knows the side is not done. */
+	__atomic_store_n(&lockstep_plugin_info.exec_state, LS_EXEC_ENTERED, __ATOMIC_RELEASE);
+	uint64_t seq = __atomic_add_fetch(&lockstep_plugin_info.exec_seq, 1, __ATOMIC_RELEASE);
+	if (s) {
+		pthread_mutex_lock(&s->mu);
+		if (!s->final && ls_stream_seq(s) != s->published_seq)
+			ls_stream_publish(s, LS_PUB_PARTIAL);
+		pthread_mutex_unlock(&s->mu);
+		wait_exec_seen(s, seq);
+	}
+}
+
 static void on_syscall(qemu_plugin_id_t id, unsigned int vcpu, int64_t num, uint64_t a1, uint64_t a2,
 		       uint64_t a3, uint64_t a4, uint64_t a5, uint64_t a6, uint64_t a7, uint64_t a8)
 {
 	struct ls_stream *s = stream_of(vcpu);
 
 	(void)id, (void)a7, (void)a8;
+	if (forked_child)
+		return;
+	if (num == sys_execve || num == sys_execveat)
+		note_exec(s, vcpu, num == sys_execve ? a1 : a2);
 	if (!s)
 		return;
 	if (syslogs[vcpu]) {
@@ -297,6 +413,10 @@ static void on_syscall_ret(qemu_plugin_id_t id, unsigned int vcpu, int64_t num, 
 	struct ls_stream *s = stream_of(vcpu);
 
 	(void)id;
+	if (fork_returning)
+		note_fork(vcpu, ret);
+	if ((num == sys_execve || num == sys_execveat) && !forked_child)
+		__atomic_store_n(&lockstep_plugin_info.exec_state, LS_EXEC_FAILED, __ATOMIC_RELEASE);
 	if (!s)
 		return;
 	if (syslogs[vcpu]) {
@@ -425,6 +545,11 @@ static void on_exit_cb(qemu_plugin_id_t id, void *unused)
 
 	(void)id, (void)unused;
 	atomic_store(&exiting, true);
+	if (forked_child) {
+		if (args.verbose)
+			report("exit: this QEMU is a child process the guest forked: it recorded nothing");
+		return;
+	}
 	for (unsigned i = 0; i < LS_MAX_VCPUS; i++) {
 		struct ls_stream *s = stream_of(i);
 		if (!s)
@@ -484,6 +609,10 @@ QEMU_PLUGIN_EXPORT int qemu_plugin_install(qemu_plugin_id_t id, const qemu_info_
 		report("usage: -plugin liblockstep.so[,%s]", LS_PLUGIN_ARGS_USAGE);
 		return -1;
 	}
+	if (args.dump_path && !(dump0 = fopen(args.dump_path, "wb"))) {
+		report("dump=%s: cannot create it: %s; not loading", args.dump_path, strerror(errno));
+		return -1;
+	}
 	if (info && info->system_emulation && info->system.max_vcpus > LS_MAX_VCPUS)
 		report("this machine has up to %d vCPUs; only the first %d are recorded", info->system.max_vcpus,
 		       LS_MAX_VCPUS);
@@ -516,8 +645,17 @@ QEMU_PLUGIN_EXPORT int qemu_plugin_install(qemu_plugin_id_t id, const qemu_info_
 	/* Syscall log and flush thread; QEMU calls these only in linux-user. */
 	qemu_plugin_register_vcpu_syscall_cb(id, on_syscall);
 	qemu_plugin_register_vcpu_syscall_ret_cb(id, on_syscall_ret);
+	for (int64_t n = 0; linux_user && n < 1024; n++) {
+		const char *name = ls_sys_name(arch, n);
+		if (name && !strcmp(name, "execve"))
+			sys_execve = n;
+		else if (name && !strcmp(name, "execveat"))
+			sys_execveat = n;
+	}
+	if (linux_user && pthread_atfork(NULL, on_fork_parent, on_fork_child) != 0)
+		report("cannot register for fork: a child the guest forks may crash");
 	if (args.flush_ms) {
-		if (pthread_create(&flusher, NULL, flusher_main, NULL) == 0) {
+		if (ls_quiet_thread_start(&flusher, flusher_main, NULL) == 0) {
 			pthread_detach(flusher);
 			flusher_running = true;
 		} else {

@@ -15,6 +15,4 @@ export ASAN_OPTIONS=abort_on_error=1
 echo "sanitize: unit tests (ASan+UBSan, the plugin's parts included)"
 "$OUT/unit-tests" --jobs 2 || exit 1
 echo "sanitize: integration tests (ASan+UBSan monitor, UBSan plugin)"
-OUTPUT=$OUT bash tests/e2e.sh || exit 1
-OUTPUT=$OUT bash tests/e2e-explain.sh || exit 1
-OUTPUT=$OUT bash tests/e2e-real.sh
+OUTPUT=$OUT bash tests/run-e2e.sh

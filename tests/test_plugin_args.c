@@ -229,3 +229,31 @@ Test(plugin_args, duration_refused_spellings)
 		cr_assert_eq(v, 4242, "'%s' wrote the output", bad[i]);
 	}
 }
+
+/*
+ * Every numeric key, with powers of two far past its range: each is refused
+ * on its value, before any shift by its order (1 << 40 in a 32-bit shift
+ * once read back as 256), and nothing of it is kept.
+ */
+Test(plugin_args, huge_powers_of_two_are_refused_for_every_key)
+{
+	static const char *const keys[] = { "batch", "ring", "syscalls" };
+	char arg[64];
+
+	for (size_t k = 0; k < sizeof(keys) / sizeof(keys[0]); k++)
+		for (int order = 21; order < 64; order++) {
+			snprintf(arg, sizeof(arg), "%s=%llu", keys[k], 1ull << order);
+			if (!strcmp(keys[k], "ring") && order == 21)
+				continue; /* the largest ring there is */
+			cr_assert_eq(parse(1, arg), -1, "%s accepted", arg);
+			cr_assert(strstr(err, arg), "%s: %s", arg, err);
+			cr_assert_eq(a.batch_order, LS_DEFAULT_BATCH_ORDER, "%s", arg);
+		}
+	refused("tlog=1099511627776K", "tlog=1099511627776K: must be a size from 64K to 16G (a bare number is MiB; 0 turns it off)");
+	refused("tlog=18014398509481984", "tlog=18014398509481984: must be a size from 64K to 16G (a bare number is MiB; 0 turns it off)");
+	refused("tlog=17179869185K", "tlog=17179869185K: must be a size from 64K to 16G (a bare number is MiB; 0 turns it off)");
+	refused("flush=1099511627776", "flush=1099511627776: must be a duration like 50ms or 1s, at most 60s (0 turns it off)");
+	refused("wait=18446744073709551615ms", "wait=18446744073709551615ms: must be a duration like 500ms or 30s, at most 3600s");
+	refused("syscalls=8", "syscalls=8: must be a power of two from 16 to 1048576 records (0 turns it off)");
+	refused("syscalls=2097152", "syscalls=2097152: must be a power of two from 16 to 1048576 records (0 turns it off)");
+}

@@ -152,7 +152,11 @@ Test(wire, permit_and_lease_are_one_write)
 Test(wire, plugin_info_and_event_layout)
 {
 	cr_assert_eq(sizeof(struct ls_rec), 8);
-	cr_assert_eq(sizeof(struct ls_plugin_info), 152);
+	cr_assert_eq(sizeof(struct ls_plugin_info), 272);
+	/* Forks and execs (wire format 4): the monitor acknowledges an execve with one 8-byte write. */
+	cr_assert_eq(offsetof(struct ls_plugin_info, forks), 152);
+	cr_assert_eq(offsetof(struct ls_plugin_info, exec_seen), 184);
+	cr_assert_eq(offsetof(struct ls_plugin_info, exec_path), 208);
 	/* The gate offer {gate_name, gate_state, gate_errno} is one 48-byte write. */
 	cr_assert_eq(offsetof(struct ls_plugin_info, gate_name), 104);
 	cr_assert_eq(offsetof(struct ls_plugin_info, gate_state), 144);

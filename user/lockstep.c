@@ -41,6 +41,7 @@
 #include "gatesrv.h"
 #include "ginputs.h"
 #include "report.h"
+#include "sidelife.h"
 #include "syscmp.h"
 #include "target.h"
 
@@ -140,6 +141,9 @@ struct ls_run {
 	/* run mode */
 	struct ls_child *child; /* [2], or NULL with --pid */
 	char end_how[2][160];
+	/* each side's forks and execs, as its plugin recorded them (sidelife.h) */
+	struct ls_sidelife life[2];
+	uint64_t life_polled_ns;
 	/* user-space comparison: after a divergence, or every vCPU with --insn */
 	struct ls_follow fol[LS_MAX_VCPUS];
 	struct ls_tlog tlog[2]; /* each side's translation log, as far as read */
@@ -1939,12 +1943,59 @@ static void live_sample(struct ls_run *run, bool print)
 	}
 }
 
+/*
+ * Both sides exec'd the same program at the same block and every block
+ * either QEMU ran was compared: the comparison is as complete as it can be
+ * (no QEMU runs after an exec).
+ */
+static bool execd_alike_all_compared(const struct ls_run *run, const struct ls_summary *s)
+{
+	if (!ls_sidelife_both_execd_alike(run->life))
+		return false;
+	for (int i = 0; i < 2; i++)
+		if (s->side[i].late || s->side[i].pending || s->side[i].gave_up || s->side[i].apart)
+			return false;
+	return true;
+}
+
+/* A side's forks and execs: said once each, when first seen (sidelife.c). */
+static void life_check(struct ls_run *run, int i)
+{
+	char line[256];
+	unsigned news = ls_sidelife_poll(&run->life[i], run->t[i].pid, run->t[i].info_addr);
+
+	if ((news & LS_SIDELIFE_FORKED) && ls_sidelife_fork_text(&run->life[i], run->desc[i].label, line, sizeof(line)))
+		notice(run, "notice", "%s", line);
+	if ((news & LS_SIDELIFE_EXECD) && ls_sidelife_exec_text(&run->life[i], run->desc[i].label, line, sizeof(line)))
+		notice(run, "notice", "%s", line);
+}
+
+/*
+ * Whether side i exec'd, or is going into an execve the monitor has
+ * acknowledged: that takes a moment more, and stopping it then would kill
+ * the guest's next program.  Waits for the outcome, 2 s at most.
+ */
+static bool exec_in_flight(struct ls_run *run, int i)
+{
+	uint64_t until = now_ns() + 2000000000ull;
+
+	life_check(run, i);
+	while (!run->life[i].execd && run->life[i].exec_state == LS_EXEC_ENTERED && now_ns() < until &&
+	       !ls_child_reap(&run->child[i])) {
+		struct timespec ts = { 0, 1000000 };
+		nanosleep(&ts, NULL);
+		life_check(run, i);
+	}
+	return run->life[i].execd;
+}
+
 static void side_ended(struct ls_run *run, int w)
 {
 	struct ls_summary s;
 	char how[64] = "exited";
 	int status = -1;
 
+	life_check(run, w); /* before the reap: an exec is told from a plugin whose memory is gone */
 	if (run->child) {
 		if (ls_child_reap(&run->child[w])) {
 			int ws = run->child[w].wstatus;
@@ -2262,6 +2313,12 @@ static int run_monitor(struct ls_run *run)
 			last_discover = t;
 		}
 		tail_step(run);
+		if (t - run->life_polled_ns >= LS_TICK_NS) {
+			for (i = 0; i < 2; i++)
+				if (!run->ended[i])
+					life_check(run, i);
+			run->life_polled_ns = t;
+		}
 		bool keep = t - last_keep >= LS_KEEP_NS;
 		if (keep)
 			last_keep = t;
@@ -2318,6 +2375,13 @@ static int run_monitor(struct ls_run *run)
 		if (comparison_complete(run))
 			wait_children(run, (const bool[2]){ true, true }, 10000000000ull, true);
 		wait_children(run, fin_side, 300000000ull, false);
+		/* A side that exec'd runs the guest's next program, not QEMU: it is the guest's, let it finish. */
+		for (i = 0; i < 2; i++)
+			if (exec_in_flight(run, i) && !ls_child_reap(&run->child[i])) {
+				notice(run, "notice", "%c (pid %d) runs the program it exec'd: waiting for it to end (Ctrl-C ends it)",
+				       run->desc[i].label, (int)run->desc[i].pid);
+				wait_children(run, (const bool[2]){ i == 0, i == 1 }, ~0ull / 2, true);
+			}
 		/* Stopped early (divergence limit, timeout, signal, the other side gone) or hanging: end them. */
 		for (i = 0; i < 2; i++)
 			if (!ls_child_reap(&run->child[i]))
@@ -2344,7 +2408,7 @@ static int run_monitor(struct ls_run *run)
 		code = LS_EXIT_DIVERGED;
 	else if (run->config_mismatch)
 		code = LS_EXIT_USAGE;
-	else if (comparison_complete(run))
+	else if (comparison_complete(run) || execd_alike_all_compared(run, &sum))
 		code = LS_EXIT_OK;
 	else if (run->self_ended) /* it ended first: what stopped us after that does not matter */
 		code = LS_EXIT_SIDE_ENDED;
@@ -2375,6 +2439,13 @@ static int run_monitor(struct ls_run *run)
 		ls_json_summary(stdout, run->desc, &sum, code, result);
 	} else {
 		ls_print_summary(stdout, run->desc, &sum);
+		for (i = 0; i < 2; i++) {
+			char line[256];
+			if (ls_sidelife_fork_text(&run->life[i], run->desc[i].label, line, sizeof(line)))
+				printf("  %s\n", line);
+			if (ls_sidelife_exec_text(&run->life[i], run->desc[i].label, line, sizeof(line)))
+				printf("  %s\n", line);
+		}
 		printf("result: %s (exit %d)\n", result, code);
 	}
 

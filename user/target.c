@@ -10,6 +10,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "../plugin/plugin_args.h" /* the limits every plugin enforces on its arguments */
 #include "elfsym.h"
 #include "procmaps.h"
 #include "qemucmd.h"
@@ -208,6 +209,30 @@ int ls_target_open(struct ls_target *t, pid_t pid, char label, char *err, size_t
 	if (!t->info.batch_order) {
 		snprintf(err, errlen, "%c: pid %d: the lockstep plugin is loaded but not initialised", label,
 			 (int)pid);
+		goto cleanup;
+	}
+	if (t->info.flags & LS_INFO_FORKED_CHILD) {
+		snprintf(err, errlen,
+			 "%c: pid %d is a child process its guest forked: its plugin records nothing (a child has no "
+			 "partner stream); compare the QEMUs that forked it",
+			 label, (int)pid);
+		goto cleanup;
+	}
+	/*
+	 * Everything later shifts by these orders (1 << batch_order and so on):
+	 * read from the target, they are checked against what the plugin's own
+	 * argument parser lets through before anything uses them.
+	 */
+	const struct ls_plugin_info *in = &t->info;
+	if (in->batch_order < LS_MIN_BATCH_ORDER || in->batch_order > LS_MAX_BATCH_ORDER ||
+	    in->ring_order > LS_MAX_RING_ORDER || in->ring_order < in->batch_order + 4 ||
+	    ((in->flags & LS_INFO_SYSCALLS) && (in->sys_order < LS_MIN_SYS_ORDER || in->sys_order > LS_MAX_SYS_ORDER))) {
+		snprintf(err, errlen,
+			 "%c: pid %d: the lockstep plugin says chunks of 2^%u blocks, a ring of 2^%u records and a "
+			 "syscall log of 2^%u, outside what any plugin accepts (chunks 2^%d-2^%d, ring 16 chunks to 2^%d, "
+			 "syscall log 2^%d-2^%d): its memory was changed",
+			 label, (int)pid, in->batch_order, in->ring_order, in->sys_order, LS_MIN_BATCH_ORDER,
+			 LS_MAX_BATCH_ORDER, LS_MAX_RING_ORDER, LS_MIN_SYS_ORDER, LS_MAX_SYS_ORDER);
 		goto cleanup;
 	}
 	rc = 0;
