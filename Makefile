@@ -31,7 +31,7 @@ ALL_CFLAGS = $(CFLAGS) $(WARN) $(DEPFLAGS) -std=gnu11 -D_GNU_SOURCE $(EXTRA_CFLA
 ALL_LDFLAGS = $(LDFLAGS) $(EXTRA_LDFLAGS)
 
 # Pure logic: no libbpf, no QEMU; unit-tested directly.
-USER_PURE := duration options procmaps qemucmd history report json metrics tlogread align systab syscmp kbtf gatesrv ginputs procmem
+USER_PURE := duration options procmaps qemucmd history report json metrics tlogread align systab syscmp kbtf gatesrv ginputs procmem relay
 USER_SRCS := $(USER_PURE) elfsym target launch follow lockstep
 PLUGIN_PURE := stream plugin_args tlog syslog gate
 # Guest pcs as symbol+offset (libelf) and guest code as text (Capstone), for
@@ -188,6 +188,7 @@ unit: $(UNIT)
 e2e: all
 	$(Q)bash tests/e2e.sh
 	$(Q)bash tests/e2e-explain.sh
+	$(Q)bash tests/e2e-run.sh
 
 check: deps
 	$(Q)$(MAKE) all $(UNIT)
@@ -195,6 +196,7 @@ check: deps
 	$(Q)bash tests/gsym_check.sh
 	$(Q)bash tests/e2e.sh
 	$(Q)bash tests/e2e-explain.sh
+	$(Q)bash tests/e2e-run.sh
 
 # The monitor, the plugin and the unit tests built with ASan and UBSan (any
 # finding aborts), then the unit and integration tests run on that build.

@@ -38,6 +38,7 @@
 #include "lockstep_wire.h"
 #include "metrics.h"
 #include "options.h"
+#include "relay.h"
 #include "gatesrv.h"
 #include "ginputs.h"
 #include "report.h"
@@ -139,6 +140,7 @@ struct ls_run {
 	uint64_t start_ns;
 	/* run mode */
 	struct ls_child *child; /* [2], or NULL with --pid */
+	struct ls_relay *relay; /* carries their output when not in --output-dir */
 	char end_how[2][160];
 	/* user-space comparison: after a divergence, or every vCPU with --insn */
 	struct ls_follow fol[LS_MAX_VCPUS];
@@ -1946,7 +1948,7 @@ static bool nothing_left_to_compare(struct ls_run *run)
 
 /*
  * Wait up to timeout_ns for the chosen children (run mode) to exit by
- * themselves, carrying their output through; an interruptible wait ends
+ * themselves (the relay carries their output); an interruptible wait ends
  * early on Ctrl-C or SIGTERM.
  */
 static void wait_children(struct ls_run *run, const bool which[2], uint64_t timeout_ns, bool interruptible)
@@ -1957,8 +1959,6 @@ static void wait_children(struct ls_run *run, const bool which[2], uint64_t time
 			if (!which[i] || ls_child_reap(&run->child[i]))
 				continue;
 			waiting = true;
-			for (int n = 0; n < 2; n++)
-				ls_child_pump(&run->child[i], n, stderr);
 		}
 		if (!waiting)
 			return;
@@ -2012,6 +2012,8 @@ static struct lockstep_bpf *open_skel(const struct ls_opts *o, int *kbtf_fd)
 	LIBBPF_OPTS(bpf_object_open_opts, oo, .btf_custom_path = path);
 	return lockstep_bpf__open_opts(&oo);
 }
+static void child_reason(const struct ls_run *run, int i, char *out, size_t len);
+
 static int run_monitor(struct ls_run *run)
 {
 	const struct ls_opts *o = run->opts;
@@ -2085,21 +2087,12 @@ static int run_monitor(struct ls_run *run)
 		code = fail("cannot set up the event ring buffer: %s", strerror(errno));
 		goto cleanup;
 	}
-	/*
-	 * epoll data: 0-1 pidfds, 2 the ring buffer, 3 the gate socket, 4 + 2 * side + n a side's stdout (n 0)
-	 * or stderr (n 1).
-	 */
+	/* epoll data: 0-1 pidfds, 2 the ring buffer, 3 the gate socket. */
 	struct epoll_event ee = { .events = EPOLLIN, .data.u32 = 2 };
 	epoll_ctl(epfd, EPOLL_CTL_ADD, ring_buffer__epoll_fd(rb), &ee);
 	for (i = 0; i < 2; i++) {
 		ee.data.u32 = (uint32_t)i;
 		epoll_ctl(epfd, EPOLL_CTL_ADD, run->pidfd[i], &ee);
-		for (int n = 0; run->child && n < 2; n++) {
-			if (run->child[i].fd[n] < 0)
-				continue;
-			ee.data.u32 = (uint32_t)(4 + 2 * i + n);
-			epoll_ctl(epfd, EPOLL_CTL_ADD, run->child[i].fd[n], &ee);
-		}
 	}
 	if (o->metrics) {
 		char err[256];
@@ -2163,9 +2156,6 @@ static int run_monitor(struct ls_run *run)
 					epoll_ctl(epfd, EPOLL_CTL_DEL, run->gate.listen_fd, NULL);
 					notice(run, "notice", "the gate socket failed (%s): it answers no more", strerror(-g));
 				}
-			} else if (w >= 4) {
-				ls_child_pump(&run->child[(w - 4) / 2], (int)(w - 4) % 2, stderr);
-				run->view_drawn = false;
 			} else if (!run->ended[w]) {
 				/* Anything it published before exiting counts: look before deciding. */
 				ring_buffer__consume(rb);
@@ -2245,8 +2235,10 @@ static int run_monitor(struct ls_run *run)
 			if (!ls_child_reap(&run->child[i]))
 				notice(run, "notice", "stopping %c (pid %d)", run->desc[i].label, (int)run->desc[i].pid);
 		ls_children_stop(run->child, 2, 1000);
+		/* Their last lines before the summary (bounded: something they started may hold the pipes). */
+		if (run->relay)
+			ls_relay_wait(run->relay, (const bool[2]){ true, true }, 2000);
 		for (i = 0; i < 2; i++) {
-			ls_child_drain(&run->child[i], stderr);
 			if (!run->ended[i]) {
 				run->ended[i] = true;
 				side_ended(run, i);
@@ -2272,15 +2264,32 @@ static int run_monitor(struct ls_run *run)
 		code = LS_EXIT_SIDE_ENDED;
 	else
 		code = LS_EXIT_STOPPED;
-	if (run->child && run->self_ended && !sum.side[0].published_end && !sum.side[1].published_end &&
-	    !run->diverged) {
-		/* Nothing ran at all: a bad guest, not a comparison that ended early. */
-		char a[64], b[64];
-		notice(run, "error",
-		       "neither QEMU ran a single guest block (A %s, B %s): check the guest path and arguments; "
-		       "qemu-user 7.2 exits with status 1 and no message when it cannot load the guest",
-		       ls_child_how(&run->child[0], a, sizeof(a)), ls_child_how(&run->child[1], b, sizeof(b)));
+	/*
+	 * A side that ended by itself without publishing a single block could
+	 * not run the guest (another architecture, not executable, ...): the
+	 * run compared nothing because of the environment, whatever the other
+	 * side did.  Every guest runs blocks, and the plugin publishes the last
+	 * partial chunk when QEMU exits, so 0 means none ran.
+	 */
+	bool no_start = false;
+	for (i = 0; run->child && !run->diverged && i < 2; i++) {
+		const struct ls_child *c = &run->child[i];
+		char how[64], why[LS_LAST_LINE];
+		/* Killed by a signal before its first chunk is something else (exit 3): the guest may have run. */
+		if (!c->reaped || c->signalled || !WIFEXITED(c->wstatus) || sum.side[i].published_end)
+			continue;
+		child_reason(run, i, why, sizeof(why));
+		notice(run, "error", "%c (pid %d) could not run the guest: it %s before publishing a single block; %s%s",
+		       run->desc[i].label, (int)run->desc[i].pid, ls_child_how(c, how, sizeof(how)),
+		       why[0] ? "its last message: " : "",
+		       why[0] ? why
+			      : "it printed nothing on stderr (qemu-user 7.2 exits with status 1 and no message when it "
+				"cannot load the guest: check the guest path and arguments)");
+		no_start = true;
+	}
+	if (no_start) {
 		code = LS_EXIT_USAGE;
+		outcomes_differ = false;
 	}
 	const char *verdict[] = { "no divergence", "DIVERGED", "error", "a side ended before the comparison finished",
 				  "stopped before the comparison finished" };
@@ -2327,12 +2336,23 @@ cleanup:
 	return code;
 }
 
+/* The last thing side i said on stderr (what QEMU says when it cannot start), or "". */
+static void child_reason(const struct ls_run *run, int i, char *out, size_t len)
+{
+	if (run->relay)
+		ls_relay_last_err(run->relay, i, out, len);
+	else
+		ls_child_file_last_err(&run->child[i], out, len);
+}
+
 /*
  * `run`: start both QEMUs held before their first block (wait=), and wait
  * until each has its plugin loaded and vCPU 0's stream registered, so the
- * monitor attaches before any block runs.
+ * monitor attaches before any block runs.  io[side] are each QEMU's stdin,
+ * stdout and stderr.
  */
-static int launch_both(struct ls_run *run, struct ls_opts *o, struct ls_child child[2])
+static int launch_both(struct ls_run *run, struct ls_opts *o, struct ls_child child[2], const int io[2][3],
+		       const struct ls_creds *cr)
 {
 	char plugin[PATH_MAX], err[1024];
 	char parg[PATH_MAX + 512];
@@ -2342,13 +2362,15 @@ static int launch_both(struct ls_run *run, struct ls_opts *o, struct ls_child ch
 	/* wait= first: a user's own wait= in --plugin-args comes later and wins. */
 	snprintf(parg, sizeof(parg), "%s,wait=60s%s%s", plugin, o->plugin_args ? "," : "",
 		 o->plugin_args ? o->plugin_args : "");
+	run->child = child;
 	for (int i = 0; i < 2; i++) {
 		if (ls_launch(&child[i], (char)('A' + i), o->qemu[i], o->side_args[i], o->nside_args[i], parg,
-			      o->guest_argv, o->guest_argc, o->output_dir, err, sizeof(err)))
+			      o->guest_argv, o->guest_argc, io[i], cr, err, sizeof(err)))
 			return fail("%s", err);
 		o->pid[i] = child[i].pid;
 	}
-	run->child = child;
+	if (run->relay) /* the QEMUs have theirs: the relay sees the end of each stream when its QEMU ends */
+		ls_relay_close_writers(run->relay);
 	uint64_t give_up = now_ns() + 20000000000ull;
 	for (int i = 0; i < 2; i++) {
 		for (;;) {
@@ -2357,16 +2379,16 @@ static int launch_both(struct ls_run *run, struct ls_opts *o, struct ls_child ch
 			    ls_target_read(child[i].pid, run->t[i].info.batches_addr, &batch0, sizeof(batch0)) == 0 &&
 			    batch0)
 				break;
-			for (int j = 0; j < 2; j++)
-				ls_child_pump(&child[i], j, stderr);
 			if (ls_child_reap(&child[i])) {
-				char how[64];
-				ls_child_drain(&child[i], stderr);
-				return fail("%c: %s %s before its plugin was ready (its output, if any, is %s; "
-					    "qemu-user 7.2 exits with status 1 and no message when it cannot load the "
-					    "guest: check the guest path)",
-					    'A' + i, o->qemu[i], ls_child_how(&child[i], how, sizeof(how)),
-					    o->output_dir ? "in --output-dir" : "above");
+				char how[64], why[LS_LAST_LINE];
+				if (run->relay)
+					ls_relay_wait(run->relay, (const bool[2]){ i == 0, i == 1 }, 2000);
+				child_reason(run, i, why, sizeof(why));
+				return fail("%c could not start: %s %s before its plugin was ready: %s%s", 'A' + i, o->qemu[i],
+					    ls_child_how(&child[i], how, sizeof(how)), why[0] ? "it said: " : "",
+					    why[0] ? why
+						   : "no message on its stderr (qemu-user 7.2 exits with status 1 and no "
+						     "message when it cannot load the guest: check the guest path)");
 			}
 			if (now_ns() > give_up)
 				return fail("%c: %s did not load the plugin within 20 s: %s", 'A' + i, o->qemu[i], err);
@@ -2381,18 +2403,75 @@ static int launch_both(struct ls_run *run, struct ls_opts *o, struct ls_child ch
 	return 0;
 }
 
+/*
+ * Run mode's plumbing before the QEMUs start: whom they run as, their stdin
+ * (/dev/null or one sealed copy of ours, opened once per side), their output
+ * (files in --output-dir, or the relay).  io[side][0..2]: their fds.
+ */
+static int prepare_io(struct ls_run *run, const struct ls_opts *o, struct ls_child child[2], struct ls_relay *relay,
+		      struct ls_creds *cr, int io[2][3])
+{
+	char err[1024];
+	int in_copy = -1, rc = 0;
+
+	for (int i = 0; i < 2; i++)
+		io[i][0] = io[i][1] = io[i][2] = -1;
+	if (ls_resolve_creds(o->user, o->as_root, getenv("SUDO_UID"), getenv("SUDO_GID"), cr, err, sizeof(err)))
+		return fail("%s", err);
+	if (o->verbose)
+		fprintf(stderr, "lockstep-bpf: the QEMUs run as %s\n", cr->drop ? cr->name : "this command's user");
+	if (o->stdin_copy) {
+		if (isatty(STDIN_FILENO))
+			fprintf(stderr, "lockstep-bpf: --stdin: reading the guests' input from the terminal until Ctrl-D\n");
+		if ((in_copy = ls_stdin_copy(STDIN_FILENO, err, sizeof(err))) < 0)
+			return fail("%s", err);
+	}
+	for (int i = 0; i < 2 && !rc; i++) {
+		io[i][0] = in_copy >= 0 ? ls_reopen_ro(in_copy, err, sizeof(err)) : open("/dev/null", O_RDONLY | O_CLOEXEC);
+		if (io[i][0] < 0)
+			rc = fail("%s", in_copy >= 0 ? err : "cannot open /dev/null");
+	}
+	if (in_copy >= 0)
+		close(in_copy);
+	if (rc)
+		return rc;
+	if (o->output_dir) {
+		int fds[2][2];
+		if (ls_open_outputs(o->output_dir, cr, fds, err, sizeof(err)))
+			return fail("%s", err);
+		for (int i = 0; i < 2; i++) {
+			io[i][1] = fds[i][0];
+			io[i][2] = fds[i][1];
+			child[i].err_file = fds[i][1];
+		}
+	} else {
+		if (ls_relay_start(relay, STDERR_FILENO, err, sizeof(err)))
+			return fail("%s", err);
+		run->relay = relay;
+		for (int i = 0; i < 2; i++) {
+			io[i][1] = relay->wfd[i][0];
+			io[i][2] = relay->wfd[i][1];
+		}
+	}
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	struct ls_opts opts;
 	struct ls_run run;
 	struct ls_child child[2];
+	struct ls_relay relay = { 0 };
+	struct ls_creds creds;
 	struct sigaction sa;
 	char err[1024];
-	int rc;
+	int rc, io[2][3] = { { -1, -1, -1 }, { -1, -1, -1 } };
 
 	ls_opts_parse(argc, argv, &opts);
 	memset(&run, 0, sizeof(run));
 	memset(child, 0, sizeof(child));
+	child[0].err_file = child[1].err_file = -1;
+	child[0].pid = child[1].pid = -1;
 	run.opts = &opts;
 	libbpf_set_print(opts.verbose ? libbpf_print_verbose : libbpf_print_quiet);
 
@@ -2407,15 +2486,25 @@ int main(int argc, char **argv)
 	sigaction(SIGHUP, &sa, NULL);
 	sigaction(SIGQUIT, &sa, NULL);
 	signal(SIGPIPE, SIG_IGN); /* a metrics client that hangs up must not kill us */
-	/* A freeze must land before the rings move on: do not queue behind the QEMUs. */
-	setpriority(PRIO_PROCESS, 0, -10);
 	if (opts.launch) {
-		rc = launch_both(&run, &opts, child);
+		/* Before the priority below: the relay and the QEMUs are forked from here. */
+		rc = prepare_io(&run, &opts, child, &relay, &creds, io);
+		if (!rc)
+			rc = launch_both(&run, &opts, child, (const int(*)[3])io, &creds);
+		/* The QEMUs have them; the relay's ends are the relay's to close; a stderr file stays, for its last line. */
+		for (int i = 0; i < 2; i++) {
+			if (io[i][0] >= 0)
+				close(io[i][0]);
+			if (!run.relay && io[i][1] >= 0)
+				close(io[i][1]);
+		}
 	} else {
 		for (int i = 0; i < 2 && !rc; i++)
 			if (ls_target_open(&run.t[i], opts.pid[i], (char)('A' + i), err, sizeof(err)))
 				rc = fail("%s", err);
 	}
+	/* A freeze must land before the rings move on: do not queue behind the QEMUs. */
+	setpriority(PRIO_PROCESS, 0, -10);
 	for (int i = 0; i < 2 && !rc; i++)
 		run.desc[i] = (struct ls_side_desc){ run.t[i].label, run.t[i].pid, run.t[i].exe, run.t[i].cmdline,
 						     run.t[i].guest, run.t[i].plugin_version };
@@ -2432,8 +2521,12 @@ int main(int argc, char **argv)
 	if (opts.launch) {
 		/* On an error before or during monitoring, do not leave held QEMUs behind. */
 		ls_children_stop(child, 2, 1000);
+		/* Everything they wrote is out before we go; the relay stays if something still holds a pipe. */
+		if (run.relay)
+			ls_relay_finish(run.relay, 2000);
 		for (int i = 0; i < 2; i++)
-			ls_child_drain(&child[i], stderr);
+			if (!run.relay && io[i][2] >= 0)
+				close(io[i][2]);
 	}
 	return rc;
 }
