@@ -174,5 +174,24 @@ else
 	ko "$t" "rc=$rc rc0=$rc0" "$(cat "$TMP/in.err" "$TMP/in0.err")"
 fi
 
+t="A killed in run mode: B runs on to its own end with all its output, exit 3"
+"$MON" run -q -- "$R" 4 >"$TMP/ka.out" 2>"$TMP/ka.err" &
+M=$!
+pids+=("$M")
+wait_for "$TMP/ka.err" "^A| early stderr" && wait_for "$TMP/ka.err" "^B| early stderr"
+sleep 1 # both are in their sleep, their blocks so far flushed
+A=$(pid_of "$TMP/ka.out" A)
+kill -9 "$A"
+for _ in $(seq 600); do [ -e "/proc/$M" ] || break; sleep 0.1; done
+wait "$M"
+rc=$?
+if [ "$rc" = 3 ] && grep -q "^B| late stdout" "$TMP/ka.err" && grep -q "^B| late stderr" "$TMP/ka.err" &&
+	grep -q "A ended first; B (pid [0-9]*) runs on to its own end" "$TMP/ka.err" &&
+	grep -q "B (pid [0-9]*): .*exited with status 0" "$TMP/ka.out" && grep -q "A (pid [0-9]*): .*killed by SIGKILL" "$TMP/ka.out"; then
+	ok "$t"
+else
+	ko "$t" "rc=$rc" "$(cat "$TMP/ka.out" "$TMP/ka.err")"
+fi
+
 echo "e2e-run: $pass passed, $fail failed"
 [ "$fail" = 0 ]

@@ -2014,6 +2014,15 @@ static struct lockstep_bpf *open_skel(const struct ls_opts *o, int *kbtf_fd)
 }
 static void child_reason(const struct ls_run *run, int i, char *out, size_t len);
 
+/* Side i published at least one block (on any vCPU). */
+static bool side_published(const struct ls_run *run, int i)
+{
+	for (int v = 0; v < LS_MAX_VCPUS; v++)
+		if (LS_READ(run->skel->bss->pairs[v].side[i].pub_end))
+			return true;
+	return false;
+}
+
 static int run_monitor(struct ls_run *run)
 {
 	const struct ls_opts *o = run->opts;
@@ -2230,6 +2239,34 @@ static int run_monitor(struct ls_run *run)
 		if (comparison_complete(run))
 			wait_children(run, (const bool[2]){ true, true }, 10000000000ull, true);
 		wait_children(run, fin_side, 300000000ull, false);
+		/*
+		 * A side ended by itself after running: the other runs on to its
+		 * own end (no longer compared, its output intact), as it would
+		 * without the monitor; the result stays exit 3.  Ctrl-C and
+		 * --timeout still stop it.  One that could not start at all
+		 * (nothing published) leaves nothing worth waiting for.
+		 */
+		int other = -1;
+		for (i = 0; i < 2; i++)
+			if (run->child[i].reaped && !run->child[i].signalled && side_published(run, i) &&
+			    !ls_child_reap(&run->child[i ^ 1]))
+				other = i ^ 1;
+		if (other >= 0 && run->self_ended && !run->stop && !run->timed_out && !exiting) {
+			notice(run, "notice", "%c ended first; %c (pid %d) runs on to its own end, no longer compared "
+					      "(Ctrl-C stops it)",
+			       run->desc[other ^ 1].label, run->desc[other].label, (int)run->desc[other].pid);
+			run->skel->bss->control.released = 1;
+			update_permits(run, true);
+			uint64_t now = now_ns();
+			uint64_t left = !deadline ? ~0ull / 2 : deadline > now ? deadline - now : 0;
+			wait_children(run, (const bool[2]){ other == 0, other == 1 }, left, true);
+			if (!ls_child_reap(&run->child[other])) {
+				if (exiting)
+					notice(run, "notice", "interrupted after %.2f s: stopping", elapsed(run));
+				else
+					notice(run, "notice", "--timeout reached after %.2f s: stopping", elapsed(run));
+			}
+		}
 		/* Stopped early (divergence limit, timeout, signal, the other side gone) or hanging: end them. */
 		for (i = 0; i < 2; i++)
 			if (!ls_child_reap(&run->child[i]))
