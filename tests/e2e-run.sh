@@ -193,5 +193,21 @@ else
 	ko "$t" "rc=$rc" "$(cat "$TMP/ka.out" "$TMP/ka.err")"
 fi
 
+t="--pid, the backlog not held (both blocked in a syscall): the notice and the summary give one number"
+start_qemu bka "" "$G/sleeper" 100000 30; A=$qpid
+start_qemu bkb "" "$G/sleeper" 100000 30; B=$qpid
+sleep 1.5 # both in their sleep, with their blocks flushed
+monitor bk -q --timeout 4s --pid "$A" --pid "$B"
+kill -9 "$A" "$B" 2>/dev/null
+wait "$A" "$B" 2>/dev/null
+na=$(sed -n 's/.*the blocks published before the attach are not compared (A \([0-9]*\), B \([0-9]*\)).*/\1/p' "$TMP/bk.mon")
+sa=$(sed -n 's/^    A: \([0-9]*\) before the comparison started.*/\1/p' "$TMP/bk.mon")
+sb=$(sed -n 's/^    B: \([0-9]*\) before the comparison started.*/\1/p' "$TMP/bk.mon")
+if [ "$mrc" = 4 ] && [ -n "$na" ] && [ "$na" -gt 0 ] && [ "$na" = "$sa" ] && [ "$sa" = "$sb" ]; then
+	ok "$t ($na blocks)"
+else
+	ko "$t" "rc=$mrc notice=$na summary=$sa/$sb" "$(cat "$TMP/bk.mon")"
+fi
+
 echo "e2e-run: $pass passed, $fail failed"
 [ "$fail" = 0 ]

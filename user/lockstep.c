@@ -51,6 +51,7 @@ static volatile sig_atomic_t exiting;
 struct ls_stream_ctl {
 	uint64_t batch_addr; /* 0: this vCPU does not exist (yet) on this side */
 	uint64_t attach_chunk;
+	uint64_t attach_end; /* blocks it had published when first seen (before the uprobes) */
 	uint64_t permit; /* last written */
 	uint64_t lease_written_ns;
 	bool gate_fields; /* gate_side, gate_window and gate_thaw written: LS_PERMIT_GATE may follow */
@@ -335,6 +336,11 @@ static void discover_streams(struct ls_run *run)
 			c->batch_addr = addrs[v];
 			/* Its last publication's chunk, or the one after it if that one was full. */
 			c->attach_chunk = b.pub_id ? b.chunk + ((b.flags & LS_PUB_FULL) ? 1 : 0) : 0;
+			/* Hostile input: only a count the chunk can hold is taken. */
+			c->attach_end = b.pub_id && b.batch_order < 32 && b.chunk < (1ull << 40) &&
+						b.nblocks <= (1u << b.batch_order)
+					? (b.chunk << b.batch_order) + b.nblocks
+					: 0;
 			c->permit = 0;
 		}
 	}
@@ -1548,10 +1554,13 @@ static void backlog_hold(struct ls_run *run)
 		struct ls_backlog *bk = &run->bk[v];
 		if (!bk->active || bk->done)
 			continue;
+		/* What each had published when the monitor attached: the summary counts the same. */
 		notice(run, "notice",
-		       "vCPU %d: blocks before %" PRIu64 " not compared: a side did not reach that block within %.0f s "
-		       "(blocked in a system call?)",
-		       v, (bk->target + 1) << run->t[0].info.batch_order, LS_BACKLOG_WAIT_NS / 1e9);
+		       "vCPU %d: the blocks published before the attach are not compared (A %" PRIu64 ", B %" PRIu64
+		       "): a side did not reach block %" PRIu64 " within %.0f s (blocked in a system call?), so the "
+		       "comparison starts at the first chunk both publish later",
+		       v, run->sc[0][v].attach_end, run->sc[1][v].attach_end,
+		       (bk->target + 1) << run->t[0].info.batch_order, LS_BACKLOG_WAIT_NS / 1e9);
 		bk->active = false;
 	}
 	update_permits(run, true);
@@ -1706,7 +1715,8 @@ static void collect(struct ls_run *run, struct ls_summary *s)
 	for (uint32_t k = 0; k < LS_MAX_VCPUS; k++) {
 		const struct ls_backlog *bk = &run->bk[k];
 		memcpy(&st, &run->skel->bss->pairs[k], sizeof(st));
-		if (!st.side[0].publications && !st.side[1].publications && !bk->end)
+		if (!st.side[0].publications && !st.side[1].publications && !bk->end && !run->sc[0][k].attach_end &&
+		    !run->sc[1][k].attach_end)
 			continue;
 		s->vcpus++;
 		const struct ls_tail *tl = &run->tail[k];
@@ -1743,7 +1753,11 @@ static void collect(struct ls_run *run, struct ls_summary *s)
 		for (int i = 0; i < 2; i++) {
 			struct ls_side_summary *ss = &s->side[i];
 			uint64_t pub = st.side[i].pub_end > bk->end ? st.side[i].pub_end : bk->end;
-			uint64_t early = started ? (start < pub ? start : pub) : 0;
+			uint64_t att = run->sc[i][k].attach_end;
+			if (pub < att)
+				pub = att; /* published before the attach, nothing since */
+			/* Not started: what it had published when the monitor attached was not compared either. */
+			uint64_t early = started ? (start < pub ? start : pub) : att;
 			uint64_t late = st.side[i].uncompared_late;
 			/*
 			 * Chunks published while the divergence froze the kernel's comparison come after it:
