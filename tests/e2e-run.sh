@@ -209,5 +209,25 @@ else
 	ko "$t" "rc=$mrc notice=$na summary=$sa/$sb" "$(cat "$TMP/bk.mon")"
 fi
 
+t="--pid: a QEMU that exits after the checks, before the attach: 'exited', exit 2"
+start_qemu xa "" "$G/intloop" 3000000000; A=$qpid
+start_qemu xb "" "$G/intloop" 3000000000; B=$qpid
+kill -STOP "$A" # A cannot reach the held chunk: the monitor waits 2 s before attaching
+"$MON" -v -q --pid "$A" --pid "$B" >"$TMP/x.out" 2>"$TMP/x.err" &
+M=$!
+pids+=("$M")
+# -v: the kernel BTF line comes after both pids are checked
+wait_for "$TMP/x.err" "kernel BTF"
+kill -9 "$A"
+wait "$M"
+rc=$?
+kill -9 "$B" 2>/dev/null
+wait "$A" "$B" 2>/dev/null
+if [ "$rc" = 2 ] && grep -q "^lockstep-bpf: A (pid $A) exited while the monitor was starting, before its uprobe could be attached" "$TMP/x.err"; then
+	ok "$t"
+else
+	ko "$t" "rc=$rc" "$(grep -v '^libbpf' "$TMP/x.err")"
+fi
+
 echo "e2e-run: $pass passed, $fail failed"
 [ "$fail" = 0 ]

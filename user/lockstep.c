@@ -601,6 +601,24 @@ static int follow_begin(struct ls_run *run, int v, const uint64_t pos[2], const 
 	return 0;
 }
 
+/* The process has exited (gone, or a zombie its parent has not reaped). */
+static bool pid_exited(pid_t pid)
+{
+	char path[64], buf[512];
+	FILE *f;
+	bool gone = false;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	if (!(f = fopen(path, "r")))
+		return errno == ENOENT || errno == ESRCH;
+	if (fgets(buf, sizeof(buf), f)) {
+		const char *p = strrchr(buf, ')');
+		gone = p && (p[2] == 'Z' || p[2] == 'X');
+	}
+	fclose(f);
+	return gone;
+}
+
 static bool stopped_state(pid_t pid)
 {
 	char path[64], buf[512];
@@ -2093,8 +2111,15 @@ static int run_monitor(struct ls_run *run)
 		links[i] = bpf_program__attach_uprobe_opts(run->skel->progs.on_publish, run->t[i].pid,
 							   run->t[i].probe_path, 0, &uo);
 		if (!links[i]) {
-			code = fail("cannot attach the uprobe to %c (pid %d, %s): %s", run->t[i].label,
-				    (int)run->t[i].pid, run->t[i].plugin_path, strerror(errno));
+			int e = errno;
+			/* It passed the checks, then ended: the path under /proc/PID/root is gone with it. */
+			if (pid_exited(run->t[i].pid))
+				code = fail("%c (pid %d) exited while the monitor was starting, before its uprobe could be "
+					    "attached: nothing was compared",
+					    run->t[i].label, (int)run->t[i].pid);
+			else
+				code = fail("cannot attach the uprobe to %c (pid %d, %s): %s", run->t[i].label,
+					    (int)run->t[i].pid, run->t[i].plugin_path, strerror(e));
 			goto cleanup;
 		}
 		run->pidfd[i] = pidfd_open_(run->t[i].pid);
