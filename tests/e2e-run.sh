@@ -43,20 +43,23 @@ else
 	ko "$t" "rc=$rc" "$(cat "$TMP/archb.out" "$TMP/archb.err")"
 fi
 
-t="a guest file that is not executable: exit 2, says QEMU printed nothing and what that means"
+t="a guest file that is not executable, or missing: exit 2; QEMU says nothing, so the monitor says what is wrong"
 printf 'not a program\n' >"$TMP/noexec"
 timeout 120 "$MON" run -q -- "$TMP/noexec" >"$TMP/nx.out" 2>"$TMP/nx.err"
 rc=$?
-if [ "$rc" = 2 ] && grep -q "could not run the guest: it exited with status 1 before publishing a single block; it printed nothing on stderr" "$TMP/nx.err"; then
+timeout 120 "$MON" run -q -- "$TMP/missing" >"$TMP/ms.out" 2>"$TMP/ms.err"
+rc2=$?
+if [ "$rc" = 2 ] && grep -q "could not run the guest: it exited with status 1 before publishing a single block; it printed nothing; the guest $TMP/noexec is not executable (mode 644)" "$TMP/nx.err" &&
+	[ "$rc2" = 2 ] && grep -q "^lockstep-bpf: A could not start: .*; it printed nothing; the guest $TMP/missing: No such file or directory" "$TMP/ms.err"; then
 	ok "$t"
 else
-	ko "$t" "rc=$rc" "$(cat "$TMP/nx.out" "$TMP/nx.err")"
+	ko "$t" "rc=$rc rc2=$rc2" "$(cat "$TMP/nx.out" "$TMP/nx.err" "$TMP/ms.err")"
 fi
 
 t="a QEMU that cannot load the plugin: exit 2 with QEMU's message, before any comparison"
 timeout 120 "$MON" run -q --plugin-args bogus=1 -- "$R" >"$TMP/pl.out" 2>"$TMP/pl.err"
 rc=$?
-if [ "$rc" = 2 ] && grep -q "^lockstep-bpf: A could not start: .* before its plugin was ready: it said: .*Could not load plugin" "$TMP/pl.err"; then
+if [ "$rc" = 2 ] && grep -q "^lockstep-bpf: A could not start: .* before its plugin was ready; its last message: .*Could not load plugin" "$TMP/pl.err"; then
 	ok "$t"
 else
 	ko "$t" "rc=$rc" "$(cat "$TMP/pl.out" "$TMP/pl.err")"
@@ -212,6 +215,7 @@ fi
 t="--pid: a QEMU that exits after the checks, before the attach: 'exited', exit 2"
 start_qemu xa "" "$G/intloop" 3000000000; A=$qpid
 start_qemu xb "" "$G/intloop" 3000000000; B=$qpid
+sleep 0.5 # both past their first chunks: the monitor holds them at the later one
 kill -STOP "$A" # A cannot reach the held chunk: the monitor waits 2 s before attaching
 "$MON" -v -q --pid "$A" --pid "$B" >"$TMP/x.out" 2>"$TMP/x.err" &
 M=$!

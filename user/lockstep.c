@@ -19,6 +19,7 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/uio.h>
 #include <sys/wait.h>
@@ -2350,17 +2351,13 @@ static int run_monitor(struct ls_run *run)
 	bool no_start = false;
 	for (i = 0; run->child && !run->diverged && i < 2; i++) {
 		const struct ls_child *c = &run->child[i];
-		char how[64], why[LS_LAST_LINE];
+		char how[64], why[PATH_MAX + 128];
 		/* Killed by a signal before its first chunk is something else (exit 3): the guest may have run. */
 		if (!c->reaped || c->signalled || !WIFEXITED(c->wstatus) || sum.side[i].published_end)
 			continue;
 		child_reason(run, i, why, sizeof(why));
-		notice(run, "error", "%c (pid %d) could not run the guest: it %s before publishing a single block; %s%s",
-		       run->desc[i].label, (int)run->desc[i].pid, ls_child_how(c, how, sizeof(how)),
-		       why[0] ? "its last message: " : "",
-		       why[0] ? why
-			      : "it printed nothing on stderr (qemu-user 7.2 exits with status 1 and no message when it "
-				"cannot load the guest: check the guest path and arguments)");
+		notice(run, "error", "%c (pid %d) could not run the guest: it %s before publishing a single block; %s",
+		       run->desc[i].label, (int)run->desc[i].pid, ls_child_how(c, how, sizeof(how)), why);
 		no_start = true;
 	}
 	if (no_start) {
@@ -2412,13 +2409,33 @@ cleanup:
 	return code;
 }
 
-/* The last thing side i said on stderr (what QEMU says when it cannot start), or "". */
+/*
+ * Why side i could not start, as a phrase: the last thing it said on stderr
+ * (what QEMU says when it cannot), else what is wrong with the guest file
+ * (qemu-user 7.2 says nothing when it cannot open the guest), else that.
+ */
 static void child_reason(const struct ls_run *run, int i, char *out, size_t len)
 {
+	char last[LS_LAST_LINE];
+	const char *guest = run->opts->guest_argv ? run->opts->guest_argv[0] : NULL;
+	struct stat st;
+
 	if (run->relay)
-		ls_relay_last_err(run->relay, i, out, len);
+		ls_relay_last_err(run->relay, i, last, sizeof(last));
 	else
-		ls_child_file_last_err(&run->child[i], out, len);
+		ls_child_file_last_err(&run->child[i], last, sizeof(last));
+	if (last[0])
+		snprintf(out, len, "its last message: %s", last);
+	else if (guest && stat(guest, &st))
+		snprintf(out, len, "it printed nothing; the guest %s: %s", guest, strerror(errno));
+	else if (guest && !S_ISREG(st.st_mode))
+		snprintf(out, len, "it printed nothing; the guest %s is not a regular file", guest);
+	else if (guest && !(st.st_mode & 0111))
+		snprintf(out, len, "it printed nothing; the guest %s is not executable (mode %03o)", guest,
+			 (unsigned)(st.st_mode & 0777));
+	else
+		snprintf(out, len, "it printed nothing on stderr (qemu-user 7.2 exits with status 1 and no message when "
+				   "it cannot load the guest: check the guest path and arguments)");
 }
 
 /*
@@ -2456,15 +2473,12 @@ static int launch_both(struct ls_run *run, struct ls_opts *o, struct ls_child ch
 			    batch0)
 				break;
 			if (ls_child_reap(&child[i])) {
-				char how[64], why[LS_LAST_LINE];
+				char how[64], why[PATH_MAX + 128];
 				if (run->relay)
 					ls_relay_wait(run->relay, (const bool[2]){ i == 0, i == 1 }, 2000);
 				child_reason(run, i, why, sizeof(why));
-				return fail("%c could not start: %s %s before its plugin was ready: %s%s", 'A' + i, o->qemu[i],
-					    ls_child_how(&child[i], how, sizeof(how)), why[0] ? "it said: " : "",
-					    why[0] ? why
-						   : "no message on its stderr (qemu-user 7.2 exits with status 1 and no "
-						     "message when it cannot load the guest: check the guest path)");
+				return fail("%c could not start: %s %s before its plugin was ready; %s", 'A' + i, o->qemu[i],
+					    ls_child_how(&child[i], how, sizeof(how)), why);
 			}
 			if (now_ns() > give_up)
 				return fail("%c: %s did not load the plugin within 20 s: %s", 'A' + i, o->qemu[i], err);
