@@ -114,6 +114,16 @@ else
 	ko "$t" "rc=$rc" "$(cat "$TMP/user.out" "$TMP/user.err" "$TMP"/uout/* 2>&1)"
 fi
 
+t="a guest the guests' user cannot read: exit 2, the message says whom they run as and --as-root"
+mkdir -p "$TMP/private" && chmod 700 "$TMP/private" && cp "$R" "$TMP/private/runenv"
+SUDO_UID=$TU SUDO_GID=$TG timeout 120 "$MON" run -q -- "$TMP/private/runenv" >"$TMP/priv.out" 2>"$TMP/priv.err"
+rc=$?
+if [ "$rc" = 2 ] && grep -q "could not start: .*the QEMUs run as user lockstep-test (uid $TU, from SUDO_UID): can that user read $TMP/private/runenv" "$TMP/priv.err"; then
+	ok "$t"
+else
+	ko "$t" "rc=$rc" "$(cat "$TMP/priv.out" "$TMP/priv.err")"
+fi
+
 t="--as-root keeps root under sudo; --user and --as-root together are refused (exit 2)"
 SUDO_UID=$TU SUDO_GID=$TG timeout 120 "$MON" run -q --as-root -- "$R" >"$TMP/root.out" 2>"$TMP/root.err"
 rc=$?

@@ -143,6 +143,7 @@ struct ls_run {
 	/* run mode */
 	struct ls_child *child; /* [2], or NULL with --pid */
 	struct ls_relay *relay; /* carries their output when not in --output-dir */
+	const char *run_as; /* "user x (uid n)" when they do not run as us, for messages */
 	char end_how[2][160];
 	/* user-space comparison: after a divergence, or every vCPU with --insn */
 	struct ls_follow fol[LS_MAX_VCPUS];
@@ -2256,8 +2257,8 @@ static int run_monitor(struct ls_run *run)
 		notice(run, "notice", "interrupted after %.2f s: stopping", elapsed(run));
 	if (run->child && run->frozen_exit) {
 		/*
-		 * QEMUs we started die with us (PR_SET_PDEATHSIG), so we stay while
-		 * they are frozen, carrying their output; Ctrl-C ends them.
+		 * We stay while they are frozen (the relay carries their output);
+		 * Ctrl-C ends them.
 		 */
 		if (!o->json)
 			printf("lockstep-bpf stays while they are stopped (they end with it): Ctrl-C here ends both\n");
@@ -2275,7 +2276,7 @@ static int run_monitor(struct ls_run *run)
 					fin_side[i] = false;
 		}
 		update_permits(run, true);
-		/* Finished QEMUs are exiting by themselves: let them, carrying their output through. */
+		/* Finished QEMUs are exiting by themselves: let them. */
 		if (comparison_complete(run))
 			wait_children(run, (const bool[2]){ true, true }, 10000000000ull, true);
 		wait_children(run, fin_side, 300000000ull, false);
@@ -2426,6 +2427,10 @@ static void child_reason(const struct ls_run *run, int i, char *out, size_t len)
 		ls_child_file_last_err(&run->child[i], last, sizeof(last));
 	if (last[0])
 		snprintf(out, len, "its last message: %s", last);
+	else if (run->run_as && guest && !stat(guest, &st) && S_ISREG(st.st_mode) && (st.st_mode & 0111))
+		snprintf(out, len, "it printed nothing; the QEMUs run as %s: can that user read %s and the directories "
+				   "above it? (--as-root runs them as this command's user)",
+			 run->run_as, guest);
 	else if (guest && stat(guest, &st))
 		snprintf(out, len, "it printed nothing; the guest %s: %s", guest, strerror(errno));
 	else if (guest && !S_ISREG(st.st_mode))
@@ -2510,6 +2515,7 @@ static int prepare_io(struct ls_run *run, const struct ls_opts *o, struct ls_chi
 		return fail("%s", err);
 	if (o->verbose)
 		fprintf(stderr, "lockstep-bpf: the QEMUs run as %s\n", cr->drop ? cr->name : "this command's user");
+	run->run_as = cr->drop ? cr->name : NULL;
 	if (o->stdin_copy) {
 		if (isatty(STDIN_FILENO))
 			fprintf(stderr, "lockstep-bpf: --stdin: reading the guests' input from the terminal until Ctrl-D\n");

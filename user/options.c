@@ -69,8 +69,9 @@ static const char run_doc[] =
 	"EXIT STATUS:\n"
 	"  0  no divergence    1  divergence found    2  usage or environment error\n"
 	"  1  also when every block matched but the two QEMUs exited differently\n"
+	"  2  also when a side could not run the guest (QEMU's message is quoted)\n"
 	"  3  a side ended before the comparison finished (crashed, was killed, or\n"
-	"     exited before reaching the other side's end)\n"
+	"     exited before reaching the other side's end); the other runs on to its end\n"
 	"  4  stopped (--timeout, Ctrl-C, SIGTERM or SIGHUP) before the comparison finished";
 
 static const char args_doc[] = "--pid PID_A --pid PID_B";
