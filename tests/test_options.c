@@ -378,3 +378,20 @@ Test(options, max_divergences_zero, .exit_code = LS_EXIT_USAGE, .init = quiet)
 
 	ls_opts_parse(ARGC(argv), argv, &o);
 }
+
+Test(options, run_user_stdin)
+{
+	char *argv[] = { "lockstep-bpf", "run", "--user", "nobody", "--stdin", "./guest" };
+
+	ls_opts_parse(ARGC(argv), argv, &o);
+	cr_assert_str_eq(o.user, "nobody");
+	cr_assert_not(o.as_root);
+	cr_assert(o.stdin_copy);
+}
+
+Test(options, run_user_and_as_root, .exit_code = LS_EXIT_USAGE, .init = quiet)
+{
+	char *argv[] = { "lockstep-bpf", "run", "--as-root", "--user", "nobody", "./guest" };
+
+	ls_opts_parse(ARGC(argv), argv, &o);
+}

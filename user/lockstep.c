@@ -19,6 +19,7 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/uio.h>
 #include <sys/wait.h>
@@ -38,6 +39,7 @@
 #include "lockstep_wire.h"
 #include "metrics.h"
 #include "options.h"
+#include "relay.h"
 #include "gatesrv.h"
 #include "ginputs.h"
 #include "report.h"
@@ -51,6 +53,7 @@ static volatile sig_atomic_t exiting;
 struct ls_stream_ctl {
 	uint64_t batch_addr; /* 0: this vCPU does not exist (yet) on this side */
 	uint64_t attach_chunk;
+	uint64_t attach_end; /* blocks it had published when first seen (before the uprobes) */
 	uint64_t permit; /* last written */
 	uint64_t lease_written_ns;
 	bool gate_fields; /* gate_side, gate_window and gate_thaw written: LS_PERMIT_GATE may follow */
@@ -140,6 +143,8 @@ struct ls_run {
 	uint64_t start_ns;
 	/* run mode */
 	struct ls_child *child; /* [2], or NULL with --pid */
+	struct ls_relay *relay; /* carries their output when not in --output-dir */
+	const char *run_as; /* "user x (uid n)" when they do not run as us, for messages */
 	char end_how[2][160];
 	/* each side's forks and execs, as its plugin recorded them (sidelife.h) */
 	struct ls_sidelife life[2];
@@ -337,6 +342,11 @@ static void discover_streams(struct ls_run *run)
 			c->batch_addr = addrs[v];
 			/* Its last publication's chunk, or the one after it if that one was full. */
 			c->attach_chunk = b.pub_id ? b.chunk + ((b.flags & LS_PUB_FULL) ? 1 : 0) : 0;
+			/* Hostile input: only a count the chunk can hold is taken. */
+			c->attach_end = b.pub_id && b.batch_order < 32 && b.chunk < (1ull << 40) &&
+						b.nblocks <= (1u << b.batch_order)
+					? (b.chunk << b.batch_order) + b.nblocks
+					: 0;
 			c->permit = 0;
 		}
 	}
@@ -595,6 +605,24 @@ static int follow_begin(struct ls_run *run, int v, const uint64_t pos[2], const 
 		return -1;
 	__atomic_store_n(&run->skel->bss->pairs[v].user_owned, 1, __ATOMIC_RELEASE);
 	return 0;
+}
+
+/* The process has exited (gone, or a zombie its parent has not reaped). */
+static bool pid_exited(pid_t pid)
+{
+	char path[64], buf[512];
+	FILE *f;
+	bool gone = false;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	if (!(f = fopen(path, "r")))
+		return errno == ENOENT || errno == ESRCH;
+	if (fgets(buf, sizeof(buf), f)) {
+		const char *p = strrchr(buf, ')');
+		gone = p && (p[2] == 'Z' || p[2] == 'X');
+	}
+	fclose(f);
+	return gone;
 }
 
 static bool stopped_state(pid_t pid)
@@ -1628,10 +1656,13 @@ static void backlog_hold(struct ls_run *run)
 		struct ls_backlog *bk = &run->bk[v];
 		if (!bk->active || bk->done)
 			continue;
+		/* What each had published when the monitor attached: the summary counts the same. */
 		notice(run, "notice",
-		       "vCPU %d: blocks before %" PRIu64 " not compared: a side did not reach that block within %.0f s "
-		       "(blocked in a system call?)",
-		       v, (bk->target + 1) << run->t[0].info.batch_order, LS_BACKLOG_WAIT_NS / 1e9);
+		       "vCPU %d: the blocks published before the attach are not compared (A %" PRIu64 ", B %" PRIu64
+		       "): a side did not reach block %" PRIu64 " within %.0f s (blocked in a system call?), so the "
+		       "comparison starts at the first chunk both publish later",
+		       v, run->sc[0][v].attach_end, run->sc[1][v].attach_end,
+		       (bk->target + 1) << run->t[0].info.batch_order, LS_BACKLOG_WAIT_NS / 1e9);
 		bk->active = false;
 	}
 	update_permits(run, true);
@@ -1786,7 +1817,8 @@ static void collect(struct ls_run *run, struct ls_summary *s)
 	for (uint32_t k = 0; k < LS_MAX_VCPUS; k++) {
 		const struct ls_backlog *bk = &run->bk[k];
 		memcpy(&st, &run->skel->bss->pairs[k], sizeof(st));
-		if (!st.side[0].publications && !st.side[1].publications && !bk->end)
+		if (!st.side[0].publications && !st.side[1].publications && !bk->end && !run->sc[0][k].attach_end &&
+		    !run->sc[1][k].attach_end)
 			continue;
 		s->vcpus++;
 		const struct ls_tail *tl = &run->tail[k];
@@ -1823,7 +1855,11 @@ static void collect(struct ls_run *run, struct ls_summary *s)
 		for (int i = 0; i < 2; i++) {
 			struct ls_side_summary *ss = &s->side[i];
 			uint64_t pub = st.side[i].pub_end > bk->end ? st.side[i].pub_end : bk->end;
-			uint64_t early = started ? (start < pub ? start : pub) : 0;
+			uint64_t att = run->sc[i][k].attach_end;
+			if (pub < att)
+				pub = att; /* published before the attach, nothing since */
+			/* Not started: what it had published when the monitor attached was not compared either. */
+			uint64_t early = started ? (start < pub ? start : pub) : att;
 			uint64_t late = st.side[i].uncompared_late;
 			/*
 			 * Chunks published while the divergence froze the kernel's comparison come after it:
@@ -2075,7 +2111,7 @@ static bool nothing_left_to_compare(struct ls_run *run)
 
 /*
  * Wait up to timeout_ns for the chosen children (run mode) to exit by
- * themselves, carrying their output through; an interruptible wait ends
+ * themselves (the relay carries their output); an interruptible wait ends
  * early on Ctrl-C or SIGTERM.
  */
 static void wait_children(struct ls_run *run, const bool which[2], uint64_t timeout_ns, bool interruptible)
@@ -2086,8 +2122,6 @@ static void wait_children(struct ls_run *run, const bool which[2], uint64_t time
 			if (!which[i] || ls_child_reap(&run->child[i]))
 				continue;
 			waiting = true;
-			for (int n = 0; n < 2; n++)
-				ls_child_pump(&run->child[i], n, stderr);
 		}
 		if (!waiting)
 			return;
@@ -2141,6 +2175,17 @@ static struct lockstep_bpf *open_skel(const struct ls_opts *o, int *kbtf_fd)
 	LIBBPF_OPTS(bpf_object_open_opts, oo, .btf_custom_path = path);
 	return lockstep_bpf__open_opts(&oo);
 }
+static void child_reason(const struct ls_run *run, int i, char *out, size_t len);
+
+/* Side i published at least one block (on any vCPU). */
+static bool side_published(const struct ls_run *run, int i)
+{
+	for (int v = 0; v < LS_MAX_VCPUS; v++)
+		if (LS_READ(run->skel->bss->pairs[v].side[i].pub_end))
+			return true;
+	return false;
+}
+
 static int run_monitor(struct ls_run *run)
 {
 	const struct ls_opts *o = run->opts;
@@ -2197,8 +2242,15 @@ static int run_monitor(struct ls_run *run)
 		links[i] = bpf_program__attach_uprobe_opts(run->skel->progs.on_publish, run->t[i].pid,
 							   run->t[i].probe_path, 0, &uo);
 		if (!links[i]) {
-			code = fail("cannot attach the uprobe to %c (pid %d, %s): %s", run->t[i].label,
-				    (int)run->t[i].pid, run->t[i].plugin_path, strerror(errno));
+			int e = errno;
+			/* It passed the checks, then ended: the path under /proc/PID/root is gone with it. */
+			if (pid_exited(run->t[i].pid))
+				code = fail("%c (pid %d) exited while the monitor was starting, before its uprobe could be "
+					    "attached: nothing was compared",
+					    run->t[i].label, (int)run->t[i].pid);
+			else
+				code = fail("cannot attach the uprobe to %c (pid %d, %s): %s", run->t[i].label,
+					    (int)run->t[i].pid, run->t[i].plugin_path, strerror(e));
 			goto cleanup;
 		}
 		run->pidfd[i] = pidfd_open_(run->t[i].pid);
@@ -2214,21 +2266,12 @@ static int run_monitor(struct ls_run *run)
 		code = fail("cannot set up the event ring buffer: %s", strerror(errno));
 		goto cleanup;
 	}
-	/*
-	 * epoll data: 0-1 pidfds, 2 the ring buffer, 3 the gate socket, 4 + 2 * side + n a side's stdout (n 0)
-	 * or stderr (n 1).
-	 */
+	/* epoll data: 0-1 pidfds, 2 the ring buffer, 3 the gate socket. */
 	struct epoll_event ee = { .events = EPOLLIN, .data.u32 = 2 };
 	epoll_ctl(epfd, EPOLL_CTL_ADD, ring_buffer__epoll_fd(rb), &ee);
 	for (i = 0; i < 2; i++) {
 		ee.data.u32 = (uint32_t)i;
 		epoll_ctl(epfd, EPOLL_CTL_ADD, run->pidfd[i], &ee);
-		for (int n = 0; run->child && n < 2; n++) {
-			if (run->child[i].fd[n] < 0)
-				continue;
-			ee.data.u32 = (uint32_t)(4 + 2 * i + n);
-			epoll_ctl(epfd, EPOLL_CTL_ADD, run->child[i].fd[n], &ee);
-		}
 	}
 	if (o->metrics) {
 		char err[256];
@@ -2292,9 +2335,6 @@ static int run_monitor(struct ls_run *run)
 					epoll_ctl(epfd, EPOLL_CTL_DEL, run->gate.listen_fd, NULL);
 					notice(run, "notice", "the gate socket failed (%s): it answers no more", strerror(-g));
 				}
-			} else if (w >= 4) {
-				ls_child_pump(&run->child[(w - 4) / 2], (int)(w - 4) % 2, stderr);
-				run->view_drawn = false;
 			} else if (!run->ended[w]) {
 				/* Anything it published before exiting counts: look before deciding. */
 				ring_buffer__consume(rb);
@@ -2352,8 +2392,8 @@ static int run_monitor(struct ls_run *run)
 		notice(run, "notice", "interrupted after %.2f s: stopping", elapsed(run));
 	if (run->child && run->frozen_exit) {
 		/*
-		 * QEMUs we started die with us (PR_SET_PDEATHSIG), so we stay while
-		 * they are frozen, carrying their output; Ctrl-C ends them.
+		 * We stay while they are frozen (the relay carries their output);
+		 * Ctrl-C ends them.
 		 */
 		if (!o->json)
 			printf("lockstep-bpf stays while they are stopped (they end with it): Ctrl-C here ends both\n");
@@ -2371,7 +2411,7 @@ static int run_monitor(struct ls_run *run)
 					fin_side[i] = false;
 		}
 		update_permits(run, true);
-		/* Finished QEMUs are exiting by themselves: let them, carrying their output through. */
+		/* Finished QEMUs are exiting by themselves: let them. */
 		if (comparison_complete(run))
 			wait_children(run, (const bool[2]){ true, true }, 10000000000ull, true);
 		wait_children(run, fin_side, 300000000ull, false);
@@ -2382,13 +2422,43 @@ static int run_monitor(struct ls_run *run)
 				       run->desc[i].label, (int)run->desc[i].pid);
 				wait_children(run, (const bool[2]){ i == 0, i == 1 }, ~0ull / 2, true);
 			}
+		/*
+		 * A side ended by itself after running: the other runs on to its
+		 * own end (no longer compared, its output intact), as it would
+		 * without the monitor; the result stays exit 3.  Ctrl-C and
+		 * --timeout still stop it.  One that could not start at all
+		 * (nothing published) leaves nothing worth waiting for.
+		 */
+		int other = -1;
+		for (i = 0; i < 2; i++)
+			if (run->child[i].reaped && !run->child[i].signalled && side_published(run, i) &&
+			    !ls_child_reap(&run->child[i ^ 1]))
+				other = i ^ 1;
+		if (other >= 0 && run->self_ended && !run->stop && !run->timed_out && !exiting) {
+			notice(run, "notice", "%c ended first; %c (pid %d) runs on to its own end, no longer compared "
+					      "(Ctrl-C stops it)",
+			       run->desc[other ^ 1].label, run->desc[other].label, (int)run->desc[other].pid);
+			run->skel->bss->control.released = 1;
+			update_permits(run, true);
+			uint64_t now = now_ns();
+			uint64_t left = !deadline ? ~0ull / 2 : deadline > now ? deadline - now : 0;
+			wait_children(run, (const bool[2]){ other == 0, other == 1 }, left, true);
+			if (!ls_child_reap(&run->child[other])) {
+				if (exiting)
+					notice(run, "notice", "interrupted after %.2f s: stopping", elapsed(run));
+				else
+					notice(run, "notice", "--timeout reached after %.2f s: stopping", elapsed(run));
+			}
+		}
 		/* Stopped early (divergence limit, timeout, signal, the other side gone) or hanging: end them. */
 		for (i = 0; i < 2; i++)
 			if (!ls_child_reap(&run->child[i]))
 				notice(run, "notice", "stopping %c (pid %d)", run->desc[i].label, (int)run->desc[i].pid);
 		ls_children_stop(run->child, 2, 1000);
+		/* Their last lines before the summary (bounded: something they started may hold the pipes). */
+		if (run->relay)
+			ls_relay_wait(run->relay, (const bool[2]){ true, true }, 2000);
 		for (i = 0; i < 2; i++) {
-			ls_child_drain(&run->child[i], stderr);
 			if (!run->ended[i]) {
 				run->ended[i] = true;
 				side_ended(run, i);
@@ -2414,15 +2484,28 @@ static int run_monitor(struct ls_run *run)
 		code = LS_EXIT_SIDE_ENDED;
 	else
 		code = LS_EXIT_STOPPED;
-	if (run->child && run->self_ended && !sum.side[0].published_end && !sum.side[1].published_end &&
-	    !run->diverged) {
-		/* Nothing ran at all: a bad guest, not a comparison that ended early. */
-		char a[64], b[64];
-		notice(run, "error",
-		       "neither QEMU ran a single guest block (A %s, B %s): check the guest path and arguments; "
-		       "qemu-user 7.2 exits with status 1 and no message when it cannot load the guest",
-		       ls_child_how(&run->child[0], a, sizeof(a)), ls_child_how(&run->child[1], b, sizeof(b)));
+	/*
+	 * A side that ended by itself without publishing a single block could
+	 * not run the guest (another architecture, not executable, ...): the
+	 * run compared nothing because of the environment, whatever the other
+	 * side did.  Every guest runs blocks, and the plugin publishes the last
+	 * partial chunk when QEMU exits, so 0 means none ran.
+	 */
+	bool no_start = false;
+	for (i = 0; run->child && !run->diverged && i < 2; i++) {
+		const struct ls_child *c = &run->child[i];
+		char how[64], why[PATH_MAX + 128];
+		/* Killed by a signal before its first chunk is something else (exit 3): the guest may have run. */
+		if (!c->reaped || c->signalled || !WIFEXITED(c->wstatus) || sum.side[i].published_end)
+			continue;
+		child_reason(run, i, why, sizeof(why));
+		notice(run, "error", "%c (pid %d) could not run the guest: it %s before publishing a single block; %s",
+		       run->desc[i].label, (int)run->desc[i].pid, ls_child_how(c, how, sizeof(how)), why);
+		no_start = true;
+	}
+	if (no_start) {
 		code = LS_EXIT_USAGE;
+		outcomes_differ = false;
 	}
 	const char *verdict[] = { "no divergence", "DIVERGED", "error", "a side ended before the comparison finished",
 				  "stopped before the comparison finished" };
@@ -2477,11 +2560,46 @@ cleanup:
 }
 
 /*
+ * Why side i could not start, as a phrase: the last thing it said on stderr
+ * (what QEMU says when it cannot), else what is wrong with the guest file
+ * (qemu-user 7.2 says nothing when it cannot open the guest), else that.
+ */
+static void child_reason(const struct ls_run *run, int i, char *out, size_t len)
+{
+	char last[LS_LAST_LINE];
+	const char *guest = run->opts->guest_argv ? run->opts->guest_argv[0] : NULL;
+	struct stat st;
+
+	if (run->relay)
+		ls_relay_last_err(run->relay, i, last, sizeof(last));
+	else
+		ls_child_file_last_err(&run->child[i], last, sizeof(last));
+	if (last[0])
+		snprintf(out, len, "its last message: %s", last);
+	else if (run->run_as && guest && !stat(guest, &st) && S_ISREG(st.st_mode) && (st.st_mode & 0111))
+		snprintf(out, len, "it printed nothing; the QEMUs run as %s: can that user read %s and the directories "
+				   "above it? (--as-root runs them as this command's user)",
+			 run->run_as, guest);
+	else if (guest && stat(guest, &st))
+		snprintf(out, len, "it printed nothing; the guest %s: %s", guest, strerror(errno));
+	else if (guest && !S_ISREG(st.st_mode))
+		snprintf(out, len, "it printed nothing; the guest %s is not a regular file", guest);
+	else if (guest && !(st.st_mode & 0111))
+		snprintf(out, len, "it printed nothing; the guest %s is not executable (mode %03o)", guest,
+			 (unsigned)(st.st_mode & 0777));
+	else
+		snprintf(out, len, "it printed nothing on stderr (qemu-user 7.2 exits with status 1 and no message when "
+				   "it cannot load the guest: check the guest path and arguments)");
+}
+
+/*
  * `run`: start both QEMUs held before their first block (wait=), and wait
  * until each has its plugin loaded and vCPU 0's stream registered, so the
- * monitor attaches before any block runs.
+ * monitor attaches before any block runs.  io[side] are each QEMU's stdin,
+ * stdout and stderr.
  */
-static int launch_both(struct ls_run *run, struct ls_opts *o, struct ls_child child[2])
+static int launch_both(struct ls_run *run, struct ls_opts *o, struct ls_child child[2], const int io[2][3],
+		       const struct ls_creds *cr)
 {
 	char plugin[PATH_MAX], err[1024];
 	char parg[PATH_MAX + 512];
@@ -2491,13 +2609,15 @@ static int launch_both(struct ls_run *run, struct ls_opts *o, struct ls_child ch
 	/* wait= first: a user's own wait= in --plugin-args comes later and wins. */
 	snprintf(parg, sizeof(parg), "%s,wait=60s%s%s", plugin, o->plugin_args ? "," : "",
 		 o->plugin_args ? o->plugin_args : "");
+	run->child = child;
 	for (int i = 0; i < 2; i++) {
 		if (ls_launch(&child[i], (char)('A' + i), o->qemu[i], o->side_args[i], o->nside_args[i], parg,
-			      o->guest_argv, o->guest_argc, o->output_dir, err, sizeof(err)))
+			      o->guest_argv, o->guest_argc, io[i], cr, err, sizeof(err)))
 			return fail("%s", err);
 		o->pid[i] = child[i].pid;
 	}
-	run->child = child;
+	if (run->relay) /* the QEMUs have theirs: the relay sees the end of each stream when its QEMU ends */
+		ls_relay_close_writers(run->relay);
 	uint64_t give_up = now_ns() + 20000000000ull;
 	for (int i = 0; i < 2; i++) {
 		for (;;) {
@@ -2506,16 +2626,13 @@ static int launch_both(struct ls_run *run, struct ls_opts *o, struct ls_child ch
 			    ls_target_read(child[i].pid, run->t[i].info.batches_addr, &batch0, sizeof(batch0)) == 0 &&
 			    batch0)
 				break;
-			for (int j = 0; j < 2; j++)
-				ls_child_pump(&child[i], j, stderr);
 			if (ls_child_reap(&child[i])) {
-				char how[64];
-				ls_child_drain(&child[i], stderr);
-				return fail("%c: %s %s before its plugin was ready (its output, if any, is %s; "
-					    "qemu-user 7.2 exits with status 1 and no message when it cannot load the "
-					    "guest: check the guest path)",
-					    'A' + i, o->qemu[i], ls_child_how(&child[i], how, sizeof(how)),
-					    o->output_dir ? "in --output-dir" : "above");
+				char how[64], why[PATH_MAX + 128];
+				if (run->relay)
+					ls_relay_wait(run->relay, (const bool[2]){ i == 0, i == 1 }, 2000);
+				child_reason(run, i, why, sizeof(why));
+				return fail("%c could not start: %s %s before its plugin was ready; %s", 'A' + i, o->qemu[i],
+					    ls_child_how(&child[i], how, sizeof(how)), why);
 			}
 			if (now_ns() > give_up)
 				return fail("%c: %s did not load the plugin within 20 s: %s", 'A' + i, o->qemu[i], err);
@@ -2530,18 +2647,76 @@ static int launch_both(struct ls_run *run, struct ls_opts *o, struct ls_child ch
 	return 0;
 }
 
+/*
+ * Run mode's plumbing before the QEMUs start: whom they run as, their stdin
+ * (/dev/null or one sealed copy of ours, opened once per side), their output
+ * (files in --output-dir, or the relay).  io[side][0..2]: their fds.
+ */
+static int prepare_io(struct ls_run *run, const struct ls_opts *o, struct ls_child child[2], struct ls_relay *relay,
+		      struct ls_creds *cr, int io[2][3])
+{
+	char err[1024];
+	int in_copy = -1, rc = 0;
+
+	for (int i = 0; i < 2; i++)
+		io[i][0] = io[i][1] = io[i][2] = -1;
+	if (ls_resolve_creds(o->user, o->as_root, getenv("SUDO_UID"), getenv("SUDO_GID"), cr, err, sizeof(err)))
+		return fail("%s", err);
+	if (o->verbose)
+		fprintf(stderr, "lockstep-bpf: the QEMUs run as %s\n", cr->drop ? cr->name : "this command's user");
+	run->run_as = cr->drop ? cr->name : NULL;
+	if (o->stdin_copy) {
+		if (isatty(STDIN_FILENO))
+			fprintf(stderr, "lockstep-bpf: --stdin: reading the guests' input from the terminal until Ctrl-D\n");
+		if ((in_copy = ls_stdin_copy(STDIN_FILENO, err, sizeof(err))) < 0)
+			return fail("%s", err);
+	}
+	for (int i = 0; i < 2 && !rc; i++) {
+		io[i][0] = in_copy >= 0 ? ls_reopen_ro(in_copy, err, sizeof(err)) : open("/dev/null", O_RDONLY | O_CLOEXEC);
+		if (io[i][0] < 0)
+			rc = fail("%s", in_copy >= 0 ? err : "cannot open /dev/null");
+	}
+	if (in_copy >= 0)
+		close(in_copy);
+	if (rc)
+		return rc;
+	if (o->output_dir) {
+		int fds[2][2];
+		if (ls_open_outputs(o->output_dir, cr, fds, err, sizeof(err)))
+			return fail("%s", err);
+		for (int i = 0; i < 2; i++) {
+			io[i][1] = fds[i][0];
+			io[i][2] = fds[i][1];
+			child[i].err_file = fds[i][1];
+		}
+	} else {
+		if (ls_relay_start(relay, STDERR_FILENO, err, sizeof(err)))
+			return fail("%s", err);
+		run->relay = relay;
+		for (int i = 0; i < 2; i++) {
+			io[i][1] = relay->wfd[i][0];
+			io[i][2] = relay->wfd[i][1];
+		}
+	}
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	struct ls_opts opts;
 	struct ls_run run;
 	struct ls_child child[2];
+	struct ls_relay relay = { 0 };
+	struct ls_creds creds;
 	struct sigaction sa;
 	char err[1024];
-	int rc;
+	int rc, io[2][3] = { { -1, -1, -1 }, { -1, -1, -1 } };
 
 	ls_opts_parse(argc, argv, &opts);
 	memset(&run, 0, sizeof(run));
 	memset(child, 0, sizeof(child));
+	child[0].err_file = child[1].err_file = -1;
+	child[0].pid = child[1].pid = -1;
 	run.opts = &opts;
 	libbpf_set_print(opts.verbose ? libbpf_print_verbose : libbpf_print_quiet);
 
@@ -2556,15 +2731,25 @@ int main(int argc, char **argv)
 	sigaction(SIGHUP, &sa, NULL);
 	sigaction(SIGQUIT, &sa, NULL);
 	signal(SIGPIPE, SIG_IGN); /* a metrics client that hangs up must not kill us */
-	/* A freeze must land before the rings move on: do not queue behind the QEMUs. */
-	setpriority(PRIO_PROCESS, 0, -10);
 	if (opts.launch) {
-		rc = launch_both(&run, &opts, child);
+		/* Before the priority below: the relay and the QEMUs are forked from here. */
+		rc = prepare_io(&run, &opts, child, &relay, &creds, io);
+		if (!rc)
+			rc = launch_both(&run, &opts, child, (const int(*)[3])io, &creds);
+		/* The QEMUs have them; the relay's ends are the relay's to close; a stderr file stays, for its last line. */
+		for (int i = 0; i < 2; i++) {
+			if (io[i][0] >= 0)
+				close(io[i][0]);
+			if (!run.relay && io[i][1] >= 0)
+				close(io[i][1]);
+		}
 	} else {
 		for (int i = 0; i < 2 && !rc; i++)
 			if (ls_target_open(&run.t[i], opts.pid[i], (char)('A' + i), err, sizeof(err)))
 				rc = fail("%s", err);
 	}
+	/* A freeze must land before the rings move on: do not queue behind the QEMUs. */
+	setpriority(PRIO_PROCESS, 0, -10);
 	for (int i = 0; i < 2 && !rc; i++)
 		run.desc[i] = (struct ls_side_desc){ run.t[i].label, run.t[i].pid, run.t[i].exe, run.t[i].cmdline,
 						     run.t[i].guest, run.t[i].plugin_version };
@@ -2581,8 +2766,12 @@ int main(int argc, char **argv)
 	if (opts.launch) {
 		/* On an error before or during monitoring, do not leave held QEMUs behind. */
 		ls_children_stop(child, 2, 1000);
+		/* Everything they wrote is out before we go; the relay stays if something still holds a pipe. */
+		if (run.relay)
+			ls_relay_finish(run.relay, 2000);
 		for (int i = 0; i < 2; i++)
-			ls_child_drain(&child[i], stderr);
+			if (!run.relay && io[i][2] >= 0)
+				close(io[i][2]);
 	}
 	return rc;
 }

@@ -53,8 +53,9 @@ static const char run_doc[] =
 	"\n"
 	"Both QEMUs wait before their first block until the monitor is attached.  Their\n"
 	"output goes to stderr with an \"A| \" or \"B| \" prefix, or to files with\n"
-	"--output-dir.  Comparing two QEMU builds is the main case; the default runs\n"
-	"qemu-x86_64 twice.\n"
+	"--output-dir.  Under sudo they run as the user who ran sudo, not as root\n"
+	"(--user, --as-root).  Their stdin is /dev/null unless --stdin.  Comparing two\n"
+	"QEMU builds is the main case; the default runs qemu-x86_64 twice.\n"
 	"\n"
 	"EXAMPLES:\n"
 	"  sudo lockstep-bpf run ./guest arg1\n"
@@ -68,8 +69,9 @@ static const char run_doc[] =
 	"EXIT STATUS:\n"
 	"  0  no divergence    1  divergence found    2  usage or environment error\n"
 	"  1  also when every block matched but the two QEMUs exited differently\n"
+	"  2  also when a side could not run the guest (QEMU's message is quoted)\n"
 	"  3  a side ended before the comparison finished (crashed, was killed, or\n"
-	"     exited before reaching the other side's end)\n"
+	"     exited before reaching the other side's end); the other runs on to its end\n"
 	"  4  stopped (--timeout, Ctrl-C, SIGTERM or SIGHUP) before the comparison finished";
 
 static const char args_doc[] = "--pid PID_A --pid PID_B";
@@ -96,6 +98,9 @@ enum {
 	OPT_STOP,
 	OPT_WINDOW,
 	OPT_NO_GATE,
+	OPT_USER,
+	OPT_AS_ROOT,
+	OPT_STDIN,
 };
 
 #define LS_COMMON_OPTIONS                                                                                        \
@@ -149,8 +154,13 @@ static const struct argp_option run_options[] = {
 	  "installed lib/lockstep-bpf/)", 0 },
 	{ "plugin-args", OPT_PLUGIN_ARGS, "K=V,...", 0, "Extra plugin arguments for both sides (e.g. batch=4096)",
 	  0 },
-	{ "output-dir", 'o', "DIR", 0, "Write A.stdout, A.stderr, B.stdout, B.stderr into DIR (created) instead "
-	  "of prefixing them on stderr", 0 },
+	{ "output-dir", 'o', "DIR", 0, "Write A.stdout, A.stderr, B.stdout, B.stderr into DIR (created if "
+	  "missing; the files must not exist yet) instead of prefixing them on stderr", 0 },
+	{ "user", OPT_USER, "NAME", 0, "Run both QEMUs as this user (name or uid), with its groups (default: the "
+	  "user who ran sudo, from SUDO_UID and SUDO_GID)", 0 },
+	{ "as-root", OPT_AS_ROOT, NULL, 0, "Run both QEMUs as this command's own user (root under sudo)", 0 },
+	{ "stdin", OPT_STDIN, NULL, 0, "Read this command's stdin to its end before starting, and give both "
+	  "guests the same copy (default: both read /dev/null)", 0 },
 	LS_COMMON_OPTIONS,
 	{ 0 },
 };
@@ -282,6 +292,21 @@ static error_t parse_opt(int key, char *arg, struct argp_state *state)
 		if (!*arg)
 			argp_error(state, "--output-dir needs a directory");
 		o->output_dir = arg;
+		break;
+	case OPT_USER:
+		if (!*arg)
+			argp_error(state, "--user needs a user name or uid");
+		if (o->as_root)
+			argp_error(state, "--user and --as-root say different things: give one");
+		o->user = arg;
+		break;
+	case OPT_AS_ROOT:
+		if (o->user)
+			argp_error(state, "--user and --as-root say different things: give one");
+		o->as_root = true;
+		break;
+	case OPT_STDIN:
+		o->stdin_copy = true;
 		break;
 	case ARGP_KEY_ARG:
 		if (!o->launch)

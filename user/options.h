@@ -40,6 +40,9 @@ struct ls_opts {
 	const char *plugin; /* NULL: beside the command */
 	const char *plugin_args; /* extra key=value,... for both plugins */
 	const char *output_dir; /* NULL: prefix the QEMUs' output on stderr */
+	const char *user; /* --user: run the QEMUs as this user; NULL: SUDO_UID's, or ours */
+	bool as_root; /* --as-root: run them as ourselves */
+	bool stdin_copy; /* --stdin: both guests get a copy of our stdin; otherwise /dev/null */
 	const char *side_args[2][LS_MAX_SIDE_ARGS];
 	int nside_args[2];
 	char **guest_argv; /* GUEST [ARGS...] */
