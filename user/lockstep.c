@@ -397,13 +397,17 @@ static uint64_t follow_permit(const struct ls_run *run, int v, int i, int frozen
 	return (copied >> order) + run->window - 1;
 }
 
-/* What each guest got at start: its QEMU's command line, environment and working directory. */
+/*
+ * What each guest got at start: its QEMU's command line, environment and
+ * working directory, read from the QEMU process itself (the plugin is mapped,
+ * so any wrapper script has exec'd it and these are what the guest got).
+ */
 static void compare_launches(struct ls_run *run)
 {
 	char *buf[2][2] = {}, cwd[2][PATH_MAX] = {};
 	size_t len[2][2] = {};
 	const char *what[2] = { "cmdline", "environ" };
-	bool ok = true;
+	bool ok = true, late[2] = {};
 
 	for (int i = 0; i < 2; i++) {
 		for (int w = 0; w < 2; w++) {
@@ -417,11 +421,16 @@ static void compare_launches(struct ls_run *run)
 		snprintf(path, sizeof(path), "/proc/%d/cwd", (int)run->t[i].pid);
 		ssize_t n = readlink(path, cwd[i], sizeof(cwd[i]) - 1);
 		cwd[i][n > 0 ? n : 0] = 0;
+		/* After the cwd: no translation yet means no chdir yet either. */
+		uint32_t flags = LS_INFO_GUEST_BASE;
+		ls_target_read(run->t[i].pid, run->t[i].info_addr + offsetof(struct ls_plugin_info, flags), &flags,
+			       sizeof(flags));
+		late[i] = flags & LS_INFO_GUEST_BASE;
 	}
 	if (ok) {
 		struct ls_qemu_launch l[2];
 		for (int i = 0; i < 2; i++)
-			l[i] = (struct ls_qemu_launch){ buf[i][0], len[i][0], buf[i][1], len[i][1], cwd[i] };
+			l[i] = (struct ls_qemu_launch){ buf[i][0], len[i][0], buf[i][1], len[i][1], cwd[i], late[i] };
 		ls_ginputs_compare(&l[0], &l[1], &run->gin);
 		run->gin_known = true;
 	}
