@@ -37,5 +37,45 @@ else
 	ko "$t" "rc=$rc cause: $cause"
 fi
 
+# --- QEMUs and the monitor started in the same instant -------------------------
+t="qemu & qemu & lockstep-bpf --pid A --pid B at once: every try attaches (25 tries)"
+bad=0 lastmsg=
+for k in $(seq 25); do
+	# Half the tries without wait=: the monitor attaches to guests that may already run.
+	pa=wait=20s n=300000
+	[ $((k % 2)) = 0 ] && pa= n=5000000
+	"$QEMU" -plugin "$PLUGIN${pa:+,$pa}" "$G/intloop" $n >/dev/null 2>"$TMP/r$k.a" & A=$!
+	"$QEMU" -plugin "$PLUGIN${pa:+,$pa}" "$G/intloop" $n >/dev/null 2>"$TMP/r$k.b" & B=$!
+	timeout -s INT 120 "$MON" --pid "$A" --pid "$B" >"$TMP/r$k.mon" 2>&1
+	rc=$?
+	pids+=("$A" "$B")
+	wait "$A" "$B"
+	# Without wait= a guest may finish before the monitor looks: "does not exist"/"exited" is honest then.
+	if [ "$rc" != 0 ] && ! { [ -z "$pa" ] && grep -q "does not exist\|exited\|exiting\|ended before" "$TMP/r$k.mon"; }; then
+		bad=$((bad + 1))
+		lastmsg="try $k ($pa) rc=$rc: $(head -c 600 "$TMP/r$k.mon")"
+	fi
+done
+if [ $bad = 0 ]; then ok "$t"; else ko "$t" "$bad of 25 failed; last: $lastmsg"; fi
+
+t="a QEMU that is still starting is waited for; a process that never becomes one is refused with 'not a QEMU'"
+start_qemu idle "wait=30s" "$G/sleeper" 1000 60; Q=$qpid
+bash -c 'sleep 0.7; exec "$0" -plugin "$1,wait=30s" "$2" 1000 1' "$QEMU" "$PLUGIN" "$G/sleeper" >/dev/null 2>&1 & LATE=$!
+pids+=("$LATE")
+timeout -s INT 60 "$MON" --pid "$LATE" --pid "$Q" --timeout 2s >"$TMP/late.mon" 2>&1
+rc1=$?
+sleep 60 & S=$!
+pids+=("$S")
+"$MON" --pid "$S" --pid "$Q" >"$TMP/notq.mon" 2>&1
+rc2=$?
+kill -9 "$Q" "$LATE" "$S" 2>/dev/null
+wait "$Q" "$LATE" "$S" 2>/dev/null
+if [ "$rc1" != 2 ] && grep -q "^B: pid $Q" "$TMP/late.mon" && [ "$rc2" = 2 ] &&
+	grep -q "A: pid $S (.*sleep) is not a QEMU: it has no lockstep plugin loaded" "$TMP/notq.mon"; then
+	ok "$t"
+else
+	ko "$t" "late: rc=$rc1 $(head -c 400 "$TMP/late.mon")" "not a QEMU: rc=$rc2 $(cat "$TMP/notq.mon")"
+fi
+
 echo "e2e-attach: $pass passed, $fail failed"
 [ "$fail" = 0 ]

@@ -40,6 +40,7 @@
 #include "options.h"
 #include "gatesrv.h"
 #include "ginputs.h"
+#include "qstart.h"
 #include "report.h"
 #include "syscmp.h"
 #include "target.h"
@@ -2422,7 +2423,9 @@ int main(int argc, char **argv)
 		rc = launch_both(&run, &opts, child);
 	} else {
 		for (int i = 0; i < 2 && !rc; i++)
-			if (ls_target_open(&run.t[i], opts.pid[i], (char)('A' + i), err, sizeof(err)))
+			/* A QEMU still starting (`qemu ... & lockstep-bpf --pid $!`) is waited for. */
+			if (ls_target_open_wait(&run.t[i], opts.pid[i], (char)('A' + i), LS_QSTART_WAIT_MS, &exiting, err,
+						sizeof(err)))
 				rc = fail("%s", err);
 	}
 	for (int i = 0; i < 2 && !rc; i++)
