@@ -77,5 +77,36 @@ else
 	ko "$t" "late: rc=$rc1 $(head -c 400 "$TMP/late.mon")" "not a QEMU: rc=$rc2 $(cat "$TMP/notq.mon")"
 fi
 
+# --- attach while both QEMUs are exiting -----------------------------------------
+t="--pid 0-100 ms after two short QEMUs start: none hangs, each ends with a coherent verdict (30 tries)"
+bad=0 lastmsg= seen=
+for k in $(seq 30); do
+	"$QEMU" -plugin "$PLUGIN" "$G/intloop" 300000 >/dev/null 2>"$TMP/x$k.a" & A=$!
+	"$QEMU" -plugin "$PLUGIN" "$G/intloop" 300000 >/dev/null 2>"$TMP/x$k.b" & B=$!
+	pids+=("$A" "$B")
+	sleep "0.$(printf '%03d' $((RANDOM % 100)))"
+	# A hang shows as exit 4 (interrupted) after 30 s; a normal run takes well under a second.
+	timeout -s INT 30 "$MON" --pid "$A" --pid "$B" >"$TMP/x$k.mon" 2>&1
+	rc=$?
+	# Both QEMUs must end by themselves too (bounded: the monitor is gone).
+	for _ in $(seq 300); do kill -0 "$A" 2>/dev/null || kill -0 "$B" 2>/dev/null || break; sleep 0.1; done
+	qa=running
+	kill -0 "$A" 2>/dev/null || kill -0 "$B" 2>/dev/null || qa=ended
+	kill -9 "$A" "$B" 2>/dev/null
+	wait "$A" "$B" 2>/dev/null
+	coherent=no
+	case $rc in
+	0) grep -q "^result: no divergence (exit 0)" "$TMP/x$k.mon" && grep -q "^  compared: *[0-9]* blocks" "$TMP/x$k.mon" && coherent=yes ;;
+	2) grep -q "does not exist\|has already exited\|exited while the monitor was attaching\|has exited or is exiting" "$TMP/x$k.mon" && coherent=yes ;;
+	3) grep -q "not compared: .*(did it exit?)\|exited" "$TMP/x$k.mon" && coherent=yes ;;
+	esac
+	seen="$seen $rc"
+	if [ $coherent != yes ] || [ $qa != ended ]; then
+		bad=$((bad + 1))
+		lastmsg="try $k rc=$rc QEMUs $qa: $(grep -v '^ *[0-9.]* *[0-9]' "$TMP/x$k.mon" | head -c 900)"
+	fi
+done
+if [ $bad = 0 ]; then ok "$t (exit codes:$(echo $seen | tr ' ' '\n' | sort | uniq -c | tr -s ' \n' ' '))"; else ko "$t" "$bad of 30 failed; last: $lastmsg"; fi
+
 echo "e2e-attach: $pass passed, $fail failed"
 [ "$fail" = 0 ]

@@ -55,6 +55,13 @@ struct ls_stream_ctl {
 	uint64_t lease_written_ns;
 	bool gate_fields; /* gate_side, gate_window and gate_thaw written: LS_PERMIT_GATE may follow */
 	uint64_t thaw_written; /* the gate_thaw written last */
+	/*
+	 * It published its last chunk before the uprobes went in (a QEMU exiting
+	 * as --pid attaches): the kernel never sees that publication, so its end
+	 * is known from here, and it waits at exit until the monitor lets it go.
+	 */
+	bool pre_final;
+	uint64_t pre_end;
 };
 
 /*
@@ -317,6 +324,8 @@ static int copy_records(pid_t pid, uint64_t batch_addr, uint64_t lo, uint64_t hi
 	return 0;
 }
 
+static void note_final(struct ls_run *run, int i, int v, const struct ls_batch *b);
+
 /* Find vCPU streams the plugin created since the last look. */
 static void discover_streams(struct ls_run *run)
 {
@@ -335,6 +344,8 @@ static void discover_streams(struct ls_run *run)
 			/* Its last publication's chunk, or the one after it if that one was full. */
 			c->attach_chunk = b.pub_id ? b.chunk + ((b.flags & LS_PUB_FULL) ? 1 : 0) : 0;
 			c->permit = 0;
+			if (b.pub_id)
+				note_final(run, i, v, &b);
 		}
 	}
 }
@@ -347,6 +358,54 @@ static int write_permit(pid_t pid, uint64_t batch_addr, uint64_t permit, uint64_
 	return ls_target_write(pid, batch_addr + offsetof(struct ls_batch, permit_chunk), val, sizeof(val));
 }
 
+/* Note a stream whose batch b is its final publication (see ls_stream_ctl.pre_final). */
+static void note_final(struct ls_run *run, int i, int v, const struct ls_batch *b)
+{
+	struct ls_stream_ctl *c = &run->sc[i][v];
+	uint32_t order = run->t[i].info.batch_order;
+
+	/* Hostile memory: a count past its chunk or a chunk that would wrap is not an end. */
+	if (!(b->flags & LS_PUB_FINAL) || b->nblocks > (1u << order) || b->chunk > (~0ull >> (order + 1)))
+		return;
+	c->pre_final = true;
+	c->pre_end = (b->chunk << order) + b->nblocks;
+}
+
+/* Whether side i of vCPU v published its last chunk, seen by the kernel or read here. */
+static bool side_final(const struct ls_run *run, int i, int v)
+{
+	return LS_READ(run->skel->bss->pairs[v].side[i].final) || run->sc[i][v].pre_final;
+}
+
+/* Where side i of vCPU v has published up to: the kernel's view, or its last chunk read here. */
+static uint64_t side_end(const struct ls_run *run, int i, int v)
+{
+	const struct ls_side_state *me = &run->skel->bss->pairs[v].side[i];
+
+	return !LS_READ(me->final) && run->sc[i][v].pre_final ? run->sc[i][v].pre_end : LS_READ(me->pub_end);
+}
+
+/* The kernel's state of vCPU v's pair, with the ends it never saw (pre_final) filled in. */
+static void pair_view(const struct ls_run *run, int v, struct ls_pair_state *st)
+{
+	memcpy(st, &run->skel->bss->pairs[v], sizeof(*st));
+	for (int i = 0; i < 2; i++) {
+		const struct ls_stream_ctl *c = &run->sc[i][v];
+		if (st->side[i].final || !c->pre_final)
+			continue;
+		st->side[i].final = 1;
+		if (c->pre_end > st->side[i].pub_end)
+			st->side[i].pub_end = c->pre_end;
+		st->side[i].publications++;
+	}
+}
+
+/* A side of vCPU v ended before the kernel saw it: the tail is compared from the rings, from block 0 on. */
+static bool pair_pre_final(const struct ls_run *run, int v)
+{
+	return run->sc[0][v].pre_final || run->sc[1][v].pre_final;
+}
+
 /*
  * Nothing more to compare or report for a followed pair: it gave up, or a
  * side was compared to its very end with no region open (the other side
@@ -355,7 +414,6 @@ static int write_permit(pid_t pid, uint64_t batch_addr, uint64_t permit, uint64_
 static bool follow_done(const struct ls_run *run, int v)
 {
 	const struct ls_follow *f = &run->fol[v];
-	const struct ls_pair_state *st = &run->skel->bss->pairs[v];
 
 	if (f->lost)
 		return true;
@@ -363,7 +421,7 @@ static bool follow_done(const struct ls_run *run, int v)
 		return false;
 	for (int i = 0; i < 2; i++) {
 		const struct ls_seqbuf *sym = f->mode == LS_FOLLOW_INSNS ? &f->ins[i] : &f->rec[i];
-		if (LS_READ(st->side[i].final) && ls_follow_copied(f, i) >= LS_READ(st->side[i].pub_end) &&
+		if (side_final(run, i, v) && ls_follow_copied(f, i) >= side_end(run, i, v) &&
 		    ls_align_pos(&f->al, i) == ls_seqbuf_end(sym))
 			return true;
 	}
@@ -390,7 +448,7 @@ static uint64_t follow_permit(const struct ls_run *run, int v, int i, int frozen
 		return ~0ull;
 	/* A partner that ended does not release this side: its records up to there are still compared. */
 	uint64_t copied = ls_follow_copied(f, i);
-	if (LS_READ(st->side[i].final) && copied >= LS_READ(st->side[i].pub_end))
+	if (side_final(run, i, v) && copied >= side_end(run, i, v))
 		/* Its end is in our memory; it waits at exit while reports may still read its logs. */
 		return follow_done(run, v) ? ~0ull : LS_READ(st->side[i].hi1);
 	if (ls_follow_buffered(f, i) > run->opts->window + ((uint64_t)run->window << order))
@@ -543,7 +601,7 @@ static bool update_permits(struct ls_run *run, bool force)
 			if (!c->batch_addr || run->ended[i])
 				continue;
 			const struct ls_side_state *me = &run->skel->bss->pairs[v].side[i];
-			bool fin = LS_READ(me->final);
+			bool fin = side_final(run, i, v);
 			uint64_t p = LS_READ(ctl->released)			 ? ~0ull
 				   : LS_READ(run->skel->bss->pairs[v].user_owned) ? follow_permit(run, v, i, frozen)
 				   : fin ? (run->tail[v].done || run->ended[i ^ 1] ? ~0ull : LS_READ(me->hi1))
@@ -1198,6 +1256,11 @@ static bool held_at(struct ls_run *run, int i, int v, uint64_t t, struct ls_batc
 	if (ls_target_read(run->t[i].pid, run->sc[i][v].batch_addr, b, sizeof(*b)) ||
 	    ls_target_head_seq(run->t[i].pid, b, &head))
 		return false;
+	/* A stream that published its last chunk at or before T waits at exit: as held as it gets. */
+	if (b->pub_id && (b->flags & LS_PUB_FINAL) && b->chunk <= t) {
+		note_final(run, i, v, b);
+		return run->sc[i][v].pre_final;
+	}
 	return b->chunk == t && (b->flags & LS_PUB_FULL) && head == (t + 1) << b->batch_order;
 }
 
@@ -1412,7 +1475,6 @@ static bool follow_tick(struct ls_run *run)
 			tlog_pull(run, i);
 	for (int v = 0; v < LS_MAX_VCPUS && !run->stop; v++) {
 		struct ls_follow *f = &run->fol[v];
-		const struct ls_pair_state *st = &run->skel->bss->pairs[v];
 		struct ls_follow_io io[2];
 		bool final[2];
 
@@ -1427,8 +1489,8 @@ static bool follow_tick(struct ls_run *run)
 			continue;
 		}
 		for (int i = 0; i < 2; i++)
-			final[i] = (LS_READ(st->side[i].final) || run->ended[i]) &&
-				   ls_follow_copied(f, i) >= LS_READ(st->side[i].pub_end);
+			final[i] = (side_final(run, i, v) || run->ended[i]) &&
+				   ls_follow_copied(f, i) >= side_end(run, i, v);
 		for (;;) {
 			struct ls_align_ev ev;
 			if (ls_follow_step(f, final, &ev) || ev.type == LS_ALIGN_NONE)
@@ -1478,7 +1540,12 @@ static void backlog_compare(struct ls_run *run, int v, const struct ls_batch b[2
 	struct ls_backlog *bk = &run->bk[v];
 	struct ls_side_records rec[2] = {};
 	uint64_t *buf[2] = {}, order = b[0].batch_order, ring = 1ull << b[0].ring_order;
-	uint64_t end = (bk->target + 1) << order, hi = end;
+	uint64_t end = (bk->target + 1) << order, hi;
+	/* A side that ended before T ends the common range there. */
+	for (int i = 0; i < 2; i++)
+		if (run->sc[i][v].pre_final && run->sc[i][v].pre_end < end)
+			end = run->sc[i][v].pre_end;
+	hi = end;
 	uint64_t lo = end > ring ? end - ring : 0;
 	const char *problem = NULL;
 
@@ -1592,10 +1659,12 @@ static void tail_compare(struct ls_run *run, int v)
 	struct ls_side_records rec[2] = {};
 	const char *problem = NULL;
 
-	if (!start1 && !bk->end)
-		return; /* never paired: nothing to continue from */
+	bool pre = run->sc[0][v].pre_final || run->sc[1][v].pre_final;
+	/* Never paired: nothing to continue from, unless a side ended before the kernel saw it (from block 0). */
+	if (!start1 && !bk->end && !pre)
+		return;
 	for (int i = 0; i < 2; i++) {
-		pub[i] = LS_READ(st->side[i].pub_end);
+		pub[i] = side_end(run, i, v);
 		if (LS_READ(st->side[i].uncompared_late))
 			return; /* the kernel's comparison has a gap: the tail would not join it */
 	}
@@ -1629,21 +1698,46 @@ out:
 	free(buf[1]);
 }
 
+/*
+ * A stream the kernel has seen nothing from since the uprobes went in may
+ * have published its last chunk just before (a first chunk, not held by
+ * the backlog): read its batch.  If the kernel sees that publication too,
+ * both agree on its end.
+ */
+static void look_for_final(struct ls_run *run, int i, int v)
+{
+	struct ls_stream_ctl *c = &run->sc[i][v];
+	struct ls_batch b;
+
+	if (!c->batch_addr || c->pre_final || run->ended[i] || LS_READ(run->skel->bss->pairs[v].side[i].publications) ||
+	    ls_target_read(run->t[i].pid, c->batch_addr, &b, sizeof(b)))
+		return;
+	if (b.pub_id)
+		note_final(run, i, v, &b);
+}
+
 /* Each tick: streams that published their final chunk get their tail compared, then are let go. */
 static void tail_step(struct ls_run *run)
 {
+	static uint64_t looked;
 	uint64_t now = now_ns();
-	bool changed = false;
+	bool changed = false, look = now - looked > 20000000ull;
+
+	if (look)
+		looked = now;
 
 	for (int v = 0; v < LS_MAX_VCPUS; v++) {
 		const struct ls_pair_state *st = &run->skel->bss->pairs[v];
 		struct ls_tail *tl = &run->tail[v];
-		bool fin[2] = { LS_READ(st->side[0].final) != 0, LS_READ(st->side[1].final) != 0 };
+		if (!tl->done && look)
+			for (int i = 0; i < 2; i++)
+				look_for_final(run, i, v);
+		bool fin[2] = { side_final(run, 0, v), side_final(run, 1, v) };
 		if (tl->done || (!fin[0] && !fin[1]) || LS_READ(st->user_owned))
 			continue; /* a followed pair's end is compared by its follower */
 		if (!tl->since_ns)
 			tl->since_ns = now;
-		uint64_t pa = LS_READ(st->side[0].pub_end), pb = LS_READ(st->side[1].pub_end);
+		uint64_t pa = side_end(run, 0, v), pb = side_end(run, 1, v);
 		/* Ready when the other side is final too, or has published past this side's end. */
 		bool ready = (fin[0] && fin[1]) || (fin[0] && pb >= pa) || (fin[1] && pa >= pb);
 		if (run->ended[0] || run->ended[1] || run->diverged || run->stop) {
@@ -1713,7 +1807,7 @@ static void collect(struct ls_run *run, struct ls_summary *s)
 	memset(s, 0, sizeof(*s));
 	for (uint32_t k = 0; k < LS_MAX_VCPUS; k++) {
 		const struct ls_backlog *bk = &run->bk[k];
-		memcpy(&st, &run->skel->bss->pairs[k], sizeof(st));
+		pair_view(run, (int)k, &st);
 		if (!st.side[0].publications && !st.side[1].publications && !bk->end)
 			continue;
 		s->vcpus++;
@@ -1744,7 +1838,7 @@ static void collect(struct ls_run *run, struct ls_summary *s)
 		s->compared_insns += st.compared_insns + bk->insns + tl->insns + run->user_insns[k];
 		uint64_t start = f->active && f->mode == LS_FOLLOW_INSNS ? f->start_block[0]
 										  : compare_start(run, (int)k, st.start1);
-		bool started = st.start1 || bk->end || f->active;
+		bool started = st.start1 || bk->end || f->active || (pair_pre_final(run, (int)k) && tl->blocks);
 		if (started && (!s->started || start < s->start_seq))
 			s->start_seq = start;
 		s->started |= started;
@@ -1899,13 +1993,12 @@ static void side_ended(struct ls_run *run, int w)
 static bool follow_complete(const struct ls_run *run, int v)
 {
 	const struct ls_follow *f = &run->fol[v];
-	const struct ls_pair_state *st = &run->skel->bss->pairs[v];
 
 	if (f->lost || f->region_open || run->fol_pending[v] || ls_align_state(&f->al) != LS_ALIGN_ST_SYNC)
 		return false;
 	for (int i = 0; i < 2; i++) {
 		const struct ls_seqbuf *sym = f->mode == LS_FOLLOW_INSNS ? &f->ins[i] : &f->rec[i];
-		if (!LS_READ(st->side[i].final) || ls_follow_copied(f, i) < LS_READ(st->side[i].pub_end) ||
+		if (!side_final(run, i, v) || ls_follow_copied(f, i) < side_end(run, i, v) ||
 		    ls_align_pos(&f->al, i) != ls_seqbuf_end(sym))
 			return false;
 	}
@@ -1921,7 +2014,9 @@ static bool comparison_complete(struct ls_run *run)
 	unsigned active = 0;
 
 	for (uint32_t k = 0; k < LS_MAX_VCPUS; k++) {
-		const struct ls_pair_state *st = &run->skel->bss->pairs[k];
+		static struct ls_pair_state view;
+		const struct ls_pair_state *st = &view;
+		pair_view(run, (int)k, &view);
 		if (!LS_READ(st->side[0].publications) && !LS_READ(st->side[1].publications))
 			continue;
 		active++;
@@ -1934,7 +2029,8 @@ static bool comparison_complete(struct ls_run *run)
 		const struct ls_backlog *bk = &run->bk[k];
 		uint64_t start = compare_start(run, (int)k, start1);
 		if (!LS_READ(st->side[0].final) || !LS_READ(st->side[1].final) || end != LS_READ(st->side[1].pub_end) ||
-		    !(start1 || bk->end) || LS_READ(st->compared_blocks) + bk->blocks + run->tail[k].blocks != end - start)
+		    !(start1 || bk->end || pair_pre_final(run, (int)k)) ||
+		    LS_READ(st->compared_blocks) + bk->blocks + run->tail[k].blocks != end - start)
 			return false;
 	}
 	return active > 0;
@@ -2078,8 +2174,13 @@ static int run_monitor(struct ls_run *run)
 		links[i] = bpf_program__attach_uprobe_opts(run->skel->progs.on_publish, run->t[i].pid,
 							   run->t[i].probe_path, 0, &uo);
 		if (!links[i]) {
-			code = fail("cannot attach the uprobe to %c (pid %d, %s): %s", run->t[i].label,
-				    (int)run->t[i].pid, run->t[i].plugin_path, strerror(errno));
+			int e = errno;
+			if (ls_target_gone(run->t[i].pid))
+				code = fail("%c: pid %d exited while the monitor was attaching to it", run->t[i].label,
+					    (int)run->t[i].pid);
+			else
+				code = fail("cannot attach the uprobe to %c (pid %d, %s): %s", run->t[i].label,
+					    (int)run->t[i].pid, run->t[i].plugin_path, strerror(e));
 			goto cleanup;
 		}
 		run->pidfd[i] = pidfd_open_(run->t[i].pid);
