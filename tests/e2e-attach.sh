@@ -77,6 +77,43 @@ else
 	ko "$t" "late: rc=$rc1 $(head -c 400 "$TMP/late.mon")" "not a QEMU: rc=$rc2 $(cat "$TMP/notq.mon")"
 fi
 
+# --- two monitors on one pair ------------------------------------------------------
+t="a second monitor on the same pair is refused (exit 2, naming the first); the first is undisturbed"
+start_qemu m1a "wait=30s" "$G/branchy" a 30000000; A=$qpid
+start_qemu m1b "wait=30s" "$G/branchy" a 30000000; B=$qpid
+"$MON" --timeout 100s --pid "$A" --pid "$B" >"$TMP/m1.mon" 2>&1 & M1=$!
+pids+=("$M1")
+for _ in $(seq 200); do grep -q "^comparing" "$TMP/m1.mon" 2>/dev/null && break; sleep 0.05; done
+"$MON" --pid "$B" --pid "$A" >"$TMP/m2.mon" 2>&1
+rc2=$?
+wait "$M1"
+rc1=$?
+wait "$A" "$B"
+if [ "$rc2" = 2 ] && grep -q "pid $B is already monitored by another lockstep-bpf (pid $M1)" "$TMP/m2.mon" &&
+	[ "$rc1" = 0 ] && grep -q "^result: no divergence" "$TMP/m1.mon" && grep -q "^  lost: *none" "$TMP/m1.mon"; then
+	ok "$t"
+else
+	ko "$t" "second: rc=$rc2 $(cat "$TMP/m2.mon")" "first: rc=$rc1 $(grep -v '^ *[0-9.]* *[0-9]' "$TMP/m1.mon" | head -c 900)"
+fi
+
+t="a monitor killed by SIGKILL leaves no claim behind: the next one attaches"
+start_qemu k1a "" "$G/intloop" 400000000; A=$qpid
+start_qemu k1b "" "$G/intloop" 400000000; B=$qpid
+"$MON" --pid "$A" --pid "$B" >"$TMP/k1.mon" 2>&1 & M1=$!
+pids+=("$M1")
+for _ in $(seq 200); do grep -q "^comparing" "$TMP/k1.mon" 2>/dev/null && break; sleep 0.05; done
+kill -9 "$M1"
+wait "$M1" 2>/dev/null
+timeout -s INT 120 "$MON" --pid "$A" --pid "$B" --timeout 1s >"$TMP/k2.mon" 2>&1
+rc=$?
+kill -9 "$A" "$B" 2>/dev/null
+wait "$A" "$B" 2>/dev/null
+if [ "$rc" = 4 ] && grep -q "^comparing" "$TMP/k2.mon" && ! grep -q "already monitored" "$TMP/k2.mon"; then
+	ok "$t"
+else
+	ko "$t" "rc=$rc $(grep -v '^ *[0-9.]* *[0-9]' "$TMP/k2.mon" | head -c 900)"
+fi
+
 # --- attach while both QEMUs are exiting -----------------------------------------
 t="--pid 0-100 ms after two short QEMUs start: none hangs, each ends with a coherent verdict (30 tries)"
 bad=0 lastmsg= seen=

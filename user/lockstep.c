@@ -39,6 +39,7 @@
 #include "metrics.h"
 #include "options.h"
 #include "gatesrv.h"
+#include "claim.h"
 #include "ginputs.h"
 #include "qstart.h"
 #include "report.h"
@@ -2532,6 +2533,16 @@ int main(int argc, char **argv)
 	for (int i = 0; i < 2 && !rc; i++)
 		run.desc[i] = (struct ls_side_desc){ run.t[i].label, run.t[i].pid, run.t[i].exe, run.t[i].cmdline,
 						     run.t[i].guest, run.t[i].plugin_version };
+	/* One monitor per QEMU: a second one would fight this one's permits and leases. */
+	struct ls_claim claim[2] = { { .fd = -1 }, { .fd = -1 } };
+	for (int i = 0; i < 2 && !rc; i++) {
+		int c = ls_claim_take(&claim[i], LS_CLAIM_DIR, run.t[i].pid, run.t[i].label, err, sizeof(err));
+		if (c < 0)
+			rc = fail("%s", err);
+		else if (c > 0)
+			fprintf(stderr, "lockstep-bpf: warning: another monitor on %c would not be refused: %s\n",
+				run.t[i].label, err);
+	}
 	if (!rc && run.t[0].info.batch_order != run.t[1].info.batch_order)
 		rc = fail("A uses batch=%u and B batch=%u: start both QEMUs with the same plugin arguments",
 			  1u << run.t[0].info.batch_order, 1u << run.t[1].info.batch_order);
@@ -2542,6 +2553,8 @@ int main(int argc, char **argv)
 		compare_launches(&run);
 		rc = run_monitor(&run);
 	}
+	for (int i = 0; i < 2; i++)
+		ls_claim_drop(&claim[i]);
 	if (opts.launch) {
 		/* On an error before or during monitoring, do not leave held QEMUs behind. */
 		ls_children_stop(child, 2, 1000);
