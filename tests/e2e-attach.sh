@@ -145,5 +145,35 @@ for k in $(seq 30); do
 done
 if [ $bad = 0 ]; then ok "$t (exit codes:$(echo $seen | tr ' ' '\n' | sort | uniq -c | tr -s ' \n' ' '))"; else ko "$t" "$bad of 30 failed; last: $lastmsg"; fi
 
+# --- /metrics with idle connections open --------------------------------------------
+t="--metrics: 30 idle connections open, a scrape is still answered promptly"
+PORT=$((20000 + RANDOM % 20000))
+"$MON" run -q --metrics "$PORT" --timeout 20s -- "$G/intloop" 300000000000 >"$TMP/mi.out" 2>&1 &
+m=$!
+pids+=("$m")
+for _ in $(seq 100); do curl -sf "http://127.0.0.1:$PORT/metrics" >/dev/null 2>&1 && break; sleep 0.1; done
+# 30 clients that connect and never send a byte, held open while the scrape runs.
+python3 - "$PORT" >"$TMP/mi.py" 2>&1 <<'PY' &
+import socket, sys, time
+s = [socket.create_connection(("127.0.0.1", int(sys.argv[1]))) for _ in range(30)]
+print("open", flush=True)
+time.sleep(8)
+PY
+py=$!
+for _ in $(seq 100); do grep -q open "$TMP/mi.py" && break; sleep 0.05; done
+sleep 0.2
+t0=$(date +%s%N)
+curl -sf -m 30 "http://127.0.0.1:$PORT/metrics" >"$TMP/mi.scrape" 2>/dev/null
+crc=$?
+ms=$((($(date +%s%N) - t0) / 1000000))
+kill "$py" "$m" 2>/dev/null
+wait "$py" "$m" 2>/dev/null
+# Served one at a time, each idle client held the scrape up to its 1 s deadline: 30 s in all.
+if [ "$crc" = 0 ] && grep -q '^lockstep_blocks_compared_total' "$TMP/mi.scrape" && [ "$ms" -lt 2000 ]; then
+	ok "$t ($ms ms)"
+else
+	ko "$t" "curl rc=$crc after $ms ms" "$(head -c 400 "$TMP/mi.out")"
+fi
+
 echo "e2e-attach: $pass passed, $fail failed"
 [ "$fail" = 0 ]
