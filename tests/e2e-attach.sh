@@ -39,7 +39,7 @@ fi
 
 # --- QEMUs and the monitor started in the same instant -------------------------
 t="qemu & qemu & lockstep-bpf --pid A --pid B at once: every try attaches (25 tries)"
-bad=0 lastmsg=
+bad=0 lastmsg= attached=0
 for k in $(seq 25); do
 	# Half the tries without wait=: the monitor attaches to guests that may already run.
 	pa=wait=20s n=300000
@@ -50,15 +50,16 @@ for k in $(seq 25); do
 	rc=$?
 	pids+=("$A" "$B")
 	wait "$A" "$B"
+	[ "$rc" = 0 ] && attached=$((attached + 1))
 	# Without wait= a guest may finish before the monitor looks: "does not exist"/"exited" is honest then.
 	if [ "$rc" != 0 ] && ! { [ -z "$pa" ] && grep -q "does not exist\|exited\|exiting\|ended before" "$TMP/r$k.mon"; }; then
 		bad=$((bad + 1))
 		lastmsg="try $k ($pa) rc=$rc: $(head -c 600 "$TMP/r$k.mon")"
 	fi
 done
-if [ $bad = 0 ]; then ok "$t"; else ko "$t" "$bad of 25 failed; last: $lastmsg"; fi
+if [ $bad = 0 ]; then ok "$t ($attached compared to the end; the others, without wait=, ended first and were named so)"; else ko "$t" "$bad of 25 failed; last: $lastmsg"; fi
 
-t="a QEMU that is still starting is waited for; a process that never becomes one is refused with 'not a QEMU'"
+t="a QEMU that is still starting is waited for; a process that never becomes one is refused ('not a QEMU', or 'not loaded yet' after the bound)"
 start_qemu idle "wait=30s" "$G/sleeper" 1000 60; Q=$qpid
 bash -c 'sleep 0.7; exec "$0" -plugin "$1,wait=30s" "$2" 1000 1' "$QEMU" "$PLUGIN" "$G/sleeper" >/dev/null 2>&1 & LATE=$!
 pids+=("$LATE")
@@ -68,13 +69,22 @@ sleep 60 & S=$!
 pids+=("$S")
 "$MON" --pid "$S" --pid "$Q" >"$TMP/notq.mon" 2>&1
 rc2=$?
-kill -9 "$Q" "$LATE" "$S" 2>/dev/null
-wait "$Q" "$LATE" "$S" 2>/dev/null
+# A shell that never execs a QEMU: waited for, within the bound, then refused.
+bash -c 'sleep 60; :' & SH=$!
+pids+=("$SH")
+"$MON" --pid "$SH" --pid "$Q" >"$TMP/shell.mon" 2>&1
+rc3=$?
+{
+	kill -9 "$Q" "$LATE" "$S" "$SH"
+	wait "$Q" "$LATE" "$S" "$SH"
+} 2>/dev/null
 if [ "$rc1" != 2 ] && grep -q "^B: pid $Q" "$TMP/late.mon" && [ "$rc2" = 2 ] &&
-	grep -q "A: pid $S (.*sleep) is not a QEMU: it has no lockstep plugin loaded" "$TMP/notq.mon"; then
+	grep -q "A: pid $S (.*sleep) is not a QEMU: it has no lockstep plugin loaded" "$TMP/notq.mon" && [ "$rc3" = 2 ] &&
+	grep -q "A: pid $SH (.*bash) has no lockstep plugin loaded yet (waited 5.0 s: it never became a QEMU)" "$TMP/shell.mon"; then
 	ok "$t"
 else
-	ko "$t" "late: rc=$rc1 $(head -c 400 "$TMP/late.mon")" "not a QEMU: rc=$rc2 $(cat "$TMP/notq.mon")"
+	ko "$t" "late: rc=$rc1 $(head -c 400 "$TMP/late.mon")" "not a QEMU: rc=$rc2 $(cat "$TMP/notq.mon")" \
+		"a shell: rc=$rc3 $(cat "$TMP/shell.mon")"
 fi
 
 # --- two monitors on one pair ------------------------------------------------------

@@ -1470,7 +1470,7 @@ static bool follow_tick(struct ls_run *run)
 	 */
 	for (int v = 0; v < LS_MAX_VCPUS; v++)
 		for (int i = 0; i < 2; i++)
-			pub[v][i] = LS_READ(run->skel->bss->pairs[v].side[i].pub_end);
+			pub[v][i] = side_end(run, i, v);
 	if (o->insn)
 		for (int i = 0; i < 2; i++)
 			tlog_pull(run, i);
@@ -2539,7 +2539,7 @@ int main(int argc, char **argv)
 		int c = ls_claim_take(&claim[i], LS_CLAIM_DIR, run.t[i].pid, run.t[i].label, err, sizeof(err));
 		if (c < 0)
 			rc = fail("%s", err);
-		else if (c > 0)
+		else if (c > 0 && !ls_target_gone(run.t[i].pid)) /* one that is gone is named so at the attach */
 			fprintf(stderr, "lockstep-bpf: warning: another monitor on %c would not be refused: %s\n",
 				run.t[i].label, err);
 	}

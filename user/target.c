@@ -178,8 +178,7 @@ static int no_plugin(const struct ls_target *t, const char *stat, const char *ma
 	}
 	switch (ls_qstart_judge(&f)) {
 	case LS_QSTART_STARTING:
-		snprintf(err, errlen, "%c: pid %d (%s) has no lockstep plugin loaded yet: it is still starting",
-			 t->label, (int)t->pid, t->exe);
+		snprintf(err, errlen, "%c: pid %d (%s) has no lockstep plugin loaded yet", t->label, (int)t->pid, t->exe);
 		return 1;
 	case LS_QSTART_NOT_QEMU:
 		snprintf(err, errlen, "%c: pid %d (%s) is not a QEMU: it has no lockstep plugin loaded", t->label,
@@ -320,8 +319,8 @@ int ls_target_open_wait(struct ls_target *t, pid_t pid, char label, unsigned wai
 		nanosleep(&ts, NULL);
 	}
 	size_t l = strlen(err);
-	snprintf(err + l, errlen - l, " (waited %.1f s%s)", wait_ms / 1000.0,
-		 stop && *stop ? ", interrupted" : "");
+	snprintf(err + l, errlen - l, " (waited %.1f s%s%s)", wait_ms / 1000.0,
+		 ls_qstart_is_qemu(t->exe) ? "" : ": it never became a QEMU", stop && *stop ? ", interrupted" : "");
 	return -1;
 }
 
