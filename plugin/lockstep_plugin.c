@@ -564,11 +564,16 @@ static void on_exit_cb(qemu_plugin_id_t id, void *unused)
 		pthread_mutex_unlock(&s->mu);
 	}
 	/* All final publications first, then one wait: the monitor releases them together. */
+	uint64_t exit_t0 = ls_mono_ns();
 	for (unsigned i = 0; i < LS_MAX_VCPUS; i++) {
 		struct ls_stream *s = stream_of(i);
 		if (!s)
 			continue;
-		ls_stream_wait_final(s);
+		uint64_t spent = ls_mono_ns() - exit_t0;
+		if (!ls_stream_wait_final(s, spent < LS_EXIT_WAIT_MAX_NS ? LS_EXIT_WAIT_MAX_NS - spent : 0))
+			report("vCPU %u: the monitor held this QEMU at exit for %.0f s without letting it go: exiting "
+			       "anyway (its comparison of this side's end may be incomplete)",
+			       i, LS_EXIT_WAIT_MAX_NS / 1e9);
 		nstreams++;
 		blocks += ls_stream_seq(s);
 		insns += s->insns;

@@ -260,8 +260,9 @@ static bool may_write(const struct ls_stream *s, uint64_t next, bool *gated, uin
  * run on alone; under the gate too, since a dead monitor's correlator stops
  * moving.
  */
-static void wait_for_permit(struct ls_stream *s, uint64_t next_chunk)
+static bool wait_for_permit(struct ls_stream *s, uint64_t next_chunk, uint64_t max_ns)
 {
+	bool capped = false;
 	struct ls_batch *b = &s->batch;
 	uint64_t backoff = 20000, gate_step = LS_GATE_POLL_NS, t0 = ls_mono_ns(), now = t0, seen, last = 0, moved = t0;
 	bool gated = false, was_gated = false;
@@ -278,6 +279,11 @@ static void wait_for_permit(struct ls_stream *s, uint64_t next_chunk)
 			if (until && until != s->lapsed_lease)
 				s->lease_expiries++;
 			s->lapsed_lease = until;
+			break;
+		}
+		/* A monitor that renews its lease but never lets go must not hold us forever either. */
+		if (now - t0 >= max_ns) {
+			capped = true;
 			break;
 		}
 		s->hold_polls++;
@@ -299,6 +305,8 @@ static void wait_for_permit(struct ls_stream *s, uint64_t next_chunk)
 		last = seen;
 		uint64_t step = gated ? gate_step : backoff;
 		uint64_t wait = until - now < step ? until - now : step;
+		if (max_ns - (now - t0) < wait)
+			wait = max_ns - (now - t0);
 		struct timespec ts = { .tv_sec = 0, .tv_nsec = (long)wait };
 		nanosleep(&ts, NULL);
 		if (!gated && backoff < 1000000)
@@ -311,6 +319,7 @@ static void wait_for_permit(struct ls_stream *s, uint64_t next_chunk)
 			s->gate_holds++;
 	}
 	s->hold_ns += now - t0;
+	return !capped;
 }
 
 static void dump(struct ls_stream *s, uint64_t seq)
@@ -364,7 +373,7 @@ void ls_stream_chunk_full(struct ls_stream *s)
 	bool gated;
 	uint64_t seen;
 	if (__builtin_expect(!may_write(s, s->chunk, &gated, &seen), 0))
-		wait_for_permit(s, s->chunk);
+		wait_for_permit(s, s->chunk, ~0ull);
 	s->digest = LS_DIGEST_INIT;
 	s->chunk_insn_base = s->insns;
 	if (s->chunk_end == s->ring + (1ull << s->ring_order))
@@ -373,10 +382,10 @@ void ls_stream_chunk_full(struct ls_stream *s)
 	s->chunk_end = s->cur + chunk_len;
 }
 
-void ls_stream_wait_final(struct ls_stream *s)
+bool ls_stream_wait_final(struct ls_stream *s, uint64_t max_ns)
 {
-	/* No chunk comes after ~0: only a release (permit ~0) or the lease running out ends the wait. */
-	wait_for_permit(s, ~0ull);
+	/* No chunk comes after ~0: a release (permit ~0), the lease running out, or max_ns end the wait. */
+	return wait_for_permit(s, ~0ull, max_ns);
 }
 
 bool ls_stream_wait_monitor(struct ls_stream *s, uint64_t timeout_ns)

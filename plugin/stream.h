@@ -114,9 +114,13 @@ void ls_stream_chunk_full(struct ls_stream *s);
  * After the final publication: while a monitor holds a lease and has not
  * released the stream (permit_chunk == ~0), wait, so it can still read the
  * ring to compare a last chunk the other side cut at another length.  A
- * stream never monitored returns at once; a dead monitor costs one lease.
+ * stream never monitored returns at once; a dead monitor costs one lease; a
+ * live one that never lets go, max_ns (then false: the caller says so).
  */
-void ls_stream_wait_final(struct ls_stream *s);
+bool ls_stream_wait_final(struct ls_stream *s, uint64_t max_ns);
+
+/* How long a QEMU waits at exit for a monitor that keeps renewing its lease. */
+#define LS_EXIT_WAIT_MAX_NS (60ull * 1000000000ull)
 
 /*
  * The highest chunk a stream under the gate may write now: its partner's

@@ -30,8 +30,8 @@ static bool cmp(const char *const *cmd_a, const char *const *env_a, const char *
 	mk(&cb, cmd_b);
 	mk(&ea, env_a);
 	mk(&eb, env_b);
-	struct ls_qemu_launch la = { ca.buf, ca.len, ea.buf, ea.len, cwd_a };
-	struct ls_qemu_launch lb = { cb.buf, cb.len, eb.buf, eb.len, cwd_b };
+	struct ls_qemu_launch la = { ca.buf, ca.len, ea.buf, ea.len, cwd_a, false };
+	struct ls_qemu_launch lb = { cb.buf, cb.len, eb.buf, eb.len, cwd_b, false };
 	return ls_ginputs_compare(&la, &lb, &d);
 }
 
@@ -44,7 +44,7 @@ Test(ginputs, identical_launches)
 	const char *const cmd2[] = { "/opt/qemu/bin/qemu-x86_64", "-plugin", "/y/liblockstep.so", "-d", "plugin",
 				     "./guest", "a", NULL };
 
-	cr_assert(!cmp(cmd, env0, cmd2, env_other_qemu, "/w", "/w"), "%s", d.inputs);
+	cr_assert(!cmp(cmd, env0, cmd2, env0, "/w", "/w"), "%s", d.inputs);
 	cr_assert_str_eq(d.inputs, "");
 	cr_assert_str_eq(d.options, "", "plugin and logging options do not count: %s", d.options);
 	cr_assert_eq(d.env + d.args + d.cwd + d.opts, 0);
@@ -131,9 +131,61 @@ Test(ginputs, qemu_argv0_from_the_environment)
 {
 	const char *const a[] = { "qemu-x86_64", "./g", NULL };
 	const char *const b[] = { "qemu-x86_64", "-0", "other", "./g", NULL };
-	const char *const enva[] = { "PATH=/usr/bin", "HOME=/root", "QEMU_ARGV0=other", NULL };
+	const char *const enva[] = { "PATH=/usr/bin", "HOME=/root", "QEMU_ARGV0=other", "_=/usr/bin/qemu-x86_64", NULL };
 
 	cmp(a, enva, b, env0, "", "");
 	cr_assert_eq(d.args, 0, "QEMU_ARGV0 is what -0 sets: %s", d.inputs);
 	cr_assert_eq(d.env, 1, "the variable itself still differs: %s", d.inputs);
+}
+
+Test(ginputs, shell_underscore_is_an_input)
+{
+	/* A wrapper script's exec sets `_` to another path: the guest's libc walks it at start. */
+	const char *const c[] = { "qemu-x86_64", "./g", NULL };
+
+	cr_assert(cmp(c, env0, c, env_other_qemu, "/w", "/w"));
+	cr_assert_eq(d.env, 1);
+	cr_assert_str_eq(d.inputs, "environment _ (A \"/usr/bin/qemu-x86_64\", B \"/opt/qemu/bin/qemu-x8...\")");
+}
+
+Test(ginputs, wrapper_adds_pwd_and_shlvl)
+{
+	const char *const c[] = { "qemu-x86_64", "./g", NULL };
+	const char *const wrapped[] = { "PATH=/usr/bin", "HOME=/root", "PWD=/w", "SHLVL=0", "_=/usr/bin/qemu-x86_64", NULL };
+
+	cr_assert(cmp(c, env0, c, wrapped, "/w", "/w"));
+	cr_assert_eq(d.env, 2);
+	cr_assert_str_eq(d.inputs, "environment PWD (A unset, B \"/w\"); environment SHLVL (A unset, B \"0\")");
+}
+
+Test(ginputs, cwd_read_after_the_guest_ran_is_named_so)
+{
+	const char *const c[] = { "qemu-x86_64", "./g", NULL };
+
+	mk(&ca, c);
+	mk(&ea, env0);
+	struct ls_qemu_launch la = { ca.buf, ca.len, ea.buf, ea.len, "/tmp/a", false };
+	struct ls_qemu_launch lb = { ca.buf, ca.len, ea.buf, ea.len, "/tmp/b", true };
+	cr_assert(ls_ginputs_compare(&la, &lb, &d));
+	cr_assert_str_eq(d.inputs, "working directory when the monitor attached (A \"/tmp/a\", B \"/tmp/b\")");
+}
+
+Test(ginputs, same_variables_in_another_order)
+{
+	/* bash re-exports the environment in its own order: PATH moved to the end. */
+	const char *const c[] = { "qemu-x86_64", "./g", NULL };
+	const char *const moved[] = { "HOME=/root", "_=/usr/bin/qemu-x86_64", "PATH=/usr/bin", NULL };
+
+	cr_assert(cmp(c, env0, c, moved, "/w", "/w"));
+	cr_assert_eq(d.env, 1);
+	cr_assert_str_eq(d.inputs, "environment order: the same 3 variables, but variable 0 is PATH in A and HOME in B");
+}
+
+Test(ginputs, unset_keeps_the_order)
+{
+	const char *const a[] = { "qemu-x86_64", "-U", "HOME", "./g", NULL };
+	const char *const b[] = { "qemu-x86_64", "./g", NULL };
+	const char *const envb[] = { "PATH=/usr/bin", "_=/usr/bin/qemu-x86_64", NULL };
+
+	cr_assert(!cmp(a, env0, b, envb, "/w", "/w"), "%s", d.inputs);
 }

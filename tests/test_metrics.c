@@ -825,6 +825,25 @@ Test(metrics, http_a_silent_client_does_not_block_the_next, HTTP)
 	cr_assert_lt(closed, 2.5, "closed after %.2f s", closed);
 }
 
+Test(metrics, http_many_idle_clients_do_not_delay_a_scrape, HTTP)
+{
+	int port = ls_http_port(srv), idle[100];
+
+	ls_http_set_body(srv, "x 1\n");
+	/* More than the server keeps open at once: the oldest make room, none blocks the scrape. */
+	for (int i = 0; i < 100; i++)
+		idle[i] = connect_to(port);
+	usleep(50000);
+	double t0 = now_s();
+	struct response r = parse_response(http(port, "GET /metrics HTTP/1.1\r\n\r\n"), false);
+	double waited = now_s() - t0;
+	cr_assert_str_eq(r.status, "HTTP/1.1 200 OK");
+	cr_assert_str_eq(r.body, "x 1\n");
+	cr_assert_lt(waited, 2.0, "the scrape waited %.2f s behind idle clients", waited);
+	for (int i = 0; i < 100; i++)
+		close(idle[i]);
+}
+
 Test(metrics, http_a_trickling_client_is_dropped_at_the_deadline, HTTP)
 {
 	int fd = connect_to(ls_http_port(srv));

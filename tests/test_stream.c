@@ -418,7 +418,7 @@ Test(stream, wait_final_without_a_monitor_returns_at_once)
 	uint64_t t0 = ls_mono_ns();
 
 	s.batch.permit_chunk = 3; /* a permit without a lease binds nothing */
-	ls_stream_wait_final(&s);
+	ls_stream_wait_final(&s, ~0ull);
 	cr_assert_lt(ls_mono_ns() - t0, 20 * MS);
 	cr_assert_eq(s.lease_expiries, 0);
 }
@@ -430,7 +430,7 @@ static void wait_final_until(struct delayed *d)
 	uint64_t t0 = ls_mono_ns();
 
 	cr_assert_eq(pthread_create(&t, NULL, write_later, d), 0);
-	ls_stream_wait_final(&s);
+	ls_stream_wait_final(&s, ~0ull);
 	uint64_t t1 = ls_mono_ns();
 	pthread_join(t, NULL);
 	cr_assert_geq(t1 - t0, 25 * MS, "returned before the release");
@@ -452,11 +452,25 @@ Test(stream, wait_final_ends_with_the_lease)
 	s.batch.permit_chunk = 3;
 	s.batch.lease_until_ns = ls_mono_ns() + 40 * MS;
 	uint64_t t0 = ls_mono_ns();
-	ls_stream_wait_final(&s);
+	ls_stream_wait_final(&s, ~0ull);
 	uint64_t dt = ls_mono_ns() - t0;
 	cr_assert_geq(dt, 35 * MS);
 	cr_assert_lt(dt, 2000 * MS);
 	cr_assert_eq(s.lease_expiries, 1, "a dead monitor's lease running out is counted");
+}
+
+Test(stream, wait_final_has_a_bound_even_under_a_renewed_lease)
+{
+	/* A monitor alive but stuck: its lease outlasts the bound, it never releases. */
+	s.batch.permit_chunk = 3;
+	s.batch.lease_until_ns = ls_mono_ns() + 60000 * MS;
+	uint64_t t0 = ls_mono_ns();
+	cr_assert_eq(ls_stream_wait_final(&s, 50 * MS), false, "the bound ran out");
+	uint64_t dt = ls_mono_ns() - t0;
+	cr_assert_geq(dt, 45 * MS);
+	cr_assert_lt(dt, 5000 * MS);
+	s.batch.permit_chunk = ~0ull;
+	cr_assert_eq(ls_stream_wait_final(&s, 50 * MS), true, "a release is not the bound");
 }
 
 /* ---- end to end in user space: two streams, the correlator as the uprobe ---- */

@@ -60,8 +60,11 @@ static void unset_env(struct view *v, const char *key)
 {
 	int i = find(v, key, strlen(key));
 
-	if (i >= 0)
-		v->env[i] = v->env[--v->nenv];
+	/* Keep the order: the guest's libc walks the variables in it. */
+	if (i >= 0) {
+		memmove(&v->env[i], &v->env[i + 1], (size_t)(v->nenv - i - 1) * sizeof(v->env[0]));
+		v->nenv--;
+	}
 }
 
 /* -E and -U take comma-separated lists, as qemu-user splits them. */
@@ -200,9 +203,11 @@ static void diff_env(const struct view *a, const struct view *b, struct ls_ginpu
 		for (int i = 0; i < x->nenv; i++) {
 			size_t kl = keylen(x->env[i]);
 			int j = find(y, x->env[i], kl);
-			/* `_` is the shell's own note of the command it ran: the QEMU binary's path. */
-			if (kl == 1 && x->env[i][0] == '_')
-				continue;
+			/*
+			 * `_` too: a shell sets it to the command it ran (a wrapper
+			 * script's exec, another QEMU's path), and the guest's libc
+			 * walks every variable at start, so its length alone parts them.
+			 */
 			if (pass && j >= 0)
 				continue; /* seen from A's side */
 			if (j >= 0 && !strcmp(x->env[i] + kl, y->env[j] + kl))
@@ -221,6 +226,28 @@ static void diff_env(const struct view *a, const struct view *b, struct ls_ginpu
 	if (shown > 4) {
 		sep(d->inputs, sizeof(d->inputs));
 		add(d->inputs, sizeof(d->inputs), "%u more environment variables", shown - 4);
+	}
+}
+
+/*
+ * The same variables in another order part the guests too (glibc's start-up
+ * walks them in order, a wrapper shell exports them in its own): name the
+ * first place they differ.
+ */
+static void diff_env_order(const struct view *a, const struct view *b, struct ls_ginputs_diff *d)
+{
+	if (a->nenv != b->nenv)
+		return;
+	for (int i = 0; i < a->nenv; i++) {
+		size_t ka = keylen(a->env[i]), kb = keylen(b->env[i]);
+		if (ka == kb && !strncmp(a->env[i], b->env[i], ka))
+			continue;
+		d->env++;
+		sep(d->inputs, sizeof(d->inputs));
+		add(d->inputs, sizeof(d->inputs),
+		    "environment order: the same %d variables, but variable %d is %.*s in A and %.*s in B", a->nenv,
+		    i, (int)(ka > 32 ? 32 : ka), a->env[i], (int)(kb > 32 ? 32 : kb), b->env[i]);
+		return;
 	}
 }
 
@@ -284,6 +311,8 @@ bool ls_ginputs_compare(const struct ls_qemu_launch *la, const struct ls_qemu_la
 	}
 	diff_args(a, b, d);
 	diff_env(a, b, d);
+	if (!d->env)
+		diff_env_order(a, b, d);
 	if (a->env_truncated || b->env_truncated) {
 		sep(d->inputs, sizeof(d->inputs));
 		add(d->inputs, sizeof(d->inputs), "(only the first %d environment variables compared)", MAX_ENV);
@@ -294,7 +323,8 @@ bool ls_ginputs_compare(const struct ls_qemu_launch *la, const struct ls_qemu_la
 		quote(qa, sizeof(qa), la->cwd);
 		quote(qb, sizeof(qb), lb->cwd);
 		sep(d->inputs, sizeof(d->inputs));
-		add(d->inputs, sizeof(d->inputs), "working directory (A %s, B %s)", qa, qb);
+		add(d->inputs, sizeof(d->inputs), "working directory%s (A %s, B %s)",
+		    la->cwd_late || lb->cwd_late ? " when the monitor attached" : "", qa, qb);
 	}
 	diff_opts(a, b, d);
 	drop(a);

@@ -21,6 +21,11 @@ struct ls_qemu_launch {
 	const char *environ;
 	size_t environ_len;
 	const char *cwd; /* "" when unknown */
+	/*
+	 * The guest had run when cwd was read: a chdir since would show, so a
+	 * difference is named as the one at attach, not at start.
+	 */
+	bool cwd_late;
 };
 
 struct ls_ginputs_diff {

@@ -41,7 +41,9 @@
 #include "options.h"
 #include "relay.h"
 #include "gatesrv.h"
+#include "claim.h"
 #include "ginputs.h"
+#include "qstart.h"
 #include "report.h"
 #include "sidelife.h"
 #include "syscmp.h"
@@ -58,6 +60,13 @@ struct ls_stream_ctl {
 	uint64_t lease_written_ns;
 	bool gate_fields; /* gate_side, gate_window and gate_thaw written: LS_PERMIT_GATE may follow */
 	uint64_t thaw_written; /* the gate_thaw written last */
+	/*
+	 * It published its last chunk before the uprobes went in (a QEMU exiting
+	 * as --pid attaches): the kernel never sees that publication, so its end
+	 * is known from here, and it waits at exit until the monitor lets it go.
+	 */
+	bool pre_final;
+	uint64_t pre_end;
 };
 
 /*
@@ -325,6 +334,8 @@ static int copy_records(pid_t pid, uint64_t batch_addr, uint64_t lo, uint64_t hi
 	return 0;
 }
 
+static void note_final(struct ls_run *run, int i, int v, const struct ls_batch *b);
+
 /* Find vCPU streams the plugin created since the last look. */
 static void discover_streams(struct ls_run *run)
 {
@@ -348,6 +359,8 @@ static void discover_streams(struct ls_run *run)
 					? (b.chunk << b.batch_order) + b.nblocks
 					: 0;
 			c->permit = 0;
+			if (b.pub_id)
+				note_final(run, i, v, &b);
 		}
 	}
 }
@@ -360,6 +373,54 @@ static int write_permit(pid_t pid, uint64_t batch_addr, uint64_t permit, uint64_
 	return ls_target_write(pid, batch_addr + offsetof(struct ls_batch, permit_chunk), val, sizeof(val));
 }
 
+/* Note a stream whose batch b is its final publication (see ls_stream_ctl.pre_final). */
+static void note_final(struct ls_run *run, int i, int v, const struct ls_batch *b)
+{
+	struct ls_stream_ctl *c = &run->sc[i][v];
+	uint32_t order = run->t[i].info.batch_order;
+
+	/* Hostile memory: a count past its chunk or a chunk that would wrap is not an end. */
+	if (!(b->flags & LS_PUB_FINAL) || b->nblocks > (1u << order) || b->chunk > (~0ull >> (order + 1)))
+		return;
+	c->pre_final = true;
+	c->pre_end = (b->chunk << order) + b->nblocks;
+}
+
+/* Whether side i of vCPU v published its last chunk, seen by the kernel or read here. */
+static bool side_final(const struct ls_run *run, int i, int v)
+{
+	return LS_READ(run->skel->bss->pairs[v].side[i].final) || run->sc[i][v].pre_final;
+}
+
+/* Where side i of vCPU v has published up to: the kernel's view, or its last chunk read here. */
+static uint64_t side_end(const struct ls_run *run, int i, int v)
+{
+	const struct ls_side_state *me = &run->skel->bss->pairs[v].side[i];
+
+	return !LS_READ(me->final) && run->sc[i][v].pre_final ? run->sc[i][v].pre_end : LS_READ(me->pub_end);
+}
+
+/* The kernel's state of vCPU v's pair, with the ends it never saw (pre_final) filled in. */
+static void pair_view(const struct ls_run *run, int v, struct ls_pair_state *st)
+{
+	memcpy(st, &run->skel->bss->pairs[v], sizeof(*st));
+	for (int i = 0; i < 2; i++) {
+		const struct ls_stream_ctl *c = &run->sc[i][v];
+		if (st->side[i].final || !c->pre_final)
+			continue;
+		st->side[i].final = 1;
+		if (c->pre_end > st->side[i].pub_end)
+			st->side[i].pub_end = c->pre_end;
+		st->side[i].publications++;
+	}
+}
+
+/* A side of vCPU v ended before the kernel saw it: the tail is compared from the rings, from block 0 on. */
+static bool pair_pre_final(const struct ls_run *run, int v)
+{
+	return run->sc[0][v].pre_final || run->sc[1][v].pre_final;
+}
+
 /*
  * Nothing more to compare or report for a followed pair: it gave up, or a
  * side was compared to its very end with no region open (the other side
@@ -368,7 +429,6 @@ static int write_permit(pid_t pid, uint64_t batch_addr, uint64_t permit, uint64_
 static bool follow_done(const struct ls_run *run, int v)
 {
 	const struct ls_follow *f = &run->fol[v];
-	const struct ls_pair_state *st = &run->skel->bss->pairs[v];
 
 	if (f->lost)
 		return true;
@@ -376,7 +436,7 @@ static bool follow_done(const struct ls_run *run, int v)
 		return false;
 	for (int i = 0; i < 2; i++) {
 		const struct ls_seqbuf *sym = f->mode == LS_FOLLOW_INSNS ? &f->ins[i] : &f->rec[i];
-		if (LS_READ(st->side[i].final) && ls_follow_copied(f, i) >= LS_READ(st->side[i].pub_end) &&
+		if (side_final(run, i, v) && ls_follow_copied(f, i) >= side_end(run, i, v) &&
 		    ls_align_pos(&f->al, i) == ls_seqbuf_end(sym))
 			return true;
 	}
@@ -403,7 +463,7 @@ static uint64_t follow_permit(const struct ls_run *run, int v, int i, int frozen
 		return ~0ull;
 	/* A partner that ended does not release this side: its records up to there are still compared. */
 	uint64_t copied = ls_follow_copied(f, i);
-	if (LS_READ(st->side[i].final) && copied >= LS_READ(st->side[i].pub_end))
+	if (side_final(run, i, v) && copied >= side_end(run, i, v))
 		/* Its end is in our memory; it waits at exit while reports may still read its logs. */
 		return follow_done(run, v) ? ~0ull : LS_READ(st->side[i].hi1);
 	if (ls_follow_buffered(f, i) > run->opts->window + ((uint64_t)run->window << order))
@@ -411,13 +471,17 @@ static uint64_t follow_permit(const struct ls_run *run, int v, int i, int frozen
 	return (copied >> order) + run->window - 1;
 }
 
-/* What each guest got at start: its QEMU's command line, environment and working directory. */
+/*
+ * What each guest got at start: its QEMU's command line, environment and
+ * working directory, read from the QEMU process itself (the plugin is mapped,
+ * so any wrapper script has exec'd it and these are what the guest got).
+ */
 static void compare_launches(struct ls_run *run)
 {
 	char *buf[2][2] = {}, cwd[2][PATH_MAX] = {};
 	size_t len[2][2] = {};
 	const char *what[2] = { "cmdline", "environ" };
-	bool ok = true;
+	bool ok = true, late[2] = {};
 
 	for (int i = 0; i < 2; i++) {
 		for (int w = 0; w < 2; w++) {
@@ -431,11 +495,16 @@ static void compare_launches(struct ls_run *run)
 		snprintf(path, sizeof(path), "/proc/%d/cwd", (int)run->t[i].pid);
 		ssize_t n = readlink(path, cwd[i], sizeof(cwd[i]) - 1);
 		cwd[i][n > 0 ? n : 0] = 0;
+		/* After the cwd: no translation yet means no chdir yet either. */
+		uint32_t flags = LS_INFO_GUEST_BASE;
+		ls_target_read(run->t[i].pid, run->t[i].info_addr + offsetof(struct ls_plugin_info, flags), &flags,
+			       sizeof(flags));
+		late[i] = flags & LS_INFO_GUEST_BASE;
 	}
 	if (ok) {
 		struct ls_qemu_launch l[2];
 		for (int i = 0; i < 2; i++)
-			l[i] = (struct ls_qemu_launch){ buf[i][0], len[i][0], buf[i][1], len[i][1], cwd[i] };
+			l[i] = (struct ls_qemu_launch){ buf[i][0], len[i][0], buf[i][1], len[i][1], cwd[i], late[i] };
 		ls_ginputs_compare(&l[0], &l[1], &run->gin);
 		run->gin_known = true;
 	}
@@ -547,7 +616,7 @@ static bool update_permits(struct ls_run *run, bool force)
 			if (!c->batch_addr || run->ended[i])
 				continue;
 			const struct ls_side_state *me = &run->skel->bss->pairs[v].side[i];
-			bool fin = LS_READ(me->final);
+			bool fin = side_final(run, i, v);
 			uint64_t p = LS_READ(ctl->released)			 ? ~0ull
 				   : LS_READ(run->skel->bss->pairs[v].user_owned) ? follow_permit(run, v, i, frozen)
 				   : fin ? (run->tail[v].done || run->ended[i ^ 1] ? ~0ull : LS_READ(me->hi1))
@@ -605,24 +674,6 @@ static int follow_begin(struct ls_run *run, int v, const uint64_t pos[2], const 
 		return -1;
 	__atomic_store_n(&run->skel->bss->pairs[v].user_owned, 1, __ATOMIC_RELEASE);
 	return 0;
-}
-
-/* The process has exited (gone, or a zombie its parent has not reaped). */
-static bool pid_exited(pid_t pid)
-{
-	char path[64], buf[512];
-	FILE *f;
-	bool gone = false;
-
-	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
-	if (!(f = fopen(path, "r")))
-		return errno == ENOENT || errno == ESRCH;
-	if (fgets(buf, sizeof(buf), f)) {
-		const char *p = strrchr(buf, ')');
-		gone = p && (p[2] == 'Z' || p[2] == 'X');
-	}
-	fclose(f);
-	return gone;
 }
 
 static bool stopped_state(pid_t pid)
@@ -1298,6 +1349,11 @@ static bool held_at(struct ls_run *run, int i, int v, uint64_t t, struct ls_batc
 	if (ls_target_read(run->t[i].pid, run->sc[i][v].batch_addr, b, sizeof(*b)) ||
 	    ls_target_head_seq(run->t[i].pid, b, &head))
 		return false;
+	/* A stream that published its last chunk at or before T waits at exit: as held as it gets. */
+	if (b->pub_id && (b->flags & LS_PUB_FINAL) && b->chunk <= t) {
+		note_final(run, i, v, b);
+		return run->sc[i][v].pre_final;
+	}
 	return b->chunk == t && (b->flags & LS_PUB_FULL) && head == (t + 1) << b->batch_order;
 }
 
@@ -1506,13 +1562,12 @@ static bool follow_tick(struct ls_run *run)
 	 */
 	for (int v = 0; v < LS_MAX_VCPUS; v++)
 		for (int i = 0; i < 2; i++)
-			pub[v][i] = LS_READ(run->skel->bss->pairs[v].side[i].pub_end);
+			pub[v][i] = side_end(run, i, v);
 	if (o->insn)
 		for (int i = 0; i < 2; i++)
 			tlog_pull(run, i);
 	for (int v = 0; v < LS_MAX_VCPUS && !run->stop; v++) {
 		struct ls_follow *f = &run->fol[v];
-		const struct ls_pair_state *st = &run->skel->bss->pairs[v];
 		struct ls_follow_io io[2];
 		bool final[2];
 
@@ -1527,8 +1582,8 @@ static bool follow_tick(struct ls_run *run)
 			continue;
 		}
 		for (int i = 0; i < 2; i++)
-			final[i] = (LS_READ(st->side[i].final) || run->ended[i]) &&
-				   ls_follow_copied(f, i) >= LS_READ(st->side[i].pub_end);
+			final[i] = (side_final(run, i, v) || run->ended[i]) &&
+				   ls_follow_copied(f, i) >= side_end(run, i, v);
 		for (;;) {
 			struct ls_align_ev ev;
 			if (ls_follow_step(f, final, &ev) || ev.type == LS_ALIGN_NONE)
@@ -1578,7 +1633,12 @@ static void backlog_compare(struct ls_run *run, int v, const struct ls_batch b[2
 	struct ls_backlog *bk = &run->bk[v];
 	struct ls_side_records rec[2] = {};
 	uint64_t *buf[2] = {}, order = b[0].batch_order, ring = 1ull << b[0].ring_order;
-	uint64_t end = (bk->target + 1) << order, hi = end;
+	uint64_t end = (bk->target + 1) << order, hi;
+	/* A side that ended before T ends the common range there. */
+	for (int i = 0; i < 2; i++)
+		if (run->sc[i][v].pre_final && run->sc[i][v].pre_end < end)
+			end = run->sc[i][v].pre_end;
+	hi = end;
 	uint64_t lo = end > ring ? end - ring : 0;
 	const char *problem = NULL;
 
@@ -1695,10 +1755,12 @@ static void tail_compare(struct ls_run *run, int v)
 	struct ls_side_records rec[2] = {};
 	const char *problem = NULL;
 
-	if (!start1 && !bk->end)
-		return; /* never paired: nothing to continue from */
+	bool pre = run->sc[0][v].pre_final || run->sc[1][v].pre_final;
+	/* Never paired: nothing to continue from, unless a side ended before the kernel saw it (from block 0). */
+	if (!start1 && !bk->end && !pre)
+		return;
 	for (int i = 0; i < 2; i++) {
-		pub[i] = LS_READ(st->side[i].pub_end);
+		pub[i] = side_end(run, i, v);
 		if (LS_READ(st->side[i].uncompared_late))
 			return; /* the kernel's comparison has a gap: the tail would not join it */
 	}
@@ -1732,21 +1794,46 @@ out:
 	free(buf[1]);
 }
 
+/*
+ * A stream the kernel has seen nothing from since the uprobes went in may
+ * have published its last chunk just before (a first chunk, not held by
+ * the backlog): read its batch.  If the kernel sees that publication too,
+ * both agree on its end.
+ */
+static void look_for_final(struct ls_run *run, int i, int v)
+{
+	struct ls_stream_ctl *c = &run->sc[i][v];
+	struct ls_batch b;
+
+	if (!c->batch_addr || c->pre_final || run->ended[i] || LS_READ(run->skel->bss->pairs[v].side[i].publications) ||
+	    ls_target_read(run->t[i].pid, c->batch_addr, &b, sizeof(b)))
+		return;
+	if (b.pub_id)
+		note_final(run, i, v, &b);
+}
+
 /* Each tick: streams that published their final chunk get their tail compared, then are let go. */
 static void tail_step(struct ls_run *run)
 {
+	static uint64_t looked;
 	uint64_t now = now_ns();
-	bool changed = false;
+	bool changed = false, look = now - looked > 20000000ull;
+
+	if (look)
+		looked = now;
 
 	for (int v = 0; v < LS_MAX_VCPUS; v++) {
 		const struct ls_pair_state *st = &run->skel->bss->pairs[v];
 		struct ls_tail *tl = &run->tail[v];
-		bool fin[2] = { LS_READ(st->side[0].final) != 0, LS_READ(st->side[1].final) != 0 };
+		if (!tl->done && look)
+			for (int i = 0; i < 2; i++)
+				look_for_final(run, i, v);
+		bool fin[2] = { side_final(run, 0, v), side_final(run, 1, v) };
 		if (tl->done || (!fin[0] && !fin[1]) || LS_READ(st->user_owned))
 			continue; /* a followed pair's end is compared by its follower */
 		if (!tl->since_ns)
 			tl->since_ns = now;
-		uint64_t pa = LS_READ(st->side[0].pub_end), pb = LS_READ(st->side[1].pub_end);
+		uint64_t pa = side_end(run, 0, v), pb = side_end(run, 1, v);
 		/* Ready when the other side is final too, or has published past this side's end. */
 		bool ready = (fin[0] && fin[1]) || (fin[0] && pb >= pa) || (fin[1] && pa >= pb);
 		if (run->ended[0] || run->ended[1] || run->diverged || run->stop) {
@@ -1816,7 +1903,7 @@ static void collect(struct ls_run *run, struct ls_summary *s)
 	memset(s, 0, sizeof(*s));
 	for (uint32_t k = 0; k < LS_MAX_VCPUS; k++) {
 		const struct ls_backlog *bk = &run->bk[k];
-		memcpy(&st, &run->skel->bss->pairs[k], sizeof(st));
+		pair_view(run, (int)k, &st);
 		if (!st.side[0].publications && !st.side[1].publications && !bk->end && !run->sc[0][k].attach_end &&
 		    !run->sc[1][k].attach_end)
 			continue;
@@ -1848,7 +1935,7 @@ static void collect(struct ls_run *run, struct ls_summary *s)
 		s->compared_insns += st.compared_insns + bk->insns + tl->insns + run->user_insns[k];
 		uint64_t start = f->active && f->mode == LS_FOLLOW_INSNS ? f->start_block[0]
 										  : compare_start(run, (int)k, st.start1);
-		bool started = st.start1 || bk->end || f->active;
+		bool started = st.start1 || bk->end || f->active || (pair_pre_final(run, (int)k) && tl->blocks);
 		if (started && (!s->started || start < s->start_seq))
 			s->start_seq = start;
 		s->started |= started;
@@ -2054,13 +2141,12 @@ static void side_ended(struct ls_run *run, int w)
 static bool follow_complete(const struct ls_run *run, int v)
 {
 	const struct ls_follow *f = &run->fol[v];
-	const struct ls_pair_state *st = &run->skel->bss->pairs[v];
 
 	if (f->lost || f->region_open || run->fol_pending[v] || ls_align_state(&f->al) != LS_ALIGN_ST_SYNC)
 		return false;
 	for (int i = 0; i < 2; i++) {
 		const struct ls_seqbuf *sym = f->mode == LS_FOLLOW_INSNS ? &f->ins[i] : &f->rec[i];
-		if (!LS_READ(st->side[i].final) || ls_follow_copied(f, i) < LS_READ(st->side[i].pub_end) ||
+		if (!side_final(run, i, v) || ls_follow_copied(f, i) < side_end(run, i, v) ||
 		    ls_align_pos(&f->al, i) != ls_seqbuf_end(sym))
 			return false;
 	}
@@ -2076,7 +2162,9 @@ static bool comparison_complete(struct ls_run *run)
 	unsigned active = 0;
 
 	for (uint32_t k = 0; k < LS_MAX_VCPUS; k++) {
-		const struct ls_pair_state *st = &run->skel->bss->pairs[k];
+		static struct ls_pair_state view;
+		const struct ls_pair_state *st = &view;
+		pair_view(run, (int)k, &view);
 		if (!LS_READ(st->side[0].publications) && !LS_READ(st->side[1].publications))
 			continue;
 		active++;
@@ -2089,7 +2177,8 @@ static bool comparison_complete(struct ls_run *run)
 		const struct ls_backlog *bk = &run->bk[k];
 		uint64_t start = compare_start(run, (int)k, start1);
 		if (!LS_READ(st->side[0].final) || !LS_READ(st->side[1].final) || end != LS_READ(st->side[1].pub_end) ||
-		    !(start1 || bk->end) || LS_READ(st->compared_blocks) + bk->blocks + run->tail[k].blocks != end - start)
+		    !(start1 || bk->end || pair_pre_final(run, (int)k)) ||
+		    LS_READ(st->compared_blocks) + bk->blocks + run->tail[k].blocks != end - start)
 			return false;
 	}
 	return active > 0;
@@ -2244,7 +2333,7 @@ static int run_monitor(struct ls_run *run)
 		if (!links[i]) {
 			int e = errno;
 			/* It passed the checks, then ended: the path under /proc/PID/root is gone with it. */
-			if (pid_exited(run->t[i].pid))
+			if (ls_target_gone(run->t[i].pid))
 				code = fail("%c (pid %d) exited while the monitor was starting, before its uprobe could be "
 					    "attached: nothing was compared",
 					    run->t[i].label, (int)run->t[i].pid);
@@ -2745,7 +2834,9 @@ int main(int argc, char **argv)
 		}
 	} else {
 		for (int i = 0; i < 2 && !rc; i++)
-			if (ls_target_open(&run.t[i], opts.pid[i], (char)('A' + i), err, sizeof(err)))
+			/* A QEMU still starting (`qemu ... & lockstep-bpf --pid $!`) is waited for. */
+			if (ls_target_open_wait(&run.t[i], opts.pid[i], (char)('A' + i), LS_QSTART_WAIT_MS, &exiting, err,
+						sizeof(err)))
 				rc = fail("%s", err);
 	}
 	/* A freeze must land before the rings move on: do not queue behind the QEMUs. */
@@ -2753,6 +2844,16 @@ int main(int argc, char **argv)
 	for (int i = 0; i < 2 && !rc; i++)
 		run.desc[i] = (struct ls_side_desc){ run.t[i].label, run.t[i].pid, run.t[i].exe, run.t[i].cmdline,
 						     run.t[i].guest, run.t[i].plugin_version };
+	/* One monitor per QEMU: a second one would fight this one's permits and leases. */
+	struct ls_claim claim[2] = { { .fd = -1 }, { .fd = -1 } };
+	for (int i = 0; i < 2 && !rc; i++) {
+		int c = ls_claim_take(&claim[i], LS_CLAIM_DIR, run.t[i].pid, run.t[i].label, err, sizeof(err));
+		if (c < 0)
+			rc = fail("%s", err);
+		else if (c > 0 && !ls_target_gone(run.t[i].pid)) /* one that is gone is named so at the attach */
+			fprintf(stderr, "lockstep-bpf: warning: another monitor on %c would not be refused: %s\n",
+				run.t[i].label, err);
+	}
 	if (!rc && run.t[0].info.batch_order != run.t[1].info.batch_order)
 		rc = fail("A uses batch=%u and B batch=%u: start both QEMUs with the same plugin arguments",
 			  1u << run.t[0].info.batch_order, 1u << run.t[1].info.batch_order);
@@ -2763,6 +2864,8 @@ int main(int argc, char **argv)
 		compare_launches(&run);
 		rc = run_monitor(&run);
 	}
+	for (int i = 0; i < 2; i++)
+		ls_claim_drop(&claim[i]);
 	if (opts.launch) {
 		/* On an error before or during monitoring, do not leave held QEMUs behind. */
 		ls_children_stop(child, 2, 1000);

@@ -415,50 +415,6 @@ static uint64_t mono_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
 
-enum io_wait { IO_READY, IO_TIMEOUT, IO_STOP };
-
-/* Wait for fd until the connection's deadline, waking at once if asked to stop. */
-static enum io_wait wait_io(struct ls_http *h, int fd, short events, uint64_t deadline)
-{
-	for (;;) {
-		uint64_t now = mono_ns();
-		struct pollfd p[2] = { { .fd = h->stopfd, .events = POLLIN }, { .fd = fd, .events = events } };
-
-		if (now >= deadline)
-			return IO_TIMEOUT;
-		int n = poll(p, 2, (int)((deadline - now + 999999) / 1000000));
-		if (n < 0 && errno != EINTR)
-			return IO_TIMEOUT;
-		if (n <= 0)
-			continue;
-		if (p[0].revents)
-			return IO_STOP;
-		if (p[1].revents) /* errors and hangups too: the next call reports them */
-			return IO_READY;
-	}
-}
-
-static enum io_wait send_all(struct ls_http *h, int fd, const char *p, size_t n, uint64_t deadline)
-{
-	while (n) {
-		ssize_t w = send(fd, p, n, MSG_NOSIGNAL);
-
-		if (w < 0) {
-			if (errno == EINTR)
-				continue;
-			if (errno != EAGAIN && errno != EWOULDBLOCK)
-				return IO_TIMEOUT; /* the client went away: nothing more to do for it */
-			enum io_wait r = wait_io(h, fd, POLLOUT, deadline);
-			if (r != IO_READY)
-				return r;
-			continue;
-		}
-		p += w;
-		n -= (size_t)w;
-	}
-	return IO_READY;
-}
-
 /*
  * Where the headers end (one past the blank line), bare LF line ends accepted;
  * NULL if not yet. Starts at from, so a client sending a byte at a time costs
@@ -522,9 +478,35 @@ static bool parse_request_line(const char *buf, size_t n, char *method, size_t m
 	return true;
 }
 
-/* Send the response, then close gently so the client reads it rather than a reset. */
-static enum io_wait respond(struct ls_http *h, int fd, uint64_t deadline, int status, const char *body,
-			    bool head_only)
+/*
+ * One client at a time would let idle ones hold up a scrape (30 half-open
+ * connections once delayed one by 20 s): every connection is served side by
+ * side in one poll loop, each with its own deadline, and when too many are
+ * open the oldest goes first.
+ */
+#define MAX_CONNS 64
+
+struct conn {
+	int fd; /* -1: free */
+	uint64_t deadline;
+	size_t got, from;
+	char *out; /* the response once the request is read, sent from off */
+	size_t outlen, off;
+	bool ok; /* a 200: counted as a scrape once sent */
+	char req[LS_HTTP_MAX_REQUEST];
+};
+
+static void conn_close(struct conn *c)
+{
+	if (c->fd >= 0)
+		close(c->fd);
+	free(c->out);
+	c->out = NULL;
+	c->fd = -1;
+}
+
+/* The whole response for status (a body for GET, none for HEAD), or false out of memory. */
+static bool respond(struct conn *c, int status, const char *body, bool head_only)
 {
 	static const char metrics_type[] = "text/plain; version=0.0.4; charset=utf-8";
 	const char *reason = status == 200   ? "OK"
@@ -532,105 +514,169 @@ static enum io_wait respond(struct ls_http *h, int fd, uint64_t deadline, int st
 			     : status == 404 ? "Not Found"
 			     : status == 405 ? "Method Not Allowed"
 					     : "Request Header Fields Too Large";
-	size_t blen = strlen(body);
-	char *msg;
-	int hl = asprintf(&msg,
+	int hl = asprintf(&c->out,
 			  "HTTP/1.1 %d %s\r\nContent-Type: %s\r\nContent-Length: %zu\r\n%sConnection: close\r\n\r\n%s",
-			  status, reason, status == 200 ? metrics_type : "text/plain; charset=utf-8", blen,
+			  status, reason, status == 200 ? metrics_type : "text/plain; charset=utf-8", strlen(body),
 			  status == 405 ? "Allow: GET, HEAD\r\n" : "", head_only ? "" : body);
-	if (hl < 0)
-		return IO_TIMEOUT;
-	enum io_wait r = send_all(h, fd, msg, (size_t)hl, deadline);
-	free(msg);
-	if (r == IO_READY) {
-		char sink[512];
-
-		/* Counted before the client sees the end of the response, so it can rely on the count. */
-		if (status == 200)
-			__atomic_add_fetch(&h->scrapes, 1, __ATOMIC_RELEASE);
-		shutdown(fd, SHUT_WR);
-		/* Unread bytes at close() make the kernel reset the connection, which can discard the response. */
-		for (int k = 0; k < 64 && recv(fd, sink, sizeof(sink), MSG_DONTWAIT) > 0; k++)
-			;
+	if (hl < 0) {
+		c->out = NULL;
+		return false;
 	}
+	c->outlen = (size_t)hl;
+	c->off = 0;
+	c->ok = status == 200;
+	return true;
+}
+
+/* The request is complete (or the client stopped sending): choose the answer. */
+static bool answer(struct ls_http *h, struct conn *c, const char *end)
+{
+	char method[16], path[64];
+
+	if (!end && c->got == sizeof(c->req))
+		return respond(c, 431, "Request headers too large (at most 8192 bytes).\n", false);
+	if (!end || !parse_request_line(c->req, c->got, method, sizeof(method), path, sizeof(path)))
+		return respond(c, 400, "Bad request: expected GET /metrics HTTP/1.1.\n", false);
+	bool head = !strcmp(method, "HEAD");
+	if (!head && strcmp(method, "GET"))
+		return respond(c, 405, "Method not allowed: use GET /metrics.\n", false);
+	if (strcmp(path, "/metrics"))
+		return respond(c, 404, "Not found: the metrics are at /metrics.\n", head);
+	pthread_mutex_lock(&h->lock);
+	bool r = respond(c, 200, h->body ? h->body : "", head);
+	pthread_mutex_unlock(&h->lock);
 	return r;
 }
 
-/* One connection, start to finish within the deadline. Returns IO_STOP if asked to stop meanwhile. */
-static enum io_wait serve_one(struct ls_http *h, int fd)
+/* Read what the client sent; false when the connection is finished with (closed by the caller). */
+static bool conn_read(struct ls_http *h, struct conn *c)
 {
-	uint64_t deadline = mono_ns() + (uint64_t)LS_HTTP_DEADLINE_MS * 1000000;
-	char req[LS_HTTP_MAX_REQUEST];
-	size_t got = 0, from = 0;
-	char method[16], path[64];
-	const char *end;
+	const char *end = NULL;
 
-	while (!(end = headers_end(req, got, from))) {
-		from = got > 2 ? got - 2 : 0; /* a terminator may straddle what is read next */
-		if (got == sizeof(req))
-			return respond(h, fd, deadline, 431, "Request headers too large (at most 8192 bytes).\n", false);
-		ssize_t n = recv(fd, req + got, sizeof(req) - got, 0);
+	for (;;) {
+		if ((end = headers_end(c->req, c->got, c->from)) != NULL || c->got == sizeof(c->req))
+			break;
+		c->from = c->got > 2 ? c->got - 2 : 0; /* a terminator may straddle what is read next */
+		ssize_t n = recv(c->fd, c->req + c->got, sizeof(c->req) - c->got, 0);
 		if (n > 0) {
-			got += (size_t)n;
+			c->got += (size_t)n;
 			continue;
 		}
 		if (n == 0)
 			break; /* the client stopped sending: complete or not, answer now */
 		if (errno == EINTR)
 			continue;
-		if (errno != EAGAIN && errno != EWOULDBLOCK)
-			return IO_TIMEOUT;
-		enum io_wait r = wait_io(h, fd, POLLIN, deadline);
-		if (r != IO_READY)
-			return r;
+		return errno == EAGAIN || errno == EWOULDBLOCK;
 	}
-	if (!end || !parse_request_line(req, got, method, sizeof(method), path, sizeof(path)))
-		return respond(h, fd, deadline, 400, "Bad request: expected GET /metrics HTTP/1.1.\n", false);
-	bool head = !strcmp(method, "HEAD");
-	if (!head && strcmp(method, "GET"))
-		return respond(h, fd, deadline, 405, "Method not allowed: use GET /metrics.\n", false);
-	if (strcmp(path, "/metrics"))
-		return respond(h, fd, deadline, 404, "Not found: the metrics are at /metrics.\n", head);
+	return answer(h, c, end);
+}
 
-	char *body;
-	pthread_mutex_lock(&h->lock);
-	body = strdup(h->body ? h->body : "");
-	pthread_mutex_unlock(&h->lock);
-	if (!body)
-		return IO_TIMEOUT;
-	enum io_wait r = respond(h, fd, deadline, 200, body, head);
-	free(body);
-	return r;
+/* Send what the socket takes; false when done (sent, or the client went away). */
+static bool conn_write(struct ls_http *h, struct conn *c)
+{
+	while (c->off < c->outlen) {
+		ssize_t w = send(c->fd, c->out + c->off, c->outlen - c->off, MSG_NOSIGNAL);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w < 0)
+			return errno == EAGAIN || errno == EWOULDBLOCK;
+		c->off += (size_t)w;
+	}
+	char sink[512];
+	/* Counted before the client sees the end of the response, so it can rely on the count. */
+	if (c->ok)
+		__atomic_add_fetch(&h->scrapes, 1, __ATOMIC_RELEASE);
+	shutdown(c->fd, SHUT_WR);
+	/* Unread bytes at close() make the kernel reset the connection, which can discard the response. */
+	for (int k = 0; k < 64 && recv(c->fd, sink, sizeof(sink), MSG_DONTWAIT) > 0; k++)
+		;
+	return false;
+}
+
+/* Take every pending connection; with all slots busy, the one nearest its deadline makes room. */
+static void accept_all(struct ls_http *h, struct conn *conns, bool *backoff)
+{
+	for (;;) {
+		int fd = accept4(h->lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+		if (fd < 0) {
+			if (errno == EINTR || errno == ECONNABORTED)
+				continue;
+			/* Out of descriptors or memory: the socket stays readable, so back off rather than spin. */
+			*backoff = errno != EAGAIN && errno != EWOULDBLOCK;
+			return;
+		}
+		struct conn *slot = NULL;
+		for (int i = 0; i < MAX_CONNS && !slot; i++)
+			if (conns[i].fd < 0)
+				slot = &conns[i];
+		if (!slot) {
+			slot = &conns[0];
+			for (int i = 1; i < MAX_CONNS; i++)
+				if (conns[i].deadline < slot->deadline)
+					slot = &conns[i];
+			conn_close(slot);
+		}
+		slot->fd = fd;
+		slot->deadline = mono_ns() + (uint64_t)LS_HTTP_DEADLINE_MS * 1000000;
+		slot->got = slot->from = 0;
+		slot->out = NULL;
+	}
 }
 
 static void *serve(void *arg)
 {
 	struct ls_http *h = arg;
+	struct conn *conns = calloc(MAX_CONNS, sizeof(*conns));
+	struct pollfd p[MAX_CONNS + 2];
+	int idx[MAX_CONNS + 2];
+	bool backoff = false;
 
+	if (!conns)
+		return NULL;
+	for (int i = 0; i < MAX_CONNS; i++)
+		conns[i].fd = -1;
 	for (;;) {
-		struct pollfd p[2] = { { .fd = h->stopfd, .events = POLLIN }, { .fd = h->lfd, .events = POLLIN } };
+		uint64_t now = mono_ns(), next = now + 60000000000ull;
+		int n = 0;
 
-		if (poll(p, 2, -1) < 0)
+		p[n++] = (struct pollfd){ .fd = h->stopfd, .events = POLLIN };
+		p[n++] = (struct pollfd){ .fd = backoff ? -1 : h->lfd, .events = POLLIN };
+		for (int i = 0; i < MAX_CONNS; i++) {
+			struct conn *c = &conns[i];
+			if (c->fd < 0)
+				continue;
+			if (now >= c->deadline) { /* silent, trickling or not reading: dropped without an answer */
+				conn_close(c);
+				continue;
+			}
+			if (c->deadline < next)
+				next = c->deadline;
+			idx[n] = i;
+			p[n++] = (struct pollfd){ .fd = c->fd, .events = c->out ? POLLOUT : POLLIN };
+		}
+		if (backoff && now + 100000000ull < next)
+			next = now + 100000000ull;
+		int r = poll(p, (nfds_t)n, (int)((next - now + 999999) / 1000000));
+		backoff = false;
+		if (r < 0)
 			continue; /* EINTR: signals are blocked, but be safe */
 		if (p[0].revents)
 			break;
-		if (!p[1].revents)
-			continue;
-		int c = accept4(h->lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
-		if (c < 0) {
-			if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR || errno == ECONNABORTED)
+		for (int k = 2; k < n; k++) {
+			struct conn *c = &conns[idx[k]];
+			if (!p[k].revents)
 				continue;
-			/* Out of descriptors or memory: the socket stays readable, so back off rather than spin. */
-			struct pollfd s = { .fd = h->stopfd, .events = POLLIN };
-			if (poll(&s, 1, 100) > 0)
-				break;
-			continue;
+			/* Errors and hangups too: the next call reports them. */
+			bool more = c->out ? conn_write(h, c) : conn_read(h, c) && (!c->out || conn_write(h, c));
+			if (!more)
+				conn_close(c);
 		}
-		enum io_wait r = serve_one(h, c);
-		close(c);
-		if (r == IO_STOP)
-			break;
+		if (p[1].revents)
+			accept_all(h, conns, &backoff);
 	}
+	for (int i = 0; i < MAX_CONNS; i++)
+		conn_close(&conns[i]);
+	free(conns);
 	return NULL;
 }
 

@@ -11,7 +11,7 @@
 
 static const char caveat[] = "not recorded as inputs here: rdtsc, rdrand and cpuid results, AT_RANDOM and the "
 			     "auxv, signals, shared memory, other threads; arguments, environment and working "
-			     "directory were compared, from each QEMU's command line";
+			     "directory were compared, as each QEMU process holds them (after any wrapper's exec)";
 static const char caveat_cands[] = "the candidates are the inputs recorded here; not recorded: rdtsc, rdrand and cpuid "
 				   "results, AT_RANDOM and the auxv, signals, shared memory";
 

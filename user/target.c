@@ -4,7 +4,9 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stddef.h>
 #include <stdio.h>
+#include <time.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -14,6 +16,7 @@
 #include "elfsym.h"
 #include "procmaps.h"
 #include "qemucmd.h"
+#include "qstart.h"
 
 int ls_target_head_seq(pid_t pid, const struct ls_batch *b, uint64_t *head_seq)
 {
@@ -118,6 +121,79 @@ static int find_plugin_cb(const struct ls_map *m, void *vctx)
 	return 0;
 }
 
+/* Whether a file named like the guest program (its last path component) is mapped. */
+static bool guest_mapped(const char *maps, const char *guest)
+{
+	const char *g = strrchr(guest, '/');
+	size_t gl;
+
+	g = g ? g + 1 : guest;
+	gl = strlen(g);
+	if (!gl)
+		return false;
+	for (const char *l = maps; l && *l;) {
+		const char *nl = strchr(l, '\n'), *e = nl ? nl : l + strlen(l);
+		if ((size_t)(e - l) > gl + 1 && e[-(ptrdiff_t)gl - 1] == '/' && !memcmp(e - gl, g, gl))
+			return true;
+		l = nl ? nl + 1 : NULL;
+	}
+	return false;
+}
+
+/*
+ * Why no plugin is found yet: a process still becoming a QEMU with the
+ * plugin (1, "not loaded yet"), or one that never will (-1, "not loaded").
+ */
+static int no_plugin(const struct ls_target *t, const char *stat, const char *maps, char *err, size_t errlen)
+{
+	char path[64], pexe[PATH_MAX] = "";
+	size_t len = 0;
+	int e, ppid = ls_qstart_stat_ppid(stat);
+	struct ls_qstart_facts f = { .exe = t->exe, .parent_exe = pexe };
+
+	/* Exiting while we looked: its files and memory went before its pid. */
+	if (ls_target_gone(t->pid)) {
+		snprintf(err, errlen, "%c: pid %d (%s) has exited or is exiting", t->label, (int)t->pid, t->exe);
+		return -1;
+	}
+	if (ppid > 0) {
+		snprintf(path, sizeof(path), "/proc/%d/exe", ppid);
+		ssize_t n = readlink(path, pexe, sizeof(pexe) - 1);
+		pexe[n > 0 ? n : 0] = 0;
+	}
+	snprintf(path, sizeof(path), "/proc/%d/cmdline", (int)t->pid);
+	char *cmd = ls_read_file(path, &len, &e);
+	if (cmd) {
+		const char *av[256];
+		int ac = ls_split_cmdline(cmd, len, av, 256), g = ls_qemu_guest_index(av, ac);
+		f.wants_plugin = ls_qstart_argv_wants_plugin(av, ac);
+		f.guest_mapped = g >= 0 && guest_mapped(maps, av[g]);
+		free(cmd);
+	}
+	if (!f.wants_plugin && ls_qstart_is_qemu(t->exe)) {
+		snprintf(path, sizeof(path), "/proc/%d/environ", (int)t->pid);
+		char *env = ls_read_file(path, &len, &e);
+		if (env)
+			f.wants_plugin = ls_qstart_env_wants_plugin(env, len);
+		free(env);
+	}
+	switch (ls_qstart_judge(&f)) {
+	case LS_QSTART_STARTING:
+		snprintf(err, errlen, "%c: pid %d (%s) has no lockstep plugin loaded yet", t->label, (int)t->pid, t->exe);
+		return 1;
+	case LS_QSTART_NOT_QEMU:
+		snprintf(err, errlen, "%c: pid %d (%s) is not a QEMU: it has no lockstep plugin loaded", t->label,
+			 (int)t->pid, t->exe);
+		return -1;
+	default:
+		snprintf(err, errlen,
+			 "%c: pid %d (%s) has no lockstep plugin loaded; start QEMU with "
+			 "-plugin /path/to/liblockstep.so (make install puts it in PREFIX/lib/lockstep-bpf)",
+			 t->label, (int)t->pid, t->exe);
+		return -1;
+	}
+}
+
 int ls_target_open(struct ls_target *t, pid_t pid, char label, char *err, size_t errlen)
 {
 	char path[64], *maps = NULL, *stat = NULL, *cmd = NULL;
@@ -144,12 +220,35 @@ int ls_target_open(struct ls_target *t, pid_t pid, char label, char *err, size_t
 			 (int)pid);
 		goto cleanup;
 	}
+	snprintf(path, sizeof(path), "/proc/%d/maps", (int)pid);
+	maps = ls_read_file(path, NULL, &e);
+	if (!maps) {
+		snprintf(err, errlen, "%c: cannot read %s: %s%s", label, path, strerror(e),
+			 e == EACCES ? " (run as root, or with CAP_SYS_PTRACE)" : "");
+		goto cleanup;
+	}
+	/*
+	 * The program after the maps: with the plugin mapped it is QEMU for
+	 * good (a wrapper has exec'd it), and what the report names.
+	 */
 	snprintf(path, sizeof(path), "/proc/%d/exe", (int)pid);
 	ssize_t n = readlink(path, t->exe, sizeof(t->exe) - 1);
 	if (n > 0)
 		t->exe[n] = 0;
 	else
 		snprintf(t->exe, sizeof(t->exe), "(unknown)");
+	if (!maps[0]) {
+		/* Its memory is gone: an exiting process (or a kernel thread, which has none). */
+		snprintf(err, errlen, "%c: pid %d (%s) has exited or is exiting (it has no memory map)", label, (int)pid,
+			 t->exe);
+		goto cleanup;
+	}
+	memset(&c, 0, sizeof(c));
+	c.t = t;
+	if (!ls_maps_foreach(maps, find_plugin_cb, &c, NULL)) {
+		rc = no_plugin(t, stat, maps, err, errlen);
+		goto cleanup;
+	}
 	snprintf(path, sizeof(path), "/proc/%d/cmdline", (int)pid);
 	cmd = ls_read_file(path, &len, &e);
 	if (cmd) {
@@ -161,23 +260,6 @@ int ls_target_open(struct ls_target *t, pid_t pid, char label, char *err, size_t
 			if (!cmd[i])
 				cmd[i] = ' ';
 		snprintf(t->cmdline, sizeof(t->cmdline), "%s", cmd);
-	}
-
-	snprintf(path, sizeof(path), "/proc/%d/maps", (int)pid);
-	maps = ls_read_file(path, NULL, &e);
-	if (!maps) {
-		snprintf(err, errlen, "%c: cannot read %s: %s%s", label, path, strerror(e),
-			 e == EACCES ? " (run as root, or with CAP_SYS_PTRACE)" : "");
-		goto cleanup;
-	}
-	memset(&c, 0, sizeof(c));
-	c.t = t;
-	if (!ls_maps_foreach(maps, find_plugin_cb, &c, NULL)) {
-		snprintf(err, errlen,
-			 "%c: pid %d (%s) has no lockstep plugin loaded; start QEMU with "
-			 "-plugin /path/to/liblockstep.so (make install puts it in PREFIX/lib/lockstep-bpf)",
-			 label, (int)pid, t->exe);
-		goto cleanup;
 	}
 	snprintf(t->plugin_path, sizeof(t->plugin_path), "%s", c.path);
 	snprintf(t->probe_path, sizeof(t->probe_path), "/proc/%d/root%s", (int)pid, c.path);
@@ -207,8 +289,9 @@ int ls_target_open(struct ls_target *t, pid_t pid, char label, char *err, size_t
 	}
 	snprintf(t->plugin_version, sizeof(t->plugin_version), "%.16s", t->info.plugin_version);
 	if (!t->info.batch_order) {
-		snprintf(err, errlen, "%c: pid %d: the lockstep plugin is loaded but not initialised", label,
+		snprintf(err, errlen, "%c: pid %d: the lockstep plugin is loaded but not initialised yet", label,
 			 (int)pid);
+		rc = 1;
 		goto cleanup;
 	}
 	if (t->info.flags & LS_INFO_FORKED_CHILD) {
@@ -241,4 +324,46 @@ cleanup:
 	free(stat);
 	free(cmd);
 	return rc;
+}
+
+int ls_target_open_wait(struct ls_target *t, pid_t pid, char label, unsigned wait_ms, volatile sig_atomic_t *stop,
+			char *err, size_t errlen)
+{
+	struct timespec t0, now;
+	int rc;
+
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	for (;;) {
+		if ((rc = ls_target_open(t, pid, label, err, errlen)) <= 0)
+			return rc;
+		clock_gettime(CLOCK_MONOTONIC, &now);
+		long ms = (now.tv_sec - t0.tv_sec) * 1000 + (now.tv_nsec - t0.tv_nsec) / 1000000;
+		if (ms >= (long)wait_ms || (stop && *stop))
+			break;
+		struct timespec ts = { 0, 5000000 };
+		nanosleep(&ts, NULL);
+	}
+	size_t l = strlen(err);
+	snprintf(err + l, errlen - l, " (waited %.1f s%s%s)", wait_ms / 1000.0,
+		 ls_qstart_is_qemu(t->exe) ? "" : ": it never became a QEMU", stop && *stop ? ", interrupted" : "");
+	return -1;
+}
+
+bool ls_target_gone(pid_t pid)
+{
+	char path[64], *stat, *maps;
+	int e;
+	bool gone;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	if (!(stat = ls_read_file(path, NULL, &e)))
+		return true;
+	const char *rp = strrchr(stat, ')');
+	gone = rp && (rp[2] == 'Z' || rp[2] == 'X');
+	free(stat);
+	snprintf(path, sizeof(path), "/proc/%d/maps", (int)pid);
+	maps = ls_read_file(path, NULL, &e);
+	gone |= !maps || !maps[0];
+	free(maps);
+	return gone;
 }

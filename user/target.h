@@ -7,6 +7,8 @@
 #define LOCKSTEP_TARGET_H
 
 #include <limits.h>
+#include <signal.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
@@ -27,8 +29,19 @@ struct ls_target {
 	char guest[PATH_MAX]; /* the guest program as QEMU was given it, or "" */
 };
 
-/* 0, or -1 with a specific one-line reason in err. */
+/*
+ * 0; -1 with a specific one-line reason in err; 1 when it may still come:
+ * the process is still starting a QEMU, or its plugin is not initialised
+ * yet (err says "not loaded yet").
+ */
 int ls_target_open(struct ls_target *t, pid_t pid, char label, char *err, size_t errlen);
+
+/* ls_target_open, waiting up to wait_ms (or until *stop) while it says 1; 0 or -1. */
+int ls_target_open_wait(struct ls_target *t, pid_t pid, char label, unsigned wait_ms, volatile sig_atomic_t *stop,
+			char *err, size_t errlen);
+
+/* Whether pid has exited or is exiting (no such process, a zombie, or no memory left). */
+bool ls_target_gone(pid_t pid);
 
 /* A whole (/proc) file, NUL-terminated, malloc'ed; NULL with *err = errno. */
 char *ls_read_file(const char *path, size_t *len_out, int *err);
