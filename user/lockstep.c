@@ -1383,6 +1383,7 @@ static bool follow_tick(struct ls_run *run)
 	bool any = false;
 
 	uint64_t pub[LS_MAX_VCPUS][2];
+	bool fin[LS_MAX_VCPUS][2];
 
 	if (o->insn)
 		follow_discover(run);
@@ -1395,8 +1396,11 @@ static bool follow_tick(struct ls_run *run)
 	 * before it too: --insn expands only blocks the log it has can know.
 	 */
 	for (int v = 0; v < LS_MAX_VCPUS; v++)
-		for (int i = 0; i < 2; i++)
+		for (int i = 0; i < 2; i++) {
+			/* Final first: a final side's pub_end read after it is its last. */
+			fin[v][i] = LS_READ(run->skel->bss->pairs[v].side[i].final) || run->ended[i];
 			pub[v][i] = LS_READ(run->skel->bss->pairs[v].side[i].pub_end);
+		}
 	if (o->insn)
 		for (int i = 0; i < 2; i++)
 			tlog_pull(run, i);
@@ -1409,9 +1413,11 @@ static bool follow_tick(struct ls_run *run)
 		if (!f->active || f->lost)
 			continue;
 		for (int i = 0; i < 2; i++)
-			io[i] = (struct ls_follow_io){ run->t[i].pid, run->sc[i][v].batch_addr, pub[v][i], &run->tlog[i] };
-	round:
-		if (ls_follow_pull(f, io, LS_FOLLOW_ROUND)) {
+			io[i] = (struct ls_follow_io){ run->t[i].pid, run->sc[i][v].batch_addr, pub[v][i], fin[v][i],
+						      &run->tlog[i] };
+	round:;
+		int64_t pulled = ls_follow_pull(f, io, LS_FOLLOW_ROUND);
+		if (pulled < 0) {
 			notice(run, "notice", "vCPU %d: user-space comparison stopped: %s", v, f->problem);
 			f->lost = true;
 			continue;
@@ -1453,7 +1459,8 @@ static bool follow_tick(struct ls_run *run)
 			run->stop = true;
 		if (run->stop || f->lost)
 			continue;
-		if (ls_follow_copied(f, 0) < pub[v][0] || ls_follow_copied(f, 1) < pub[v][1]) {
+		/* More to copy, unless all that is left is a side held until the other catches up. */
+		if (pulled && (ls_follow_copied(f, 0) < pub[v][0] || ls_follow_copied(f, 1) < pub[v][1])) {
 			if (now_ns() < deadline)
 				goto round;
 			more = true;
