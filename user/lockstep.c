@@ -952,7 +952,22 @@ static void enrich(struct ls_run *run, struct ls_divergence *d, struct ls_enrich
 	size_t cl = 0;
 #define CAUSE(...) (cl += (size_t)snprintf(e->cause + cl, cl < sizeof(e->cause) ? sizeof(e->cause) - cl : 0, __VA_ARGS__), \
 		    cl = cl < sizeof(e->cause) ? cl : sizeof(e->cause) - 1)
-	if (cause == LS_CAUSE_INPUTS) {
+	/*
+	 * The blocks looked at hold the same instructions: nothing differed in
+	 * execution there, so neither code generation nor an input is to blame
+	 * (a different block size: another build, -singlestep).
+	 */
+	bool cut_differently = d->insn_problem && strstr(d->insn_problem, "cut differently");
+	if (cut_differently) {
+		key = "blocks_cut_differently";
+		CAUSE("no difference in execution: both ran the same instructions, cut into blocks at other places\n"
+		      "    (another block size: another build, -singlestep, -one-insn-per-tb); blocks cannot be compared, "
+		      "instructions can (--insn)");
+		if (cause == LS_CAUSE_INPUTS)
+			CAUSE("\n    the syscalls already differ, though: %s", sc.headline);
+		else if (launch)
+			CAUSE("\n    the guests were started differently, though: %s", run->gin.inputs);
+	} else if (cause == LS_CAUSE_INPUTS) {
 		CAUSE("%s", sc.headline);
 	} else if (launch) {
 		key = "inputs_differed";
@@ -1012,7 +1027,6 @@ static void enrich(struct ls_run *run, struct ls_divergence *d, struct ls_enrich
 		d->caveat = sc.caveat;
 
 	/* What to do next. */
-	bool cut_differently = d->insn_problem && strstr(d->insn_problem, "cut differently");
 	if (cut_differently)
 		snprintf(e->next, sizeof(e->next),
 			 "both sides ran the same instructions, only cut into blocks differently: rerun with --insn to "

@@ -76,7 +76,7 @@ struct ls_divergence {
 	const struct ls_insn_line *dis[2]; /* the divergent blocks, disassembled */
 	size_t ndis[2];
 	const char *dis_problem;
-	const char *cause_key; /* "inputs_differed", "same_inputs", "earlier_region", "unknown" (JSON) */
+	const char *cause_key; /* "inputs_differed", "same_inputs", "earlier_region", "blocks_cut_differently", "unknown" (JSON) */
 	/* The syscall whose results differed first, when that is the cause (JSON cause.syscall). */
 	struct {
 		bool have;
