@@ -1475,6 +1475,13 @@ static bool follow_tick(struct ls_run *run)
 			continue;
 		/* More to copy, unless all that is left is a side held until the other catches up. */
 		if (pulled && (ls_follow_copied(f, 0) < pub[v][0] || ls_follow_copied(f, 1) < pub[v][1])) {
+			/*
+			 * A round takes tens of ms when the machine is loaded: renew
+			 * the leases between rounds too, not only between ticks, or
+			 * a QEMU may take a lapsed lease for a gone monitor and
+			 * overwrite records we have not copied.
+			 */
+			update_permits(run, false);
 			if (now_ns() < deadline)
 				goto round;
 			more = true;
