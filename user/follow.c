@@ -127,10 +127,12 @@ int64_t ls_follow_pull(struct ls_follow *f, const struct ls_follow_io io[2], uin
 		if ((e = ls_target_ring_read(io[i].pid, &b, from, to - from, dst)) ||
 		    (e = ls_target_read(io[i].pid, io[i].batch_addr, &b, sizeof(b))) ||
 		    (e = ls_target_head_seq(io[i].pid, &b, &h2))) {
+			f->rec[i].n -= to - from; /* not copied: what was copied stays exact */
 			f->problem = "a QEMU's ring could not be read (did it exit?)";
 			return e;
 		}
 		if (h2 > ring_len && from < h2 - ring_len) {
+			f->rec[i].n -= to - from;
 			f->problem = "a QEMU recycled ring records while they were being copied";
 			return -EOVERFLOW;
 		}

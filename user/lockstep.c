@@ -12,6 +12,7 @@
 #include <fcntl.h>
 #include <inttypes.h>
 #include <linux/capability.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -1369,6 +1370,40 @@ static bool region_ready(const struct ls_run *run, int v, const bool final[2])
 	return true;
 }
 
+/*
+ * Side w of followed vCPU v exited with records we never copied: the
+ * summary counts them as not compared, which is true but not why.  Say it.
+ * False when there were none.
+ */
+static bool note_uncopied(struct ls_run *run, int v, int w)
+{
+	const struct ls_follow *f = &run->fol[v];
+	const struct ls_side_state *st = &run->skel->bss->pairs[v].side[w];
+	uint64_t pub = LS_READ(st->pub_end);
+
+	if (!f->active || ls_follow_copied(f, w) >= pub)
+		return false;
+	notice(run, "notice",
+	       "vCPU %d: %c exited with %" PRIu64 " published blocks not yet copied by the monitor: they are not "
+	       "compared%s",
+	       v, run->t[w].label, pub - ls_follow_copied(f, w),
+	       LS_READ(st->final) ? " (it waited at exit until its lease ran out: the monitor fell more than --lease behind)"
+				  : "");
+	return true;
+}
+
+/*
+ * Side i's process is gone (its pidfd is readable), whether or not the loop
+ * has seen it yet.  Its memory goes early in its exit, its pidfd becomes
+ * readable at the end: after a failed read, wait_ms lets it get there.
+ */
+static bool side_gone(const struct ls_run *run, int i, int wait_ms)
+{
+	struct pollfd p = { .fd = run->pidfd[i], .events = POLLIN };
+
+	return run->ended[i] || (run->pidfd[i] >= 0 && poll(&p, 1, wait_ms) == 1);
+}
+
 /* --insn: every vCPU pair is followed from its first block, once both sides have the stream. */
 static void follow_discover(struct ls_run *run)
 {
@@ -1432,7 +1467,13 @@ static bool follow_tick(struct ls_run *run)
 	round:;
 		int64_t pulled = ls_follow_pull(f, io, LS_FOLLOW_ROUND);
 		if (pulled < 0) {
-			notice(run, "notice", "vCPU %d: user-space comparison stopped: %s", v, f->problem);
+			/* A QEMU that exited with records not copied: say that, not that its memory was unreadable. */
+			bool told = false;
+			for (int i = 0; i < 2; i++)
+				if (side_gone(run, i, 100))
+					told |= note_uncopied(run, v, i);
+			if (!told)
+				notice(run, "notice", "vCPU %d: user-space comparison stopped: %s", v, f->problem);
 			f->lost = true;
 			continue;
 		}
@@ -1756,7 +1797,9 @@ static void collect(struct ls_run *run, struct ls_summary *s)
 				s->side[i].insn_phantoms += f->phantoms[i];
 			}
 			s->regions_open += f->region_open;
-			s->gave_up_vcpus += f->lost;
+			/* Lost: no rejoin within --window; otherwise it stopped (a notice said why). */
+			s->gave_up_vcpus += f->lost && ls_align_state(&f->al) == LS_ALIGN_ST_LOST;
+			s->stopped_vcpus += f->lost && ls_align_state(&f->al) != LS_ALIGN_ST_LOST;
 		}
 		s->compared_blocks += st.compared_blocks + bk->blocks + tl->blocks + fol_blocks + run->user_blocks[k];
 		s->compared_insns += st.compared_insns + bk->insns + tl->insns + run->user_insns[k];
@@ -1792,8 +1835,10 @@ static void collect(struct ls_run *run, struct ls_summary *s)
 			uint64_t accounted =
 				early + late + st.compared_blocks + bk->blocks + tl->blocks + run->user_blocks[k] + consumed[i];
 			uint64_t rest = pub > accounted ? pub - accounted : 0;
-			if (f->active && f->lost)
+			if (f->active && f->lost && ls_align_state(&f->al) == LS_ALIGN_ST_LOST)
 				ss->gave_up += rest;
+			else if (f->active && f->lost)
+				ss->stopped += rest;
 			else
 				ss->pending += rest;
 		}
@@ -2202,6 +2247,9 @@ static int run_monitor(struct ls_run *run)
 				run->skel->bss->control.ended[w] = 1;
 				epoll_ctl(epfd, EPOLL_CTL_DEL, run->pidfd[w], NULL);
 				side_ended(run, (int)w);
+				for (int v = 0; v < LS_MAX_VCPUS; v++)
+					if (!run->fol[v].lost)
+						note_uncopied(run, v, (int)w);
 			}
 		}
 		if ((run->ended[0] && run->ended[1]) || comparison_complete(run))

@@ -103,6 +103,7 @@ struct ls_side_summary {
 	uint64_t pending; /* not compared: published, the partner never matched them */
 	uint64_t apart; /* in divergent regions (the other side ran something else meanwhile) */
 	uint64_t gave_up; /* not compared: the sides did not come back together within --window */
+	uint64_t stopped; /* not compared: the user-space comparison stopped (unreadable or recycled ring, a QEMU gone) */
 	uint64_t overruns; /* of late: the side ran past the comparison window */
 	/* --insn: listed instructions not in the compared stream (follow.h says why) */
 	uint64_t insn_repeats, insn_phantoms;
@@ -118,6 +119,7 @@ struct ls_summary {
 	unsigned divergences; /* divergent regions */
 	unsigned regions_open; /* of those, still apart when the run ended */
 	unsigned gave_up_vcpus; /* vCPUs whose comparison ended in a region that never closed */
+	unsigned stopped_vcpus; /* vCPUs whose user-space comparison stopped for another reason (a notice says which) */
 	bool insn_mode; /* --insn: compared_insns is what counts */
 	unsigned vcpus;
 	struct ls_side_summary side[2];
