@@ -1469,8 +1469,8 @@ static bool follow_tick(struct ls_run *run)
 		if (pulled < 0) {
 			/* A QEMU that exited with records not copied: say that, not that its memory was unreadable. */
 			bool told = false;
-			for (int i = 0; i < 2; i++)
-				if (side_gone(run, i, 100))
+			for (int i = 0; i < 2 && pulled != -ENOENT && pulled != -ENOMEM; i++)
+				if (side_gone(run, i, 40))
 					told |= note_uncopied(run, v, i);
 			if (!told)
 				notice(run, "notice", "vCPU %d: user-space comparison stopped: %s", v, f->problem);
