@@ -75,12 +75,16 @@ Test(json, summary_totals_uncompared_per_side)
 {
 	struct ls_summary s = { .elapsed_s = 2, .started = true, .compared_blocks = 100 };
 	s.side[0].early = 1, s.side[0].late = 2, s.side[0].pending = 3, s.side[0].end_how = "still running";
+	s.side[1].stopped = 7, s.side[1].end_how = "exited";
 	FILE *f = open_out();
 
 	ls_json_summary(f, sides, &s, 4, "stopped");
 	fclose(f);
-	cr_assert(strstr(buf, "\"uncompared\":{\"before_start\":1,\"after_stop\":2,\"unmatched\":3,\"total\":6}"), "%s",
-		  buf);
+	cr_assert(strstr(buf, "\"uncompared\":{\"before_start\":1,\"after_stop\":2,\"unmatched\":3,"
+			      "\"comparison_stopped\":0,\"total\":6}"),
+		  "%s", buf);
+	/* Blocks a stopped user-space comparison never reached count in the total too. */
+	cr_assert(strstr(buf, "\"unmatched\":0,\"comparison_stopped\":7,\"total\":7}"), "%s", buf);
 	cr_assert(strstr(buf, "\"exit_code\":4,\"result\":\"stopped\"}\n"), "%s", buf);
 }
 

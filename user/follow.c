@@ -75,14 +75,37 @@ static int expand(struct ls_follow *f, int i, const struct ls_tlog *t, const uin
 	return 0;
 }
 
-int ls_follow_pull(struct ls_follow *f, const struct ls_follow_io io[2], uint64_t max_blocks)
+/* Symbols of side i in memory that the comparator has not consumed yet. */
+static uint64_t ahead(const struct ls_follow *f, int i)
 {
+	const struct ls_seqbuf *sym = f->mode == LS_FOLLOW_INSNS ? &f->ins[i] : &f->rec[i];
+	uint64_t need = ls_align_keep_from(&f->al, i), end = ls_seqbuf_end(sym);
+
+	return end > need ? end - need : 0;
+}
+
+int64_t ls_follow_pull(struct ls_follow *f, const struct ls_follow_io io[2], uint64_t max_blocks)
+{
+	uint64_t lead[2] = { ahead(f, 0), ahead(f, 1) }, pulled = 0;
+	/* A side with nothing more to come cannot catch up: the other is not held for it. */
+	bool exhausted[2] = { io[0].final && ls_seqbuf_end(&f->rec[0]) >= io[0].pub_end,
+			      io[1].final && ls_seqbuf_end(&f->rec[1]) >= io[1].pub_end };
+
 	for (int i = 0; i < 2; i++) {
 		uint64_t from = ls_seqbuf_end(&f->rec[i]), to = io[i].pub_end, h1, h2;
 		struct ls_batch b;
 		int e;
 
 		if (to <= from)
+			continue;
+		/*
+		 * Copy in step with the comparator, in symbols: when one side's
+		 * blocks hold more instructions than the other's (another build,
+		 * -singlestep), equal block counts a round would put it ever
+		 * further ahead, its whole run in our memory, and trimming that
+		 * would stall the loop past the QEMUs' leases.
+		 */
+		if (!exhausted[!i] && lead[i] > lead[!i] + LS_FOLLOW_LEAD)
 			continue;
 		if (to - from > max_blocks)
 			to = from + max_blocks;
@@ -104,17 +127,20 @@ int ls_follow_pull(struct ls_follow *f, const struct ls_follow_io io[2], uint64_
 		if ((e = ls_target_ring_read(io[i].pid, &b, from, to - from, dst)) ||
 		    (e = ls_target_read(io[i].pid, io[i].batch_addr, &b, sizeof(b))) ||
 		    (e = ls_target_head_seq(io[i].pid, &b, &h2))) {
+			f->rec[i].n -= to - from; /* not copied: what was copied stays exact */
 			f->problem = "a QEMU's ring could not be read (did it exit?)";
 			return e;
 		}
 		if (h2 > ring_len && from < h2 - ring_len) {
+			f->rec[i].n -= to - from;
 			f->problem = "a QEMU recycled ring records while they were being copied";
 			return -EOVERFLOW;
 		}
 		if (f->mode == LS_FOLLOW_INSNS && (e = expand(f, i, io[i].tlog, dst, to - from)))
 			return e;
+		pulled += to - from;
 	}
-	return 0;
+	return (int64_t)pulled;
 }
 
 uint64_t ls_follow_block_of(const struct ls_follow *f, int i, uint64_t pos)

@@ -53,6 +53,7 @@ struct ls_follow_io {
 	pid_t pid;
 	uint64_t batch_addr;
 	uint64_t pub_end; /* blocks published so far */
+	bool final; /* pub_end is its last block (final chunk published, or the QEMU is gone) */
 	const struct ls_tlog *tlog; /* --insn */
 };
 
@@ -65,12 +66,23 @@ int ls_follow_start(struct ls_follow *f, enum ls_follow_mode mode, const struct 
 		    const uint64_t pos[2], const uint64_t cum[2], unsigned keep_history);
 
 /*
- * Copy what each side published since the last pull (at most max_blocks
- * per side), expanding blocks with --insn.  0, or -errno with f->problem
- * set (its ring was recycled under us, it exited, a block is missing from
- * the translation log).
+ * A side is copied only while it holds at most this many symbols more than
+ * the other beyond what the comparator consumed (unless the other has
+ * nothing more to come): what keeps both buffers, and the work of a tick,
+ * bounded whatever the ratio of the two sides' block lengths.  A round may
+ * overshoot it by one round of blocks.
  */
-int ls_follow_pull(struct ls_follow *f, const struct ls_follow_io io[2], uint64_t max_blocks);
+#define LS_FOLLOW_LEAD (1ull << 18)
+
+/*
+ * Copy what each side published since the last pull (at most max_blocks
+ * per side), expanding blocks with --insn; a side already LS_FOLLOW_LEAD
+ * symbols ahead of the other waits.  Returns the blocks copied (0: nothing
+ * to do until a side publishes more), or -errno with f->problem set (its
+ * ring was recycled under us, it exited, a block is missing from the
+ * translation log).
+ */
+int64_t ls_follow_pull(struct ls_follow *f, const struct ls_follow_io io[2], uint64_t max_blocks);
 
 /* Next block to copy from side i: everything before it is in our memory. */
 static inline uint64_t ls_follow_copied(const struct ls_follow *f, int i)

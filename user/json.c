@@ -276,10 +276,10 @@ void ls_json_summary(FILE *f, const struct ls_side_desc sides[2], const struct l
 		ls_json_str(f, ss->end_how);
 		fprintf(f,
 			",\"uncompared\":{\"before_start\":%" PRIu64 ",\"after_stop\":%" PRIu64 ",\"unmatched\":%" PRIu64
-			",\"total\":%" PRIu64 "},\"window_overruns\":%" PRIu64 ",\"instructions_folded\":{\"repeats\":%" PRIu64
-			",\"backed_out\":%" PRIu64 "}}",
-			ss->early, ss->late, ss->pending, ss->early + ss->late + ss->pending, ss->overruns, ss->insn_repeats,
-			ss->insn_phantoms);
+			",\"comparison_stopped\":%" PRIu64 ",\"total\":%" PRIu64 "},\"window_overruns\":%" PRIu64
+			",\"instructions_folded\":{\"repeats\":%" PRIu64 ",\"backed_out\":%" PRIu64 "}}",
+			ss->early, ss->late, ss->pending, ss->stopped, ss->early + ss->late + ss->pending + ss->stopped,
+			ss->overruns, ss->insn_repeats, ss->insn_phantoms);
 	}
 	fputs("},\"after_stop_reason\":", f);
 	ls_json_str(f, s->late_why);

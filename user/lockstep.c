@@ -12,6 +12,7 @@
 #include <fcntl.h>
 #include <inttypes.h>
 #include <linux/capability.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -1097,8 +1098,23 @@ static void enrich(struct ls_run *run, struct ls_divergence *d, struct ls_enrich
 	size_t cl = 0;
 #define CAUSE(...) (cl += (size_t)snprintf(e->cause + cl, cl < sizeof(e->cause) ? sizeof(e->cause) - cl : 0, __VA_ARGS__), \
 		    cl = cl < sizeof(e->cause) ? cl : sizeof(e->cause) - 1)
-	/* How each guest was started is evidence of another kind than a syscall's result: it leads. */
-	if (launch) {
+	/*
+	 * The blocks looked at hold the same instructions: nothing differed in
+	 * execution there, so neither code generation nor an input is to blame
+	 * (a different block size: another build, -singlestep).
+	 */
+	bool cut_differently = d->insn_problem && strstr(d->insn_problem, "cut differently");
+	if (cut_differently) {
+		key = "blocks_cut_differently";
+		CAUSE("no difference in execution: both ran the same instructions, cut into blocks at other places\n"
+		      "    (another block size: another build, -singlestep, -one-insn-per-tb); blocks cannot be compared, "
+		      "instructions can (--insn)");
+		if (cause == LS_CAUSE_INPUTS)
+			CAUSE("\n    the syscalls already differ, though: %s", sc.headline);
+		else if (launch)
+			CAUSE("\n    the guests were started differently, though: %s", run->gin.inputs);
+	} else if (launch) {
+		/* How each guest was started is evidence of another kind than a syscall's result: it leads. */
 		key = "inputs_differed";
 		CAUSE("inputs differed: the guests were started differently: %s", run->gin.inputs);
 		if (cause == LS_CAUSE_SAME_INPUTS)
@@ -1161,7 +1177,6 @@ static void enrich(struct ls_run *run, struct ls_divergence *d, struct ls_enrich
 		d->caveat = sc.caveat;
 
 	/* What to do next. */
-	bool cut_differently = d->insn_problem && strstr(d->insn_problem, "cut differently");
 	if (cut_differently)
 		snprintf(e->next, sizeof(e->next),
 			 "both sides ran the same instructions, only cut into blocks differently: rerun with --insn to "
@@ -1521,6 +1536,40 @@ static bool region_ready(const struct ls_run *run, int v, const bool final[2])
 	return true;
 }
 
+/*
+ * Side w of followed vCPU v exited with records we never copied: the
+ * summary counts them as not compared, which is true but not why.  Say it.
+ * False when there were none.
+ */
+static bool note_uncopied(struct ls_run *run, int v, int w)
+{
+	const struct ls_follow *f = &run->fol[v];
+	const struct ls_side_state *st = &run->skel->bss->pairs[v].side[w];
+	uint64_t pub = LS_READ(st->pub_end);
+
+	if (!f->active || ls_follow_copied(f, w) >= pub)
+		return false;
+	notice(run, "notice",
+	       "vCPU %d: %c exited with %" PRIu64 " published blocks not yet copied by the monitor: they are not "
+	       "compared%s",
+	       v, run->t[w].label, pub - ls_follow_copied(f, w),
+	       LS_READ(st->final) ? " (it waited at exit until its lease ran out: the monitor fell more than --lease behind)"
+				  : "");
+	return true;
+}
+
+/*
+ * Side i's process is gone (its pidfd is readable), whether or not the loop
+ * has seen it yet.  Its memory goes early in its exit, its pidfd becomes
+ * readable at the end: after a failed read, wait_ms lets it get there.
+ */
+static bool side_gone(const struct ls_run *run, int i, int wait_ms)
+{
+	struct pollfd p = { .fd = run->pidfd[i], .events = POLLIN };
+
+	return run->ended[i] || (run->pidfd[i] >= 0 && poll(&p, 1, wait_ms) == 1);
+}
+
 /* --insn: every vCPU pair is followed from its first block, once both sides have the stream. */
 static void follow_discover(struct ls_run *run)
 {
@@ -1549,6 +1598,7 @@ static bool follow_tick(struct ls_run *run)
 	bool any = false;
 
 	uint64_t pub[LS_MAX_VCPUS][2];
+	bool fin[LS_MAX_VCPUS][2];
 
 	if (o->insn)
 		follow_discover(run);
@@ -1561,8 +1611,11 @@ static bool follow_tick(struct ls_run *run)
 	 * before it too: --insn expands only blocks the log it has can know.
 	 */
 	for (int v = 0; v < LS_MAX_VCPUS; v++)
-		for (int i = 0; i < 2; i++)
+		for (int i = 0; i < 2; i++) {
+			/* Final first: a final side's end read after it is its last. */
+			fin[v][i] = side_final(run, i, v) || run->ended[i];
 			pub[v][i] = side_end(run, i, v);
+		}
 	if (o->insn)
 		for (int i = 0; i < 2; i++)
 			tlog_pull(run, i);
@@ -1574,10 +1627,18 @@ static bool follow_tick(struct ls_run *run)
 		if (!f->active || f->lost)
 			continue;
 		for (int i = 0; i < 2; i++)
-			io[i] = (struct ls_follow_io){ run->t[i].pid, run->sc[i][v].batch_addr, pub[v][i], &run->tlog[i] };
-	round:
-		if (ls_follow_pull(f, io, LS_FOLLOW_ROUND)) {
-			notice(run, "notice", "vCPU %d: user-space comparison stopped: %s", v, f->problem);
+			io[i] = (struct ls_follow_io){ run->t[i].pid, run->sc[i][v].batch_addr, pub[v][i], fin[v][i],
+						      &run->tlog[i] };
+	round:;
+		int64_t pulled = ls_follow_pull(f, io, LS_FOLLOW_ROUND);
+		if (pulled < 0) {
+			/* A QEMU that exited with records not copied: say that, not that its memory was unreadable. */
+			bool told = false;
+			for (int i = 0; i < 2 && pulled != -ENOENT && pulled != -ENOMEM; i++)
+				if (side_gone(run, i, 40))
+					told |= note_uncopied(run, v, i);
+			if (!told)
+				notice(run, "notice", "vCPU %d: user-space comparison stopped: %s", v, f->problem);
 			f->lost = true;
 			continue;
 		}
@@ -1618,7 +1679,15 @@ static bool follow_tick(struct ls_run *run)
 			run->stop = true;
 		if (run->stop || f->lost)
 			continue;
-		if (ls_follow_copied(f, 0) < pub[v][0] || ls_follow_copied(f, 1) < pub[v][1]) {
+		/* More to copy, unless all that is left is a side held until the other catches up. */
+		if (pulled && (ls_follow_copied(f, 0) < pub[v][0] || ls_follow_copied(f, 1) < pub[v][1])) {
+			/*
+			 * A round takes tens of ms when the machine is loaded: renew
+			 * the leases between rounds too, not only between ticks, or
+			 * a QEMU may take a lapsed lease for a gone monitor and
+			 * overwrite records we have not copied.
+			 */
+			update_permits(run, false);
 			if (now_ns() < deadline)
 				goto round;
 			more = true;
@@ -1929,7 +1998,9 @@ static void collect(struct ls_run *run, struct ls_summary *s)
 				s->side[i].insn_phantoms += f->phantoms[i];
 			}
 			s->regions_open += f->region_open;
-			s->gave_up_vcpus += f->lost;
+			/* Lost: no rejoin within --window; otherwise it stopped (a notice said why). */
+			s->gave_up_vcpus += f->lost && ls_align_state(&f->al) == LS_ALIGN_ST_LOST;
+			s->stopped_vcpus += f->lost && ls_align_state(&f->al) != LS_ALIGN_ST_LOST;
 		}
 		s->compared_blocks += st.compared_blocks + bk->blocks + tl->blocks + fol_blocks + run->user_blocks[k];
 		s->compared_insns += st.compared_insns + bk->insns + tl->insns + run->user_insns[k];
@@ -1969,8 +2040,10 @@ static void collect(struct ls_run *run, struct ls_summary *s)
 			uint64_t accounted =
 				early + late + st.compared_blocks + bk->blocks + tl->blocks + run->user_blocks[k] + consumed[i];
 			uint64_t rest = pub > accounted ? pub - accounted : 0;
-			if (f->active && f->lost)
+			if (f->active && f->lost && ls_align_state(&f->al) == LS_ALIGN_ST_LOST)
 				ss->gave_up += rest;
+			else if (f->active && f->lost)
+				ss->stopped += rest;
 			else
 				ss->pending += rest;
 		}
@@ -2432,6 +2505,9 @@ static int run_monitor(struct ls_run *run)
 				run->skel->bss->control.ended[w] = 1;
 				epoll_ctl(epfd, EPOLL_CTL_DEL, run->pidfd[w], NULL);
 				side_ended(run, (int)w);
+				for (int v = 0; v < LS_MAX_VCPUS; v++)
+					if (!run->fol[v].lost)
+						note_uncopied(run, v, (int)w);
 			}
 		}
 		if ((run->ended[0] && run->ended[1]) || comparison_complete(run))

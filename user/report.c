@@ -197,11 +197,14 @@ static void print_side_uncompared(FILE *f, const struct ls_side_desc *d, const s
 			d->label, s->early, s->apart, s->late + s->pending);
 		if (s->gave_up)
 			fprintf(f, ", %" PRIu64 " after the sides did not come back together (--window)", s->gave_up);
-		fputc('\n', f);
-	} else
+	} else {
 		fprintf(f, "    %c: %" PRIu64 " before the comparison started, %" PRIu64 " %s, %" PRIu64
-			   " published but never matched by the other side\n",
+			   " published but never matched by the other side",
 			d->label, s->early, s->late, late_why ? late_why : "after the comparison stopped", s->pending);
+	}
+	if (s->stopped)
+		fprintf(f, ", %" PRIu64 " after the user-space comparison stopped (see the notice)", s->stopped);
+	fputc('\n', f);
 }
 
 void ls_print_summary(FILE *f, const struct ls_side_desc sides[2], const struct ls_summary *s)
@@ -225,6 +228,9 @@ void ls_print_summary(FILE *f, const struct ls_side_desc sides[2], const struct 
 	if (s->gave_up_vcpus)
 		fprintf(f, ", %u vCPU%s not back together within --window", s->gave_up_vcpus,
 			s->gave_up_vcpus == 1 ? "" : "s");
+	if (s->stopped_vcpus)
+		fprintf(f, ", %u vCPU%s no longer compared (see the notice)", s->stopped_vcpus,
+			s->stopped_vcpus == 1 ? "" : "s");
 	fputc('\n', f);
 	fprintf(f, "  not compared:  blocks per side\n");
 	for (int i = 0; i < 2; i++)

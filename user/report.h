@@ -89,7 +89,7 @@ struct ls_divergence {
 	const struct ls_insn_line *dis[2]; /* the divergent blocks, disassembled */
 	size_t ndis[2];
 	const char *dis_problem;
-	const char *cause_key; /* "inputs_differed", "same_inputs", "earlier_region", "unknown" (JSON) */
+	const char *cause_key; /* "inputs_differed", "same_inputs", "thread_interleaving", "earlier_region", "blocks_cut_differently", "unknown" (JSON) */
 	/* The most recent candidate syscall, when inputs differed (JSON cause.syscall). */
 	struct ls_cause_syscall culprit;
 	/*
@@ -117,6 +117,7 @@ struct ls_side_summary {
 	uint64_t pending; /* not compared: published, the partner never matched them */
 	uint64_t apart; /* in divergent regions (the other side ran something else meanwhile) */
 	uint64_t gave_up; /* not compared: the sides did not come back together within --window */
+	uint64_t stopped; /* not compared: the user-space comparison stopped (unreadable or recycled ring, a QEMU gone) */
 	uint64_t overruns; /* of late: the side ran past the comparison window */
 	/* --insn: listed instructions not in the compared stream (follow.h says why) */
 	uint64_t insn_repeats, insn_phantoms;
@@ -132,6 +133,7 @@ struct ls_summary {
 	unsigned divergences; /* divergent regions */
 	unsigned regions_open; /* of those, still apart when the run ended */
 	unsigned gave_up_vcpus; /* vCPUs whose comparison ended in a region that never closed */
+	unsigned stopped_vcpus; /* vCPUs whose user-space comparison stopped for another reason (a notice says which) */
 	bool insn_mode; /* --insn: compared_insns is what counts */
 	unsigned vcpus;
 	struct ls_side_summary side[2];
