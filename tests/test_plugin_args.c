@@ -115,9 +115,12 @@ Test(plugin_args, later_key_wins)
 
 Test(plugin_args, unknown_key)
 {
-	refused("speed=3", "unknown argument 'speed' (known: batch, ring, flush, wait, dump, tlog, syscalls, verbose)");
-	refused("batchx=256", "unknown argument 'batchx' (known: batch, ring, flush, wait, dump, tlog, syscalls, verbose)");
-	refused("batc=256", "unknown argument 'batc' (known: batch, ring, flush, wait, dump, tlog, syscalls, verbose)");
+	refused("speed=3", "unknown argument 'speed' (known: batch, ring, flush, wait, dump, tlog, syscalls, verbose, "
+				"forward)");
+	refused("batchx=256", "unknown argument 'batchx' (known: batch, ring, flush, wait, dump, tlog, syscalls, verbose, "
+				"forward)");
+	refused("batc=256", "unknown argument 'batc' (known: batch, ring, flush, wait, dump, tlog, syscalls, verbose, "
+				"forward)");
 }
 
 Test(plugin_args, not_key_value)
@@ -228,4 +231,16 @@ Test(plugin_args, duration_refused_spellings)
 		cr_assert_eq(ls_parse_duration_ms(bad[i], max, &v), -1, "'%s' was accepted", bad[i]);
 		cr_assert_eq(v, 4242, "'%s' wrote the output", bad[i]);
 	}
+}
+
+Test(plugin_args, forward_sides_need_wait)
+{
+	cr_assert_eq(parse(2, "forward=a", "wait=5s"), 0);
+	cr_assert_eq(a.forward, 1);
+	cr_assert_eq(parse(2, "wait=5s", "forward=B"), 0);
+	cr_assert_eq(a.forward, 2);
+	cr_assert_eq(parse(1, "wait=5s"), 0);
+	cr_assert_eq(a.forward, 0);
+	refused("forward=a", "forward=a needs wait= (hold the guest until the monitor hands over the forwarding channel)");
+	refused("forward=c", "forward=c: must be a (the QEMU whose results are forwarded) or b (the one that takes them)");
 }

@@ -1,0 +1,241 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * fwd.h - the same inputs on both sides (--forward-inputs), the way a
+ * co-simulation hands a reference model's nondeterministic values to the
+ * design under test: B's plugin copies into B's guest memory what A's guest
+ * got from the syscalls whose results differ between any two runs
+ * (getrandom, clock_gettime, sysinfo, the time fields of a stat ...).
+ *
+ * The channel is one shared memory file (a memfd) the monitor creates and
+ * hands both plugins over the gate socket (gatesrv.h): a header, then for
+ * each vCPU index a ring of 2^LS_FWD_ORDER slots.  A's plugin writes slot
+ * k % 2^order for its vCPU's k-th syscall and never waits for anything; B's
+ * plugin, at the return of its own k-th syscall on the same vCPU index,
+ * reads A's k-th (waiting, bounded, when B is ahead), checks that it is the
+ * same syscall, and copies A's output bytes over B's.  A syscall that is not
+ * the same on both sides is the divergence: B records it in the header (the
+ * monitor reports it) and stops forwarding on that vCPU.
+ *
+ * Everything here is plain memory: no QEMU, no monitor.  Every field of the
+ * channel can be written by either guest (a linux-user guest can write its
+ * QEMU's memory), so readers bound what they read and a reader's worst case
+ * is wrong bytes in B's guest, never out of bounds.
+ *
+ * Slot protocol (A, the only writer of slots and a_next):
+ *   entry   tag = 0 (release), seq/num written, state ENTERED, tag = k + 1
+ *           (release), lane a_next = k + 1 (release).
+ *   return  ret, len, data written, then state RETURNED (release).
+ * B reads slot k when a_next > k and a_next - k <= 2^order, copies it, then
+ * re-reads tag and a_next: the copy is intact when tag is still k + 1 and A
+ * has not since entered syscall k + 2^order (the next writer of that slot).
+ */
+#ifndef LOCKSTEP_FWD_H
+#define LOCKSTEP_FWD_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "../bpf/lockstep_wire.h"
+#include "../user/systab.h"
+
+#define LS_FWD_MAGIC 0x3144574cu /* "LWD1" */
+#define LS_FWD_VERSION 1
+#define LS_FWD_ORDER 12 /* 4096 syscalls a vCPU between A's entry and B's: the gate keeps them closer */
+#define LS_FWD_SLOTS (1u << LS_FWD_ORDER)
+#define LS_FWD_DATA 512 /* output bytes forwarded at most: longer outputs are counted, not forwarded */
+#define LS_FWD_BYNUM 16 /* syscalls counted by number in the statistics */
+#define LS_FWD_DEFAULT_WAIT_MS 10000 /* B's bound on waiting for A without A making progress */
+
+enum ls_fwd_slot_state {
+	LS_FWD_EMPTY = 0,
+	LS_FWD_ENTERED = 1,
+	LS_FWD_RETURNED = 2,
+};
+
+struct ls_fwd_slot {
+	uint64_t tag; /* log index + 1; 0 while A rewrites the slot */
+	uint64_t seq; /* A's blocks at entry (the syscall is in block seq - 1) */
+	int64_t num;
+	int64_t ret;
+	uint32_t state; /* LS_FWD_* */
+	uint32_t len; /* bytes in data: A's output as ls_fwd_rule cut it */
+	uint8_t data[LS_FWD_DATA];
+};
+
+/* Why B stopped forwarding on a vCPU (lane.b_stopped). */
+enum ls_fwd_stop {
+	LS_FWD_GOING = 0,
+	LS_FWD_STOP_MISMATCH = 1, /* another syscall, or another output length, at the same index */
+	LS_FWD_STOP_TIMEOUT = 2, /* A did not reach B's syscall within the wait bound */
+	LS_FWD_STOP_A_ENDED = 3, /* A exited before making it */
+	LS_FWD_STOP_LOST = 4, /* A was more than LS_FWD_SLOTS syscalls ahead: its record was overwritten */
+};
+
+struct ls_fwd_lane {
+	uint64_t a_next; /* A: syscalls entered on this vCPU */
+	uint64_t b_next; /* B: syscalls returned on this vCPU (for the report) */
+	uint64_t b_checked; /* B: indices below this were compared with A's */
+	uint32_t b_stopped; /* enum ls_fwd_stop */
+	uint32_t _pad;
+	uint64_t b_stop_index; /* where */
+	uint64_t _pad2[3]; /* one cache line: A's and B's lanes of other vCPUs do not share it */
+};
+
+/* B's statistics, for the summary (the monitor reads them; any guest could scribble on them). */
+struct ls_fwd_stats {
+	uint64_t forwarded; /* syscalls whose output B took from A */
+	uint64_t bytes; /* bytes copied */
+	uint64_t ret_differs; /* not forwarded: the return value differed, and plugin API 1 cannot set a register */
+	uint64_t one_failed; /* not forwarded: failed on one side only, or on both */
+	uint64_t too_long; /* not forwarded: longer than LS_FWD_DATA */
+	uint64_t unwritable; /* not forwarded: B's output could not be written */
+	uint64_t after_stop; /* not forwarded: after pairing stopped on that vCPU */
+	uint64_t checked; /* syscall pairs whose numbers were compared */
+	uint64_t waits; /* B got to a syscall before A and waited */
+	uint64_t wait_ns, max_wait_ns;
+	uint64_t cost_ns; /* B's time in forwarding, waits excluded */
+	struct {
+		int64_t num; /* -1: unused */
+		uint64_t forwarded, ret_differs;
+	} by_num[LS_FWD_BYNUM];
+};
+
+enum ls_fwd_mm_kind {
+	LS_FWD_MM_NUM = 1, /* another syscall */
+	LS_FWD_MM_LEN = 2, /* the same syscall with outputs of different lengths */
+};
+
+/* The first pair that could not be paired (B writes it once). */
+struct ls_fwd_mismatch {
+	uint32_t set;
+	uint32_t vcpu;
+	uint32_t kind; /* enum ls_fwd_mm_kind */
+	uint32_t _pad;
+	uint64_t index; /* the log index on that vCPU */
+	int64_t num[2]; /* A's, B's */
+	uint64_t seq[2]; /* blocks at entry */
+	uint64_t len[2]; /* output lengths (LS_FWD_MM_LEN) */
+};
+
+struct ls_fwd_hdr {
+	uint32_t magic;
+	uint32_t version;
+	uint32_t order; /* LS_FWD_ORDER */
+	uint32_t data; /* LS_FWD_DATA */
+	uint32_t ready[2]; /* each plugin, once it mapped the channel */
+	uint32_t a_ended; /* the monitor, once A's QEMU exited: B stops waiting */
+	uint32_t wait_ms; /* B's wait bound */
+	struct ls_fwd_stats st;
+	struct ls_fwd_mismatch mm;
+	struct ls_fwd_lane lane[LS_MAX_VCPUS];
+};
+
+#define LS_FWD_HDR_BYTES 16384u
+_Static_assert(sizeof(struct ls_fwd_hdr) <= LS_FWD_HDR_BYTES, "forward header fits its pages");
+
+/* Bytes of the channel: header pages, then LS_MAX_VCPUS rings (sparse: a memfd's pages come when touched). */
+static inline uint64_t ls_fwd_size(void)
+{
+	return LS_FWD_HDR_BYTES + (uint64_t)LS_MAX_VCPUS * LS_FWD_SLOTS * sizeof(struct ls_fwd_slot);
+}
+
+static inline struct ls_fwd_slot *ls_fwd_ring(void *map, unsigned vcpu)
+{
+	return (struct ls_fwd_slot *)((char *)map + LS_FWD_HDR_BYTES +
+				      (uint64_t)vcpu * LS_FWD_SLOTS * sizeof(struct ls_fwd_slot));
+}
+
+/* The monitor: a fresh header in a zeroed map of ls_fwd_size() bytes. */
+void ls_fwd_init(void *map, uint32_t wait_ms);
+
+/* A plugin: 0 when the map of `size` bytes is a channel this plugin speaks, else an errno. */
+int ls_fwd_check(const void *map, uint64_t size);
+
+/* What of a syscall's result is forwarded: nothing, its output bytes, or (not possible) its return value. */
+struct ls_fwd_what {
+	uint64_t addr; /* guest address of the bytes forwarded */
+	uint32_t len; /* how many (0: none) */
+	uint32_t full_len; /* the output's whole length, when longer than LS_FWD_DATA (too_long) */
+	bool ret_varies; /* the return value itself differs between runs (getpid, time ...) */
+};
+
+/*
+ * The forwarding rule for a syscall that returned ret: which bytes of its
+ * output differ between runs.  Only successful calls forward anything.
+ * False when nothing of it is forwarded and its return value does not vary.
+ */
+bool ls_fwd_rule(enum ls_arch arch, int64_t num, const uint64_t args[6], int64_t ret, struct ls_fwd_what *w);
+
+/* A: syscall k entered / returned on a vCPU (k counts from 0 on each vCPU). */
+void ls_fwd_a_enter(struct ls_fwd_lane *lane, struct ls_fwd_slot *ring, uint64_t k, uint64_t seq, int64_t num);
+void ls_fwd_a_return(struct ls_fwd_slot *ring, uint64_t k, int64_t ret, const void *data, uint32_t len);
+
+enum ls_fwd_take {
+	LS_FWD_TAKEN = 0, /* *out is A's record k, returned */
+	LS_FWD_NOT_YET, /* A has not entered k, or not returned from it */
+	LS_FWD_GONE, /* A is 2^order or more syscalls past k: overwritten */
+};
+
+/* B: a consistent copy of A's record k, if A got there. */
+enum ls_fwd_take ls_fwd_take(const struct ls_fwd_lane *lane, const struct ls_fwd_slot *ring, uint64_t k,
+			     bool need_return, struct ls_fwd_slot *out);
+
+/* B: count a syscall by number in the statistics. */
+void ls_fwd_count(struct ls_fwd_stats *st, int64_t num, bool forwarded, bool ret_differs);
+
+/* Record the first mismatch (later ones are not: the first is the divergence). */
+void ls_fwd_mismatch(struct ls_fwd_hdr *h, unsigned vcpu, enum ls_fwd_mm_kind kind, uint64_t index,
+		     const int64_t num[2], const uint64_t seq[2], const uint64_t len[2]);
+
+/* "A made getrandom (#5, block 1234) where B made getpid (block 1234)": for reports, from a copied mismatch. */
+size_t ls_fwd_mismatch_text(const struct ls_fwd_mismatch *m, enum ls_arch arch, char *buf, size_t size);
+
+/*
+ * One plugin's side of the channel.  The per-vCPU state is private (a
+ * guest can write the channel, not change what this side counts); ops are
+ * how it reaches its guest's memory and the clock (the unit tests pass
+ * their own).
+ */
+struct ls_fwd_ops {
+	uint64_t (*now_ns)(void);
+	void (*pause)(unsigned round); /* B waits: yield, then sleep longer with each round */
+	int (*read)(void *ctx, uint64_t guest_addr, void *dst, uint32_t n); /* A: 0 or an errno */
+	int (*write)(void *ctx, uint64_t guest_addr, const void *src, uint32_t n); /* B: 0 or an errno */
+	void (*say)(void *ctx, const char *msg); /* B: a message for the user (stderr) */
+	void *ctx;
+};
+
+struct ls_fwd_vcpu {
+	uint64_t next; /* syscalls entered on this vCPU (this side's own count) */
+	uint64_t checked; /* B: pairs below this index were compared */
+	bool pending;
+	uint32_t stopped; /* B: enum ls_fwd_stop */
+	int64_t num;
+	uint64_t args[6];
+	/* B: its own last LS_FWD_SLOTS syscalls, to compare with A's when A gets there. */
+	int64_t hnum[LS_FWD_SLOTS];
+	uint64_t hseq[LS_FWD_SLOTS];
+};
+
+struct ls_fwd_side {
+	int side; /* 0 A, 1 B */
+	void *map;
+	struct ls_fwd_hdr *h;
+	enum ls_arch arch;
+	uint64_t wait_ns; /* B: the bound, from the header when mapped, clamped */
+	struct ls_fwd_ops ops;
+	struct ls_fwd_vcpu *v[LS_MAX_VCPUS]; /* NULL: that vCPU does not take part */
+};
+
+/* Bind a checked map (ls_fwd_check) as side 0 (A) or 1 (B) and say so in the header. */
+void ls_fwd_side_init(struct ls_fwd_side *f, void *map, int side, enum ls_arch arch, const struct ls_fwd_ops *ops);
+
+/* Syscall entry and return on vCPU `vcpu` of this side (QEMU's callbacks); ret -512 is a restart. */
+void ls_fwd_sys_enter(struct ls_fwd_side *f, unsigned vcpu, uint64_t seq, int64_t num, const uint64_t args[6]);
+void ls_fwd_sys_return(struct ls_fwd_side *f, unsigned vcpu, int64_t num, int64_t ret);
+
+/* "" / "mismatch" / "timeout" / "A ended" / "lost": why a lane stopped. */
+const char *ls_fwd_stop_name(uint32_t why);
+
+#endif
