@@ -485,8 +485,7 @@ static void fwd_check_mismatch(struct ls_run *run)
 	memcpy(&h, run->fwd, sizeof(h));
 	if (!ls_fwd_report_mismatch(&h, ls_arch_from_target(run->t[0].info.target), text, sizeof(text)))
 		return;
-	run->fwd_mm_reported = true;
-	run->diverged = true;
+	run->fwd_mm_reported = true; /* exit 1; the block comparison goes on as it would */
 	if (run->opts->json) {
 		printf("{\"type\":\"syscall_divergence\",\"time\":%.6f,\"vcpu\":%u,\"index\":%" PRIu64
 		       ",\"a_syscall\":%" PRId64 ",\"b_syscall\":%" PRId64 ",\"a_block\":%" PRIu64 ",\"b_block\":%" PRIu64
@@ -2368,7 +2367,7 @@ static int run_monitor(struct ls_run *run)
 	if (run->child && run->child[0].reaped && run->child[1].reaped &&
 	    run->child[0].wstatus != run->child[1].wstatus && comparison_complete(run))
 		outcomes_differ = true;
-	if (run->diverged || outcomes_differ)
+	if (run->diverged || outcomes_differ || run->fwd_mm_reported)
 		code = LS_EXIT_DIVERGED;
 	else if (run->config_mismatch)
 		code = LS_EXIT_USAGE;
