@@ -5,7 +5,9 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 void ls_fwd_init(void *map, uint32_t wait_ms)
 {
@@ -15,7 +17,7 @@ void ls_fwd_init(void *map, uint32_t wait_ms)
 	h->magic = LS_FWD_MAGIC;
 	h->version = LS_FWD_VERSION;
 	h->order = LS_FWD_ORDER;
-	h->data = LS_FWD_DATA;
+	h->data = LS_FWD_DATA_RING;
 	h->wait_ms = wait_ms;
 	for (unsigned i = 0; i < LS_FWD_BYNUM; i++)
 		h->st.by_num[i].num = -1;
@@ -28,7 +30,7 @@ int ls_fwd_check(const void *map, uint64_t size)
 	if (size < ls_fwd_size())
 		return EMSGSIZE;
 	if (h->magic != LS_FWD_MAGIC || h->version != LS_FWD_VERSION || h->order != LS_FWD_ORDER ||
-	    h->data != LS_FWD_DATA)
+	    h->data != LS_FWD_DATA_RING)
 		return EPROTO;
 	return 0;
 }
@@ -36,6 +38,15 @@ int ls_fwd_check(const void *map, uint64_t size)
 static bool is(const char *name, const char *want)
 {
 	return name && !strcmp(name, want);
+}
+
+bool ls_fwd_forwards(enum ls_arch arch, int64_t num)
+{
+	static const uint64_t nothing[6];
+	struct ls_fwd_what w;
+
+	/* Every kind the rule knows, judged on a success (ret 1: a byte of getrandom). */
+	return ls_fwd_rule(arch, num, nothing, 1, &w);
 }
 
 bool ls_fwd_rule(enum ls_arch arch, int64_t num, const uint64_t args[6], int64_t ret, struct ls_fwd_what *w)
@@ -89,7 +100,7 @@ bool ls_fwd_rule(enum ls_arch arch, int64_t num, const uint64_t args[6], int64_t
 		return false;
 	}
 	if (!addr)
-		return w->ret_varies; /* no buffer: time(NULL); gettimeofday(NULL, tz) forwards nothing */
+		return true; /* no buffer: time(NULL), gettimeofday(NULL, tz): nothing to forward, a slot all the same */
 	if (len > LS_FWD_DATA) {
 		w->full_len = len > UINT32_MAX ? UINT32_MAX : (uint32_t)len;
 		return true;
@@ -99,63 +110,108 @@ bool ls_fwd_rule(enum ls_arch arch, int64_t num, const uint64_t args[6], int64_t
 	return true;
 }
 
-void ls_fwd_a_enter(struct ls_fwd_lane *lane, struct ls_fwd_slot *ring, uint64_t k, uint64_t seq, int64_t num)
+void ls_fwd_a_enter(struct ls_fwd_lane *lane, struct ls_fwd_rings *r, uint64_t k, uint64_t f, bool slot,
+		    uint64_t seq, int64_t num)
 {
-	struct ls_fwd_slot *s = &ring[k & (LS_FWD_SLOTS - 1)];
-
-	/* A reader that copies the slot from here on finds the tag changed and drops its copy. */
-	__atomic_store_n(&s->tag, 0, __ATOMIC_RELAXED);
-	__atomic_thread_fence(__ATOMIC_RELEASE);
-	s->seq = seq;
-	s->num = num;
-	s->ret = 0;
-	s->len = 0;
-	__atomic_store_n(&s->state, LS_FWD_ENTERED, __ATOMIC_RELAXED);
-	__atomic_store_n(&s->tag, k + 1, __ATOMIC_RELEASE);
+	__atomic_store_n(&r->calls[k & (LS_FWD_CALLS - 1)], ls_fwd_call_word(num, seq), __ATOMIC_RELAXED);
+	if (slot) {
+		struct ls_fwd_slot *s = &r->slots[f & (LS_FWD_SLOTS - 1)];
+		/* A reader that copies the slot from here on finds the tag changed and drops its copy. */
+		__atomic_store_n(&s->tag, 0, __ATOMIC_RELAXED);
+		__atomic_thread_fence(__ATOMIC_RELEASE);
+		s->seq = seq;
+		s->num = num;
+		s->ret = 0;
+		s->len = 0;
+		s->doff = 0;
+		__atomic_store_n(&s->state, LS_FWD_ENTERED, __ATOMIC_RELAXED);
+		__atomic_store_n(&s->tag, f + 1, __ATOMIC_RELEASE);
+		__atomic_store_n(&lane->a_fnext, f + 1, __ATOMIC_RELEASE);
+	}
 	__atomic_store_n(&lane->a_next, k + 1, __ATOMIC_RELEASE);
 }
 
-void ls_fwd_a_return(struct ls_fwd_slot *ring, uint64_t k, int64_t ret, const void *data, uint32_t len)
+void ls_fwd_a_return(struct ls_fwd_lane *lane, struct ls_fwd_rings *r, uint64_t f, int64_t ret, const void *data,
+		     uint32_t len)
 {
-	struct ls_fwd_slot *s = &ring[k & (LS_FWD_SLOTS - 1)];
+	struct ls_fwd_slot *s = &r->slots[f & (LS_FWD_SLOTS - 1)];
+	uint64_t head = lane->a_dhead; /* only A writes it */
 
 	if (len > LS_FWD_DATA)
 		len = 0;
+	if (len) {
+		uint64_t at = head % LS_FWD_DATA_RING, first = LS_FWD_DATA_RING - at < len ? LS_FWD_DATA_RING - at : len;
+		memcpy(r->data + at, data, first);
+		memcpy(r->data, (const uint8_t *)data + first, len - first);
+		__atomic_store_n(&lane->a_dhead, head + len, __ATOMIC_RELEASE);
+	}
 	s->ret = ret;
 	s->len = len;
-	if (len)
-		memcpy(s->data, data, len);
+	s->doff = head;
 	__atomic_store_n(&s->state, LS_FWD_RETURNED, __ATOMIC_RELEASE);
 }
 
-enum ls_fwd_take ls_fwd_take(const struct ls_fwd_lane *lane, const struct ls_fwd_slot *ring, uint64_t k,
-			     bool need_return, struct ls_fwd_slot *out)
+enum ls_fwd_take ls_fwd_take_call(const struct ls_fwd_lane *lane, const struct ls_fwd_rings *r, uint64_t k,
+				  uint64_t *word)
 {
-	const struct ls_fwd_slot *s = &ring[k & (LS_FWD_SLOTS - 1)];
 	uint64_t n = __atomic_load_n(&lane->a_next, __ATOMIC_ACQUIRE);
 
 	if (n <= k)
 		return LS_FWD_NOT_YET;
-	if (n - k > LS_FWD_SLOTS)
+	if (n - k >= LS_FWD_CALLS)
+		return LS_FWD_GONE;
+	*word = __atomic_load_n(&r->calls[k & (LS_FWD_CALLS - 1)], __ATOMIC_RELAXED);
+	__atomic_thread_fence(__ATOMIC_ACQUIRE);
+	/* While a_next < k + 2^21, A has not begun to write word k + 2^21 over it. */
+	if (__atomic_load_n(&lane->a_next, __ATOMIC_RELAXED) - k >= LS_FWD_CALLS)
+		return LS_FWD_GONE;
+	return LS_FWD_TAKEN;
+}
+
+enum ls_fwd_take ls_fwd_take(const struct ls_fwd_lane *lane, const struct ls_fwd_rings *r, uint64_t f,
+			     bool need_return, struct ls_fwd_slot *out, uint8_t *data)
+{
+	const struct ls_fwd_slot *s = &r->slots[f & (LS_FWD_SLOTS - 1)];
+	uint64_t n = __atomic_load_n(&lane->a_fnext, __ATOMIC_ACQUIRE);
+
+	if (n <= f)
+		return LS_FWD_NOT_YET;
+	if (n - f > LS_FWD_SLOTS)
 		return LS_FWD_GONE;
 	uint64_t tag = __atomic_load_n(&s->tag, __ATOMIC_ACQUIRE);
-	if (tag != k + 1)
-		return LS_FWD_GONE; /* A entered k (n > k), so only a later entry changes its tag */
+	if (tag != f + 1)
+		return LS_FWD_GONE; /* A entered f (n > f), so only a later entry changes its tag */
 	uint32_t state = __atomic_load_n(&s->state, __ATOMIC_ACQUIRE);
 	if (need_return && state != LS_FWD_RETURNED)
 		return LS_FWD_NOT_YET;
 	memcpy(out, s, sizeof(*out));
-	__atomic_thread_fence(__ATOMIC_ACQUIRE);
-	if (__atomic_load_n(&s->tag, __ATOMIC_RELAXED) != k + 1 ||
-	    __atomic_load_n(&lane->a_next, __ATOMIC_RELAXED) - k > LS_FWD_SLOTS)
-		return LS_FWD_GONE;
-	/* What was read before the copy: data is final only if state said so first. */
-	out->state = state;
+	out->state = state; /* what was read before the copy: ret, len and doff are final only if it said so */
 	out->tag = tag;
-	if (state != LS_FWD_RETURNED || out->len > LS_FWD_DATA)
-		out->len = 0; /* A's guest can write the channel: never trust a length beyond the slot */
+	if (state != LS_FWD_RETURNED)
+		out->len = 0;
+	/* A's guest can write the channel: a length or offset that makes no sense is no output. */
+	uint64_t head = __atomic_load_n(&lane->a_dhead, __ATOMIC_ACQUIRE);
+	if (out->len > LS_FWD_DATA || out->doff > head || head - out->doff < out->len)
+		out->len = 0;
+	if (out->len) {
+		if (head - out->doff > LS_FWD_DATA_RING - LS_FWD_DATA)
+			return LS_FWD_GONE;
+		uint64_t at = out->doff % LS_FWD_DATA_RING;
+		uint64_t first = LS_FWD_DATA_RING - at < out->len ? LS_FWD_DATA_RING - at : out->len;
+		memcpy(data, r->data + at, first);
+		memcpy(data + first, r->data, out->len - first);
+	}
+	__atomic_thread_fence(__ATOMIC_ACQUIRE);
+	if (__atomic_load_n(&s->tag, __ATOMIC_RELAXED) != f + 1 ||
+	    __atomic_load_n(&lane->a_fnext, __ATOMIC_RELAXED) - f > LS_FWD_SLOTS)
+		return LS_FWD_GONE;
+	/* A appends at most LS_FWD_DATA at a time before moving the head: the copied bytes were not being rewritten. */
+	if (out->len && __atomic_load_n(&lane->a_dhead, __ATOMIC_RELAXED) - out->doff > LS_FWD_DATA_RING - LS_FWD_DATA)
+		return LS_FWD_GONE;
 	return LS_FWD_TAKEN;
 }
+
+#define RESTART (-512) /* QEMU_ERESTARTSYS: QEMU enters the same call again */
 
 void ls_fwd_count(struct ls_fwd_stats *st, int64_t num, bool forwarded, bool ret_differs)
 {
@@ -239,7 +295,34 @@ const char *ls_fwd_stop_name(uint32_t why)
 	}
 }
 
-#define RESTART (-512) /* QEMU_ERESTARTSYS: QEMU enters the same call again */
+
+struct ls_fwd_vcpu *ls_fwd_vcpu_new(void)
+{
+	struct ls_fwd_vcpu *v = calloc(1, sizeof(*v));
+
+	if (!v)
+		return NULL;
+	v->buf = malloc(LS_FWD_DATA);
+	/* 16 MiB of address space, backed as B makes syscalls. */
+	void *c = mmap(NULL, sizeof(uint64_t) * LS_FWD_CALLS, PROT_READ | PROT_WRITE,
+		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	if (!v->buf || c == MAP_FAILED) {
+		free(v->buf);
+		free(v);
+		return NULL;
+	}
+	v->calls = c;
+	return v;
+}
+
+void ls_fwd_vcpu_free(struct ls_fwd_vcpu *v)
+{
+	if (!v)
+		return;
+	munmap(v->calls, sizeof(uint64_t) * LS_FWD_CALLS);
+	free(v->buf);
+	free(v);
+}
 
 void ls_fwd_side_init(struct ls_fwd_side *f, void *map, int side, enum ls_arch arch, const struct ls_fwd_ops *ops)
 {
@@ -260,31 +343,33 @@ void ls_fwd_side_init(struct ls_fwd_side *f, void *map, int side, enum ls_arch a
 
 void ls_fwd_sys_enter(struct ls_fwd_side *f, unsigned vcpu, uint64_t seq, int64_t num, const uint64_t args[6])
 {
-	struct ls_fwd_vcpu *v = vcpu < LS_MAX_VCPUS ? f->v[vcpu] : NULL;
+	struct ls_fwd_vcpu *v = vcpu < LS_FWD_VCPUS ? f->v[vcpu] : NULL;
 
 	if (!v)
 		return;
 	v->pending = true;
 	v->num = num;
+	v->seq = seq;
+	v->slot = ls_fwd_forwards(f->arch, num);
 	memcpy(v->args, args, sizeof(v->args));
-	if (f->side == 0) {
-		ls_fwd_a_enter(&f->h->lane[vcpu], ls_fwd_ring(f->map, vcpu), v->next, seq, num);
-	} else {
-		v->hnum[v->next & (LS_FWD_SLOTS - 1)] = num;
-		v->hseq[v->next & (LS_FWD_SLOTS - 1)] = seq;
-	}
+	if (f->side == 0)
+		ls_fwd_a_enter(&f->h->lane[vcpu], ls_fwd_rings(f->map, vcpu), v->next, v->fnext, v->slot, seq, num);
+	else
+		v->calls[v->next & (LS_FWD_CALLS - 1)] = ls_fwd_call_word(num, seq);
 	v->next++;
+	v->fnext += v->slot;
 }
 
 static void a_return(struct ls_fwd_side *f, unsigned vcpu, struct ls_fwd_vcpu *v, int64_t ret)
 {
 	struct ls_fwd_what w;
-	uint8_t buf[LS_FWD_DATA];
 	uint32_t len = 0;
 
-	if (ls_fwd_rule(f->arch, v->num, v->args, ret, &w) && w.len && f->ops.read(f->ops.ctx, w.addr, buf, w.len) == 0)
+	if (!v->slot)
+		return;
+	if (ls_fwd_rule(f->arch, v->num, v->args, ret, &w) && w.len && f->ops.read(f->ops.ctx, w.addr, v->buf, w.len) == 0)
 		len = w.len;
-	ls_fwd_a_return(ls_fwd_ring(f->map, vcpu), v->next - 1, ret, buf, len);
+	ls_fwd_a_return(&f->h->lane[vcpu], ls_fwd_rings(f->map, vcpu), v->fnext - 1, ret, v->buf, len);
 }
 
 static void stop(struct ls_fwd_side *f, unsigned vcpu, struct ls_fwd_vcpu *v, uint32_t why, uint64_t k)
@@ -294,26 +379,34 @@ static void stop(struct ls_fwd_side *f, unsigned vcpu, struct ls_fwd_vcpu *v, ui
 	__atomic_store_n(&f->h->lane[vcpu].b_stopped, why, __ATOMIC_RELEASE);
 }
 
+static void mismatch(struct ls_fwd_side *f, unsigned vcpu, struct ls_fwd_vcpu *v, enum ls_fwd_mm_kind kind,
+		     uint64_t k, uint64_t a_word, uint64_t b_word, uint64_t alen, uint64_t blen)
+{
+	int64_t num[2] = { (int64_t)(a_word & 0xffff), (int64_t)(b_word & 0xffff) };
+	uint64_t seq[2] = { a_word >> 16, b_word >> 16 }, len[2] = { alen, blen };
+
+	ls_fwd_mismatch(f->h, vcpu, kind, k, num, seq, len);
+	stop(f, vcpu, v, LS_FWD_STOP_MISMATCH, k);
+}
+
 /* Compare B's syscalls [v->checked, upto) with A's as far as A got; false on a mismatch (then stopped). */
 static bool check_upto(struct ls_fwd_side *f, unsigned vcpu, struct ls_fwd_vcpu *v, uint64_t upto)
 {
 	const struct ls_fwd_lane *lane = &f->h->lane[vcpu];
-	const struct ls_fwd_slot *ring = ls_fwd_ring(f->map, vcpu);
-	struct ls_fwd_slot s;
+	const struct ls_fwd_rings *r = ls_fwd_rings(f->map, vcpu);
+	uint64_t word;
 
 	for (; v->checked < upto; v->checked++) {
 		uint64_t j = v->checked;
-		enum ls_fwd_take r = ls_fwd_take(lane, ring, j, false, &s);
-		if (r == LS_FWD_NOT_YET)
-			return true;
-		if (r == LS_FWD_GONE || v->next - j > LS_FWD_SLOTS)
-			continue; /* out of both histories: not compared (A that far ahead forwards nothing) */
+		enum ls_fwd_take t = ls_fwd_take_call(lane, r, j, &word);
+		if (t == LS_FWD_NOT_YET)
+			break;
+		if (t == LS_FWD_GONE || v->next - j > LS_FWD_CALLS)
+			continue; /* out of A's or B's words: not compared (cannot happen within the gate's window) */
 		f->h->st.checked++;
-		if (s.num != v->hnum[j & (LS_FWD_SLOTS - 1)]) {
-			int64_t num[2] = { s.num, v->hnum[j & (LS_FWD_SLOTS - 1)] };
-			uint64_t seq[2] = { s.seq, v->hseq[j & (LS_FWD_SLOTS - 1)] }, len[2] = { 0, 0 };
-			ls_fwd_mismatch(f->h, vcpu, LS_FWD_MM_NUM, j, num, seq, len);
-			stop(f, vcpu, v, LS_FWD_STOP_MISMATCH, j);
+		uint64_t mine = v->calls[j & (LS_FWD_CALLS - 1)];
+		if ((word & 0xffff) != (mine & 0xffff)) {
+			mismatch(f, vcpu, v, LS_FWD_MM_NUM, j, word, mine, 0, 0);
 			return false;
 		}
 	}
@@ -321,47 +414,55 @@ static bool check_upto(struct ls_fwd_side *f, unsigned vcpu, struct ls_fwd_vcpu 
 	return true;
 }
 
-/* B waits for A's record k: TAKEN, or the lane stopped (and said why). */
+/* B waits for A's slot fi: TAKEN, or the lane stopped (and said why). */
 static enum ls_fwd_take wait_for(struct ls_fwd_side *f, unsigned vcpu, struct ls_fwd_vcpu *v, uint64_t k,
-				 struct ls_fwd_slot *s)
+				 uint64_t fi, struct ls_fwd_slot *s)
 {
 	const struct ls_fwd_lane *lane = &f->h->lane[vcpu];
-	const struct ls_fwd_slot *ring = ls_fwd_ring(f->map, vcpu);
+	const struct ls_fwd_rings *r = ls_fwd_rings(f->map, vcpu);
 	uint64_t start = 0, last = 0, last_n = 0;
 	unsigned round = 0;
-	enum ls_fwd_take r;
+	enum ls_fwd_take t;
 
-	while ((r = ls_fwd_take(lane, ring, k, true, s)) == LS_FWD_NOT_YET) {
-		uint64_t t = f->ops.now_ns();
+	while ((t = ls_fwd_take(lane, r, fi, true, s, v->buf)) == LS_FWD_NOT_YET) {
+		uint64_t now = f->ops.now_ns();
 		uint64_t n = __atomic_load_n(&lane->a_next, __ATOMIC_ACQUIRE);
+		uint64_t fn = __atomic_load_n(&lane->a_fnext, __ATOMIC_ACQUIRE);
 		if (!round) {
-			start = last = t;
+			start = last = now;
 			last_n = n;
 		}
 		if (__atomic_load_n(&f->h->a_ended, __ATOMIC_ACQUIRE)) {
 			stop(f, vcpu, v, LS_FWD_STOP_A_ENDED, k);
 			break;
 		}
-		/* A inside a syscall (a sleep, a read from a terminal) is not stuck: the bound is for no progress. */
-		bool a_inside = n > 0 && n - 1 < k + LS_FWD_SLOTS &&
-				__atomic_load_n(&ring[(n - 1) & (LS_FWD_SLOTS - 1)].state, __ATOMIC_RELAXED) == LS_FWD_ENTERED;
+		/* A inside a forwarded syscall (a sleep is not one, but A may be in one of those too) is not stuck. */
+		bool a_inside = fn > fi && fn - fi <= LS_FWD_SLOTS &&
+				__atomic_load_n(&r->slots[fi & (LS_FWD_SLOTS - 1)].state, __ATOMIC_RELAXED) == LS_FWD_ENTERED;
 		if (n != last_n || a_inside) {
 			last_n = n;
-			last = t;
-		} else if (t - last > f->wait_ns) {
+			last = now;
+		} else if (now - last > f->wait_ns) {
 			char msg[200];
 			snprintf(msg, sizeof(msg),
-				 "forward-inputs: vCPU %u: A did not reach syscall #%" PRIu64 " within %" PRIu64
-				 " ms of B: inputs are no longer forwarded on this vCPU",
-				 vcpu, k, f->wait_ns / 1000000);
+				 "forward-inputs: vCPU %u: A made no syscall for %" PRIu64
+				 " ms while B waited at its syscall #%" PRIu64 ": inputs are no longer forwarded on this vCPU",
+				 vcpu, f->wait_ns / 1000000, k);
 			f->ops.say(f->ops.ctx, msg);
 			stop(f, vcpu, v, LS_FWD_STOP_TIMEOUT, k);
 			break;
 		}
 		f->ops.pause(round++);
 	}
-	if (r == LS_FWD_GONE)
+	if (t == LS_FWD_GONE) {
+		char msg[200];
+		snprintf(msg, sizeof(msg),
+			 "forward-inputs: vCPU %u: A ran more than %u forwarded syscalls (or %u MiB of their results) ahead "
+			 "of B's syscall #%" PRIu64 ": inputs are no longer forwarded on this vCPU",
+			 vcpu, LS_FWD_SLOTS, LS_FWD_DATA_RING >> 20, k);
+		f->ops.say(f->ops.ctx, msg);
 		stop(f, vcpu, v, LS_FWD_STOP_LOST, k);
+	}
 	if (round) {
 		uint64_t d = f->ops.now_ns() - start;
 		f->h->st.waits++;
@@ -369,7 +470,7 @@ static enum ls_fwd_take wait_for(struct ls_fwd_side *f, unsigned vcpu, struct ls
 		if (d > f->h->st.max_wait_ns)
 			f->h->st.max_wait_ns = d;
 	}
-	return v->stopped ? LS_FWD_NOT_YET : r;
+	return v->stopped ? LS_FWD_NOT_YET : t;
 }
 
 static void b_return(struct ls_fwd_side *f, unsigned vcpu, struct ls_fwd_vcpu *v, int64_t ret)
@@ -378,34 +479,40 @@ static void b_return(struct ls_fwd_side *f, unsigned vcpu, struct ls_fwd_vcpu *v
 	uint64_t k = v->next - 1, t0 = f->ops.now_ns(), waited0 = st->wait_ns;
 	struct ls_fwd_what w;
 	struct ls_fwd_slot s;
-	bool need = ls_fwd_rule(f->arch, v->num, v->args, ret, &w);
+	bool need = v->slot && ls_fwd_rule(f->arch, v->num, v->args, ret, &w);
 
 	if (v->stopped) {
 		if (need)
 			st->after_stop++;
 		return;
 	}
-	/* Everything A got to before k: a different syscall earlier is the divergence, not k. */
-	if (!check_upto(f, vcpu, v, k))
-		return;
-	if (!need) {
-		check_upto(f, vcpu, v, k + 1);
+	/* Everything A got to before k first: a different syscall earlier is the divergence, not k. */
+	if (!check_upto(f, vcpu, v, k) || !need) {
+		if (!v->stopped)
+			check_upto(f, vcpu, v, k + 1);
 		return;
 	}
-	if (wait_for(f, vcpu, v, k, &s) != LS_FWD_TAKEN || !check_upto(f, vcpu, v, k + 1)) {
+	if (wait_for(f, vcpu, v, k, v->fnext - 1, &s) != LS_FWD_TAKEN) {
+		st->after_stop++;
+		return;
+	}
+	if (s.num != v->num) {
+		mismatch(f, vcpu, v, LS_FWD_MM_NUM, k, ls_fwd_call_word(s.num, s.seq), ls_fwd_call_word(v->num, v->seq), 0, 0);
+		return;
+	}
+	if (!check_upto(f, vcpu, v, k + 1)) {
 		st->after_stop++;
 		return;
 	}
 	bool fwd = false, rd = w.ret_varies && s.ret != ret;
+	bool a_failed = s.ret < 0 && s.ret >= -4095, b_failed = ret < 0 && ret >= -4095;
 	if (w.len && s.len) {
 		if (s.len != w.len) {
-			int64_t num[2] = { s.num, v->num };
-			uint64_t seq[2] = { s.seq, v->hseq[k & (LS_FWD_SLOTS - 1)] }, len[2] = { s.len, w.len };
-			ls_fwd_mismatch(f->h, vcpu, LS_FWD_MM_LEN, k, num, seq, len);
-			stop(f, vcpu, v, LS_FWD_STOP_MISMATCH, k);
+			mismatch(f, vcpu, v, LS_FWD_MM_LEN, k, ls_fwd_call_word(s.num, s.seq),
+				 ls_fwd_call_word(v->num, v->seq), s.len, w.len);
 			return;
 		}
-		if (f->ops.write(f->ops.ctx, w.addr, s.data, w.len) == 0) {
+		if (f->ops.write(f->ops.ctx, w.addr, v->buf, w.len) == 0) {
 			fwd = true;
 			st->forwarded++;
 			st->bytes += w.len;
@@ -414,7 +521,7 @@ static void b_return(struct ls_fwd_side *f, unsigned vcpu, struct ls_fwd_vcpu *v
 		}
 	} else if (w.full_len) {
 		st->too_long++;
-	} else if (w.len || s.len || (s.ret < 0 && s.ret >= -4095) != (ret < 0 && ret >= -4095)) {
+	} else if (w.len || s.len || a_failed != b_failed) {
 		st->one_failed++;
 	}
 	st->ret_differs += rd;
@@ -424,14 +531,17 @@ static void b_return(struct ls_fwd_side *f, unsigned vcpu, struct ls_fwd_vcpu *v
 
 void ls_fwd_sys_return(struct ls_fwd_side *f, unsigned vcpu, int64_t num, int64_t ret)
 {
-	struct ls_fwd_vcpu *v = vcpu < LS_MAX_VCPUS ? f->v[vcpu] : NULL;
+	struct ls_fwd_vcpu *v = vcpu < LS_FWD_VCPUS ? f->v[vcpu] : NULL;
 
+	if (!v && f->side == 1 && vcpu >= LS_FWD_VCPUS && ret != RESTART && ls_fwd_forwards(f->arch, num))
+		__atomic_fetch_add(&f->h->st.no_lane, 1, __ATOMIC_RELAXED);
 	if (!v || !v->pending || v->num != num)
 		return;
 	v->pending = false;
 	if (ret == RESTART) {
 		/* QEMU enters the call again: that entry takes this index (A leaves the slot ENTERED till then). */
 		v->next--;
+		v->fnext -= v->slot;
 		return;
 	}
 	if (f->side == 0)

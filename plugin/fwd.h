@@ -8,26 +8,39 @@
  *
  * The channel is one shared memory file (a memfd) the monitor creates and
  * hands both plugins over the gate socket (gatesrv.h): a header, then for
- * each vCPU index a ring of 2^LS_FWD_ORDER slots.  A's plugin writes slot
- * k % 2^order for its vCPU's k-th syscall and never waits for anything; B's
- * plugin, at the return of its own k-th syscall on the same vCPU index,
- * reads A's k-th (waiting, bounded, when B is ahead), checks that it is the
- * same syscall, and copies A's output bytes over B's.  A syscall that is not
- * the same on both sides is the divergence: B records it in the header (the
- * monitor reports it) and stops forwarding on that vCPU.
+ * each of the first LS_FWD_VCPUS vCPU indices a lane of three rings A writes
+ * and B reads:
+ *   calls  one word per syscall (its number and block): enough to check that
+ *          B's k-th syscall is A's k-th.  2^21 of them: the gate lets one
+ *          side lead by at most 2^21 blocks (the plugin's largest ring), and
+ *          a syscall ends a block, so B always finds A's word for its own.
+ *   slots  one per syscall of the kinds forwarded (ls_fwd_forwards), the f-th
+ *          such syscall in slot f % 2^16: its return value and where its
+ *          output bytes are in the data ring.
+ *   data   the output bytes, a 4 MiB byte ring.
+ * A never waits for anything; B, at the return of its own k-th syscall (its
+ * f-th forwarded one), reads A's word k and slot f (waiting, bounded, when B
+ * is ahead), checks that it is the same syscall with an output as long, and
+ * copies A's bytes over B's.  A syscall that is not the same on both sides is
+ * the divergence: B records it in the header (the monitor reports it) and
+ * stops forwarding on that vCPU.  A more than 2^16 forwarded syscalls (or
+ * 4 MiB of their output) ahead of B overwrites what B still needs: B stops
+ * forwarding on that vCPU and says so.
  *
  * Everything here is plain memory: no QEMU, no monitor.  Every field of the
  * channel can be written by either guest (a linux-user guest can write its
  * QEMU's memory), so readers bound what they read and a reader's worst case
  * is wrong bytes in B's guest, never out of bounds.
  *
- * Slot protocol (A, the only writer of slots and a_next):
- *   entry   tag = 0 (release), seq/num written, state ENTERED, tag = k + 1
- *           (release), lane a_next = k + 1 (release).
- *   return  ret, len, data written, then state RETURNED (release).
- * B reads slot k when a_next > k and a_next - k <= 2^order, copies it, then
- * re-reads tag and a_next: the copy is intact when tag is still k + 1 and A
- * has not since entered syscall k + 2^order (the next writer of that slot).
+ * Protocol (A, the only writer of the rings and of a_next, a_fnext, a_dhead):
+ *   entry   calls[k] written; for a forwarded kind, slot f: tag = 0
+ *           (release), seq/num written, state ENTERED, tag = f + 1
+ *           (release), a_fnext = f + 1; then a_next = k + 1 (release).
+ *   return  output bytes appended to data (a_dhead += len, release), then
+ *           slot f's ret, len, doff, then state RETURNED (release).
+ * B reads word k when a_next > k, and it is intact when a_next <= k + 2^21
+ * afterwards; slot f as a seqlock on its tag; data bytes [doff, doff + len)
+ * are intact when a_dhead <= doff + 4 MiB after copying them.
  */
 #ifndef LOCKSTEP_FWD_H
 #define LOCKSTEP_FWD_H
@@ -39,13 +52,23 @@
 #include "../bpf/lockstep_wire.h"
 #include "../user/systab.h"
 
-#define LS_FWD_MAGIC 0x3144574cu /* "LWD1" */
-#define LS_FWD_VERSION 1
-#define LS_FWD_ORDER 12 /* 4096 syscalls a vCPU between A's entry and B's: the gate keeps them closer */
+#define LS_FWD_MAGIC 0x3244574cu /* "LWD2" */
+#define LS_FWD_VERSION 2
+#define LS_FWD_VCPUS 16 /* vCPU indices with a lane; threads beyond are not forwarded (and say so) */
+#define LS_FWD_CALLS_ORDER 21 /* syscall words a lane: the most blocks one side may lead by */
+#define LS_FWD_CALLS (1u << LS_FWD_CALLS_ORDER)
+#define LS_FWD_ORDER 16 /* forwarded syscalls A may lead B by */
 #define LS_FWD_SLOTS (1u << LS_FWD_ORDER)
-#define LS_FWD_DATA 512 /* output bytes forwarded at most: longer outputs are counted, not forwarded */
+#define LS_FWD_DATA_RING (4u << 20) /* their output bytes */
+#define LS_FWD_DATA (64u << 10) /* one output forwarded at most: longer ones are counted, not forwarded */
 #define LS_FWD_BYNUM 16 /* syscalls counted by number in the statistics */
 #define LS_FWD_DEFAULT_WAIT_MS 10000 /* B's bound on waiting for A without A making progress */
+
+/* A syscall word: its number (0xffff: beyond) and the blocks at entry. */
+static inline uint64_t ls_fwd_call_word(int64_t num, uint64_t seq)
+{
+	return (seq << 16) | (num >= 0 && num < 0xffff ? (uint64_t)num : 0xffffu);
+}
 
 enum ls_fwd_slot_state {
 	LS_FWD_EMPTY = 0,
@@ -54,13 +77,13 @@ enum ls_fwd_slot_state {
 };
 
 struct ls_fwd_slot {
-	uint64_t tag; /* log index + 1; 0 while A rewrites the slot */
+	uint64_t tag; /* forwarded-syscall index + 1; 0 while A rewrites the slot */
 	uint64_t seq; /* A's blocks at entry (the syscall is in block seq - 1) */
 	int64_t num;
 	int64_t ret;
 	uint32_t state; /* LS_FWD_* */
-	uint32_t len; /* bytes in data: A's output as ls_fwd_rule cut it */
-	uint8_t data[LS_FWD_DATA];
+	uint32_t len; /* output bytes in the data ring: A's output as ls_fwd_rule cut it */
+	uint64_t doff; /* where they start: a_dhead before they were appended */
 };
 
 /* Why B stopped forwarding on a vCPU (lane.b_stopped). */
@@ -74,12 +97,14 @@ enum ls_fwd_stop {
 
 struct ls_fwd_lane {
 	uint64_t a_next; /* A: syscalls entered on this vCPU */
+	uint64_t a_fnext; /* A: of those, forwarded kinds (slots used) */
+	uint64_t a_dhead; /* A: output bytes appended to the data ring */
 	uint64_t b_next; /* B: syscalls returned on this vCPU (for the report) */
 	uint64_t b_checked; /* B: indices below this were compared with A's */
 	uint32_t b_stopped; /* enum ls_fwd_stop */
 	uint32_t _pad;
 	uint64_t b_stop_index; /* where */
-	uint64_t _pad2[3]; /* one cache line: A's and B's lanes of other vCPUs do not share it */
+	uint64_t _pad2[1]; /* one cache line: A's and B's lanes of other vCPUs do not share it */
 };
 
 /* B's statistics, for the summary (the monitor reads them; any guest could scribble on them). */
@@ -89,6 +114,7 @@ struct ls_fwd_stats {
 	uint64_t ret_differs; /* not forwarded: the return value differed, and plugin API 1 cannot set a register */
 	uint64_t one_failed; /* not forwarded: failed on one side only, or on both */
 	uint64_t too_long; /* not forwarded: longer than LS_FWD_DATA */
+	uint64_t no_lane; /* not forwarded: a vCPU index beyond LS_FWD_VCPUS */
 	uint64_t unwritable; /* not forwarded: B's output could not be written */
 	uint64_t after_stop; /* not forwarded: after pairing stopped on that vCPU */
 	uint64_t checked; /* syscall pairs whose numbers were compared */
@@ -122,28 +148,35 @@ struct ls_fwd_hdr {
 	uint32_t magic;
 	uint32_t version;
 	uint32_t order; /* LS_FWD_ORDER */
-	uint32_t data; /* LS_FWD_DATA */
+	uint32_t data; /* LS_FWD_DATA_RING */
 	uint32_t ready[2]; /* each plugin, once it mapped the channel */
 	uint32_t a_ended; /* the monitor, once A's QEMU exited: B stops waiting */
 	uint32_t wait_ms; /* B's wait bound */
 	struct ls_fwd_stats st;
 	struct ls_fwd_mismatch mm;
-	struct ls_fwd_lane lane[LS_MAX_VCPUS];
+	struct ls_fwd_lane lane[LS_FWD_VCPUS];
 };
 
-#define LS_FWD_HDR_BYTES 16384u
-_Static_assert(sizeof(struct ls_fwd_hdr) <= LS_FWD_HDR_BYTES, "forward header fits its pages");
+#define LS_FWD_HDR_BYTES 4096u
+_Static_assert(sizeof(struct ls_fwd_hdr) <= LS_FWD_HDR_BYTES, "forward header fits its page");
+_Static_assert(sizeof(struct ls_fwd_slot) == 48, "slot layout");
 
-/* Bytes of the channel: header pages, then LS_MAX_VCPUS rings (sparse: a memfd's pages come when touched). */
+/* One vCPU's rings, as laid out in the channel after the header. */
+struct ls_fwd_rings {
+	uint64_t calls[LS_FWD_CALLS];
+	struct ls_fwd_slot slots[LS_FWD_SLOTS];
+	uint8_t data[LS_FWD_DATA_RING];
+};
+
+/* Bytes of the channel: a header page, then LS_FWD_VCPUS lanes (sparse: a memfd's pages come when touched). */
 static inline uint64_t ls_fwd_size(void)
 {
-	return LS_FWD_HDR_BYTES + (uint64_t)LS_MAX_VCPUS * LS_FWD_SLOTS * sizeof(struct ls_fwd_slot);
+	return LS_FWD_HDR_BYTES + (uint64_t)LS_FWD_VCPUS * sizeof(struct ls_fwd_rings);
 }
 
-static inline struct ls_fwd_slot *ls_fwd_ring(void *map, unsigned vcpu)
+static inline struct ls_fwd_rings *ls_fwd_rings(void *map, unsigned vcpu)
 {
-	return (struct ls_fwd_slot *)((char *)map + LS_FWD_HDR_BYTES +
-				      (uint64_t)vcpu * LS_FWD_SLOTS * sizeof(struct ls_fwd_slot));
+	return (struct ls_fwd_rings *)((char *)map + LS_FWD_HDR_BYTES + (uint64_t)vcpu * sizeof(struct ls_fwd_rings));
 }
 
 /* The monitor: a fresh header in a zeroed map of ls_fwd_size() bytes. */
@@ -167,19 +200,35 @@ struct ls_fwd_what {
  */
 bool ls_fwd_rule(enum ls_arch arch, int64_t num, const uint64_t args[6], int64_t ret, struct ls_fwd_what *w);
 
-/* A: syscall k entered / returned on a vCPU (k counts from 0 on each vCPU). */
-void ls_fwd_a_enter(struct ls_fwd_lane *lane, struct ls_fwd_slot *ring, uint64_t k, uint64_t seq, int64_t num);
-void ls_fwd_a_return(struct ls_fwd_slot *ring, uint64_t k, int64_t ret, const void *data, uint32_t len);
+/* Whether a syscall number is of a kind that gets a slot (whatever it returns): the same on both sides. */
+bool ls_fwd_forwards(enum ls_arch arch, int64_t num);
+
+/*
+ * A: syscall k (the f-th of a forwarded kind when slot) entered on a vCPU,
+ * and returned (with its output bytes when it has a slot).  k and f count
+ * from 0 on each vCPU.
+ */
+void ls_fwd_a_enter(struct ls_fwd_lane *lane, struct ls_fwd_rings *r, uint64_t k, uint64_t f, bool slot,
+		    uint64_t seq, int64_t num);
+void ls_fwd_a_return(struct ls_fwd_lane *lane, struct ls_fwd_rings *r, uint64_t f, int64_t ret, const void *data,
+		     uint32_t len);
 
 enum ls_fwd_take {
-	LS_FWD_TAKEN = 0, /* *out is A's record k, returned */
-	LS_FWD_NOT_YET, /* A has not entered k, or not returned from it */
-	LS_FWD_GONE, /* A is 2^order or more syscalls past k: overwritten */
+	LS_FWD_TAKEN = 0, /* A's record is copied */
+	LS_FWD_NOT_YET, /* A has not got there, or not returned from it */
+	LS_FWD_GONE, /* A is so far past it that it was overwritten */
 };
 
-/* B: a consistent copy of A's record k, if A got there. */
-enum ls_fwd_take ls_fwd_take(const struct ls_fwd_lane *lane, const struct ls_fwd_slot *ring, uint64_t k,
-			     bool need_return, struct ls_fwd_slot *out);
+/* B: A's syscall word k, if A got there. */
+enum ls_fwd_take ls_fwd_take_call(const struct ls_fwd_lane *lane, const struct ls_fwd_rings *r, uint64_t k,
+				  uint64_t *word);
+
+/*
+ * B: a consistent copy of A's slot f (and when returned, its output bytes
+ * into data, which holds LS_FWD_DATA), if A got there.
+ */
+enum ls_fwd_take ls_fwd_take(const struct ls_fwd_lane *lane, const struct ls_fwd_rings *r, uint64_t f,
+			     bool need_return, struct ls_fwd_slot *out, uint8_t *data);
 
 /* B: count a syscall by number in the statistics. */
 void ls_fwd_count(struct ls_fwd_stats *st, int64_t num, bool forwarded, bool ret_differs);
@@ -208,15 +257,21 @@ struct ls_fwd_ops {
 
 struct ls_fwd_vcpu {
 	uint64_t next; /* syscalls entered on this vCPU (this side's own count) */
+	uint64_t fnext; /* of those, forwarded kinds */
 	uint64_t checked; /* B: pairs below this index were compared */
-	bool pending;
+	bool pending, slot;
 	uint32_t stopped; /* B: enum ls_fwd_stop */
 	int64_t num;
+	uint64_t seq;
 	uint64_t args[6];
-	/* B: its own last LS_FWD_SLOTS syscalls, to compare with A's when A gets there. */
-	int64_t hnum[LS_FWD_SLOTS];
-	uint64_t hseq[LS_FWD_SLOTS];
+	uint8_t *buf; /* LS_FWD_DATA bytes: A's output on its way (allocated with the vCPU) */
+	/* B: its own syscall words, to compare with A's when A gets there (lazily backed). */
+	uint64_t *calls; /* LS_FWD_CALLS */
 };
+
+/* A vCPU's private state (NULL without memory), and its release. */
+struct ls_fwd_vcpu *ls_fwd_vcpu_new(void);
+void ls_fwd_vcpu_free(struct ls_fwd_vcpu *v);
 
 struct ls_fwd_side {
 	int side; /* 0 A, 1 B */
@@ -225,7 +280,7 @@ struct ls_fwd_side {
 	enum ls_arch arch;
 	uint64_t wait_ns; /* B: the bound, from the header when mapped, clamped */
 	struct ls_fwd_ops ops;
-	struct ls_fwd_vcpu *v[LS_MAX_VCPUS]; /* NULL: that vCPU does not take part */
+	struct ls_fwd_vcpu *v[LS_FWD_VCPUS]; /* NULL: that vCPU does not take part */
 };
 
 /* Bind a checked map (ls_fwd_check) as side 0 (A) or 1 (B) and say so in the header. */

@@ -320,9 +320,16 @@ static void fwd_setup(void)
 
 static void fwd_vcpu(unsigned vcpu)
 {
-	if (!__atomic_load_n(&fwd_on, __ATOMIC_ACQUIRE) || vcpu >= LS_MAX_VCPUS || fwd.v[vcpu])
+	if (!__atomic_load_n(&fwd_on, __ATOMIC_ACQUIRE))
 		return;
-	struct ls_fwd_vcpu *v = calloc(1, sizeof(*v));
+	if (vcpu >= LS_FWD_VCPUS) {
+		report("vCPU %u: the forwarding channel has lanes for %d vCPUs: its inputs are not forwarded", vcpu,
+		       LS_FWD_VCPUS);
+		return;
+	}
+	if (fwd.v[vcpu])
+		return; /* a reused index continues its syscall stream, as its block stream */
+	struct ls_fwd_vcpu *v = ls_fwd_vcpu_new();
 	if (!v)
 		report("vCPU %u: no memory for forwarding: its inputs are not forwarded", vcpu);
 	fwd.v[vcpu] = v; /* before that thread runs */

@@ -35,8 +35,10 @@ Test(fwd, rules_say_which_bytes_differ_between_runs)
 	cr_assert(!w.ret_varies);
 	cr_assert(!ls_fwd_rule(LS_ARCH_X86_64, X_GETRANDOM, a, -14, &w), "a failed call forwards nothing");
 	cr_assert(ls_fwd_rule(LS_ARCH_X86_64, X_GETRANDOM, a, 4096, &w));
-	cr_assert_eq(w.len, 0, "longer than a slot: not forwarded");
-	cr_assert_eq(w.full_len, 4096, "but counted");
+	cr_assert_eq(w.len, 4096, "Python's random.seed() reads 2500 bytes");
+	cr_assert(ls_fwd_rule(LS_ARCH_X86_64, X_GETRANDOM, a, LS_FWD_DATA + 1, &w));
+	cr_assert_eq(w.len, 0, "longer than the channel takes: not forwarded");
+	cr_assert_eq(w.full_len, LS_FWD_DATA + 1, "but counted");
 
 	uint64_t c[6] = { 1, 0x2000 };
 	cr_assert(ls_fwd_rule(LS_ARCH_X86_64, X_CLOCK_GETTIME, c, 0, &w));
@@ -66,6 +68,10 @@ Test(fwd, rules_say_which_bytes_differ_between_runs)
 
 	uint64_t r[6] = { 3, 0x6000, 100 };
 	cr_assert(!ls_fwd_rule(LS_ARCH_X86_64, X_READ, r, 100, &w), "a read is the program's input, not noise");
+	cr_assert(!ls_fwd_forwards(LS_ARCH_X86_64, X_READ));
+	cr_assert(ls_fwd_forwards(LS_ARCH_X86_64, X_GETRANDOM));
+	cr_assert(ls_fwd_forwards(LS_ARCH_X86_64, X_TIME));
+	cr_assert(ls_fwd_forwards(LS_ARCH_X86_64, X_STATX));
 	cr_assert(!ls_fwd_rule(LS_ARCH_UNKNOWN, X_GETRANDOM, a, 24, &w));
 }
 
@@ -83,34 +89,67 @@ Test(fwd, slots_are_taken_whole_or_not_at_all)
 {
 	void *m = new_map();
 	struct ls_fwd_hdr *h = m;
-	struct ls_fwd_slot *ring = ls_fwd_ring(m, 2), s;
-	const uint8_t data[4] = { 1, 2, 3, 4 };
+	struct ls_fwd_lane *lane = &h->lane[2];
+	struct ls_fwd_rings *r = ls_fwd_rings(m, 2);
+	struct ls_fwd_slot s;
+	uint8_t data[4] = { 1, 2, 3, 4 }, got[LS_FWD_DATA];
+	uint64_t word;
 
-	cr_assert_eq(ls_fwd_take(&h->lane[2], ring, 0, false, &s), LS_FWD_NOT_YET);
-	ls_fwd_a_enter(&h->lane[2], ring, 0, 77, X_GETRANDOM);
-	cr_assert_eq(ls_fwd_take(&h->lane[2], ring, 0, true, &s), LS_FWD_NOT_YET, "entered, not returned");
-	cr_assert_eq(ls_fwd_take(&h->lane[2], ring, 0, false, &s), LS_FWD_TAKEN, "enough to compare numbers");
+	cr_assert_eq(ls_fwd_take(lane, r, 0, false, &s, got), LS_FWD_NOT_YET);
+	cr_assert_eq(ls_fwd_take_call(lane, r, 0, &word), LS_FWD_NOT_YET);
+	ls_fwd_a_enter(lane, r, 0, 0, false, 70, X_READ); /* not forwarded: a word, no slot */
+	ls_fwd_a_enter(lane, r, 1, 0, true, 77, X_GETRANDOM);
+	cr_assert_eq(ls_fwd_take_call(lane, r, 1, &word), LS_FWD_TAKEN);
+	cr_assert_eq(word, ls_fwd_call_word(X_GETRANDOM, 77));
+	cr_assert_eq(ls_fwd_take(lane, r, 0, true, &s, got), LS_FWD_NOT_YET, "entered, not returned");
+	cr_assert_eq(ls_fwd_take(lane, r, 0, false, &s, got), LS_FWD_TAKEN, "enough to compare numbers");
 	cr_assert_eq(s.num, X_GETRANDOM);
 	cr_assert_eq(s.len, 0);
-	ls_fwd_a_return(ring, 0, 4, data, 4);
-	cr_assert_eq(ls_fwd_take(&h->lane[2], ring, 0, true, &s), LS_FWD_TAKEN);
+	ls_fwd_a_return(lane, r, 0, 4, data, 4);
+	cr_assert_eq(ls_fwd_take(lane, r, 0, true, &s, got), LS_FWD_TAKEN);
 	cr_assert_eq(s.seq, 77);
 	cr_assert_eq(s.ret, 4);
 	cr_assert_eq(s.len, 4);
-	cr_assert_arr_eq(s.data, data, 4);
+	cr_assert_arr_eq(got, data, 4);
 
-	/* A guest scribbling a length beyond the slot: never believed. */
-	ring[0].len = LS_FWD_DATA + 1;
-	cr_assert_eq(ls_fwd_take(&h->lane[2], ring, 0, true, &s), LS_FWD_TAKEN);
+	/* A guest scribbling a length or an offset that makes no sense: no output, never out of bounds. */
+	r->slots[0].len = LS_FWD_DATA + 1;
+	cr_assert_eq(ls_fwd_take(lane, r, 0, true, &s, got), LS_FWD_TAKEN);
 	cr_assert_eq(s.len, 0);
+	r->slots[0].len = 4;
+	r->slots[0].doff = 1ull << 40;
+	cr_assert_eq(ls_fwd_take(lane, r, 0, true, &s, got), LS_FWD_TAKEN);
+	cr_assert_eq(s.len, 0);
+	r->slots[0].doff = 0;
 
-	/* A a whole ring ahead: record 0 is gone. */
-	for (uint64_t k = 1; k <= LS_FWD_SLOTS; k++) {
-		ls_fwd_a_enter(&h->lane[2], ring, k, 100 + k, X_GETPID);
-		ls_fwd_a_return(ring, k, 1, NULL, 0);
+	/* Output bytes wrap around the data ring. */
+	uint8_t big[LS_FWD_DATA];
+	memset(big, 0x5a, sizeof(big));
+	uint64_t f = 1;
+	while (lane->a_dhead % LS_FWD_DATA_RING <= LS_FWD_DATA_RING - LS_FWD_DATA) {
+		ls_fwd_a_enter(lane, r, f + 1, f, true, 100 + f, X_GETRANDOM);
+		ls_fwd_a_return(lane, r, f, LS_FWD_DATA, big, LS_FWD_DATA);
+		f++;
 	}
-	cr_assert_eq(ls_fwd_take(&h->lane[2], ring, 0, true, &s), LS_FWD_GONE);
-	cr_assert_eq(ls_fwd_take(&h->lane[2], ring, LS_FWD_SLOTS, true, &s), LS_FWD_TAKEN);
+	big[0] = 0x11;
+	big[LS_FWD_DATA - 1] = 0x22;
+	uint64_t wrap_at = lane->a_dhead;
+	ls_fwd_a_enter(lane, r, f + 1, f, true, 100 + f, X_GETRANDOM);
+	ls_fwd_a_return(lane, r, f, LS_FWD_DATA, big, LS_FWD_DATA);
+	cr_assert_gt(wrap_at % LS_FWD_DATA_RING + LS_FWD_DATA, LS_FWD_DATA_RING, "this one wraps");
+	cr_assert_eq(ls_fwd_take(lane, r, f, true, &s, got), LS_FWD_TAKEN);
+	cr_assert_eq(s.len, LS_FWD_DATA);
+	cr_assert_arr_eq(got, big, LS_FWD_DATA);
+	/* ...and the first one's bytes were overwritten since: gone, not misread. */
+	cr_assert_eq(ls_fwd_take(lane, r, 0, true, &s, got), LS_FWD_GONE);
+
+	/* A a whole slot ring ahead: the old slot is gone. */
+	for (uint64_t g = f + 1; g <= f + LS_FWD_SLOTS; g++) {
+		ls_fwd_a_enter(lane, r, g + 1, g, true, 100 + g, X_GETPID);
+		ls_fwd_a_return(lane, r, g, 1, NULL, 0);
+	}
+	cr_assert_eq(ls_fwd_take(lane, r, f, true, &s, got), LS_FWD_GONE);
+	cr_assert_eq(ls_fwd_take(lane, r, f + LS_FWD_SLOTS, true, &s, got), LS_FWD_TAKEN);
 	munmap(m, ls_fwd_size());
 }
 
@@ -170,14 +209,14 @@ static void sides(void)
 	said = 0;
 	ls_fwd_side_init(&fa, map, 0, LS_ARCH_X86_64, &oa);
 	ls_fwd_side_init(&fb, map, 1, LS_ARCH_X86_64, &ob);
-	fa.v[0] = calloc(1, sizeof(struct ls_fwd_vcpu));
-	fb.v[0] = calloc(1, sizeof(struct ls_fwd_vcpu));
+	fa.v[0] = ls_fwd_vcpu_new();
+	fb.v[0] = ls_fwd_vcpu_new();
 }
 
 static void sides_fini(void)
 {
-	free(fa.v[0]);
-	free(fb.v[0]);
+	ls_fwd_vcpu_free(fa.v[0]);
+	ls_fwd_vcpu_free(fb.v[0]);
 	munmap(map, ls_fwd_size());
 }
 

@@ -25,7 +25,7 @@ bool ls_fwd_report_mismatch(const struct ls_fwd_hdr *h, enum ls_arch arch, char 
 {
 	struct ls_fwd_mismatch m = h->mm;
 
-	if (m.set != 1 || m.vcpu >= LS_MAX_VCPUS || (m.kind != LS_FWD_MM_NUM && m.kind != LS_FWD_MM_LEN))
+	if (m.set != 1 || m.vcpu >= LS_FWD_VCPUS || (m.kind != LS_FWD_MM_NUM && m.kind != LS_FWD_MM_LEN))
 		return false;
 	ls_fwd_mismatch_text(&m, arch, buf, size);
 	return true;
@@ -42,6 +42,7 @@ void ls_fwd_report_build(struct ls_fwd_report *r, const struct ls_fwd_hdr *h, en
 	s->ret_differs = st->ret_differs;
 	s->one_failed = st->one_failed;
 	s->too_long = st->too_long;
+	s->no_lane = st->no_lane;
 	s->unwritable = st->unwritable;
 	s->after_stop = st->after_stop;
 	s->checked = st->checked;
@@ -76,7 +77,7 @@ void ls_fwd_report_build(struct ls_fwd_report *r, const struct ls_fwd_hdr *h, en
 	s->ret_by_syscall_json = r->ret_json;
 	if (ls_fwd_report_mismatch(h, arch, r->mm, sizeof(r->mm)))
 		s->mismatch = r->mm;
-	for (unsigned v = 0; v < LS_MAX_VCPUS; v++) {
+	for (unsigned v = 0; v < LS_FWD_VCPUS; v++) {
 		uint32_t why = h->lane[v].b_stopped;
 		if (why == LS_FWD_GOING || why == LS_FWD_STOP_MISMATCH)
 			continue;

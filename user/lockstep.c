@@ -875,6 +875,9 @@ static void read_syscalls(struct ls_run *run, int i, int v, struct ls_enrich *e,
 	uint64_t size = 1ull << t->info.sys_order, next = b.sys_next, n = next < size ? next : size;
 	if (!n || !(e->recs[i] = calloc(n, sizeof(struct ls_sys_rec))))
 		return;
+	/* Before the copy: a QEMU that exits halfway leaves the records read so far, never n without recs. */
+	log->recs = e->recs[i];
+	log->first_index = next - n;
 	for (uint64_t k = 0; k < n; k++) {
 		uint64_t idx = next - n + k;
 		if (ls_target_read(t->pid, b.sys_addr + (idx & (size - 1)) * sizeof(struct ls_sys_rec), &e->recs[i][k],
@@ -882,8 +885,6 @@ static void read_syscalls(struct ls_run *run, int i, int v, struct ls_enrich *e,
 			return;
 		log->n = k + 1;
 	}
-	log->recs = e->recs[i];
-	log->first_index = next - n;
 }
 
 /* Records from the block before blk (the last one both ran) on, as enrich() takes them. */

@@ -219,10 +219,10 @@ void ls_print_fwd_summary(FILE *f, const struct ls_fwd_summary *w)
 	if (w->ret_differs)
 		fprintf(f, "  NOT FORWARDED: %" PRIu64 " return value%s that differ (%s): plugin API 1 cannot set a register\n",
 			w->ret_differs, w->ret_differs == 1 ? "" : "s", w->ret_by_syscall);
-	if (w->one_failed || w->too_long || w->unwritable || w->after_stop)
-		fprintf(f, "  NOT FORWARDED: %" PRIu64 " failed on one side only, %" PRIu64 " longer than the channel's slot, %" PRIu64
-			   " not writable in B, %" PRIu64 " after pairing stopped\n",
-			w->one_failed, w->too_long, w->unwritable, w->after_stop);
+	if (w->one_failed || w->too_long || w->unwritable || w->after_stop || w->no_lane)
+		fprintf(f, "  NOT FORWARDED: %" PRIu64 " failed on one side only, %" PRIu64 " longer than 64 KiB, %" PRIu64
+			   " not writable in B, %" PRIu64 " after forwarding stopped, %" PRIu64 " in threads beyond the 16th\n",
+			w->one_failed, w->too_long, w->unwritable, w->after_stop, w->no_lane);
 	if (w->auxv)
 		fprintf(f, "  %s %s\n", w->auxv_same ? "AT_RANDOM:    " : "AT_RANDOM:     NOT FORWARDED:", w->auxv);
 	if (w->mismatch)

@@ -119,6 +119,7 @@ struct ls_fwd_summary {
 	uint64_t ret_differs; /* not forwarded: return values that differed (plugin API 1 sets no register) */
 	const char *ret_by_syscall, *ret_by_syscall_json;
 	uint64_t one_failed, too_long, unwritable, after_stop, checked;
+	uint64_t no_lane; /* not forwarded: threads beyond the channel's vCPU lanes */
 	uint64_t waits;
 	double wait_ms, max_wait_ms, ns_each; /* B's waits for A; B's cost a forwarded syscall besides waiting */
 	const char *auxv; /* how AT_RANDOM stands: "the same on both sides (-seed 123)" or why not */

@@ -4,6 +4,7 @@
  * (--forward-inputs).  Each input sets the length of a loop: different
  * values run different blocks.
  *   nondet [getrandom|clock|sysinfo|auxv|tod|stat|all [ROUNDS]]   (default all 3)
+ *   nondet calls N  N clock_gettime calls in a tight loop (A runs far ahead of B), then a branch on the last
  *   nondet kind   the syscall number comes from $KIND without a branch
  *                 (getpid for "a", getppid otherwise): the same blocks on
  *                 both sides, a different syscall at the same point
@@ -40,6 +41,14 @@ int main(int argc, char **argv)
 	unsigned rounds = argc > 2 ? (unsigned)strtoul(argv[2], NULL, 0) : 3;
 	unsigned long v;
 
+	if (!strcmp(mode, "calls")) {
+		struct timespec ts = { 0, 0 };
+		for (unsigned i = 0; i < rounds; i++)
+			clock_gettime(CLOCK_MONOTONIC, &ts);
+		spin((unsigned long)ts.tv_nsec % 4093 + 1);
+		printf("calls %lu.%09lu\n", (unsigned long)ts.tv_sec, (unsigned long)ts.tv_nsec);
+		return 0;
+	}
 	if (!strcmp(mode, "kind")) {
 		const char *k = getenv("KIND");
 		long is_b = k && k[0] != 'a';
