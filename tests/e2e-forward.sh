@@ -68,6 +68,17 @@ else
 	ko "$t" "rc=$rc A='$a' B='$b'" "$(grep -v '^[AB]| ' "$TMP/c.out" | tail -14)"
 fi
 
+t="a divergence at the guest's very end, its QEMU exiting while the report copies its syscall log: no crash (6 runs)"
+# Timing-dependent by nature: the monitor once kept the count of records copied without the records
+# when the copy failed halfway (segfault in ls_syscmp_classify_span), about one run in four.
+bad=""
+for i in 1 2 3 4 5 6; do
+	timeout 120 "$MON" run -q -- "$G/nondet" calls 100000 >"$TMP/x$i.out" 2>&1
+	rc=$?
+	[ "$rc" = 1 ] || bad="$bad run $i: rc=$rc;"
+done
+if [ -z "$bad" ]; then ok "$t"; else ko "$t" "$bad (want 1 each)" "$(tail -5 "$TMP/x$i.out")"; fi
+
 # --- a different syscall at the same point is the divergence ------------------------------
 t="the same blocks, a different syscall at one point: reported as the divergence, exit 1"
 timeout 120 "$MON" run -q --forward-inputs --a-arg -E --a-arg KIND=a --b-arg -E --b-arg KIND=b -- "$G/nondet" kind \
