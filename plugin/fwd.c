@@ -119,8 +119,7 @@ void ls_fwd_a_enter(struct ls_fwd_lane *lane, struct ls_fwd_rings *r, uint64_t k
 		/* A reader that copies the slot from here on finds the tag changed and drops its copy. */
 		__atomic_store_n(&s->tag, 0, __ATOMIC_RELAXED);
 		__atomic_thread_fence(__ATOMIC_RELEASE);
-		s->seq = seq;
-		s->num = num;
+		s->num = (uint16_t)(ls_fwd_call_word(num, 0) & 0xffff);
 		s->ret = 0;
 		s->len = 0;
 		s->doff = 0;
@@ -496,8 +495,10 @@ static void b_return(struct ls_fwd_side *f, unsigned vcpu, struct ls_fwd_vcpu *v
 		st->after_stop++;
 		return;
 	}
-	if (s.num != v->num) {
-		mismatch(f, vcpu, v, LS_FWD_MM_NUM, k, ls_fwd_call_word(s.num, s.seq), ls_fwd_call_word(v->num, v->seq), 0, 0);
+	uint64_t a_word = ls_fwd_call_word(s.num, 0);
+	ls_fwd_take_call(&f->h->lane[vcpu], ls_fwd_rings(f->map, vcpu), k, &a_word); /* with A's block, if there */
+	if (s.num != (ls_fwd_call_word(v->num, 0) & 0xffff)) {
+		mismatch(f, vcpu, v, LS_FWD_MM_NUM, k, a_word, ls_fwd_call_word(v->num, v->seq), 0, 0);
 		return;
 	}
 	if (!check_upto(f, vcpu, v, k + 1)) {
@@ -508,8 +509,7 @@ static void b_return(struct ls_fwd_side *f, unsigned vcpu, struct ls_fwd_vcpu *v
 	bool a_failed = s.ret < 0 && s.ret >= -4095, b_failed = ret < 0 && ret >= -4095;
 	if (w.len && s.len) {
 		if (s.len != w.len) {
-			mismatch(f, vcpu, v, LS_FWD_MM_LEN, k, ls_fwd_call_word(s.num, s.seq),
-				 ls_fwd_call_word(v->num, v->seq), s.len, w.len);
+			mismatch(f, vcpu, v, LS_FWD_MM_LEN, k, a_word, ls_fwd_call_word(v->num, v->seq), s.len, w.len);
 			return;
 		}
 		if (f->ops.write(f->ops.ctx, w.addr, v->buf, w.len) == 0) {

@@ -15,16 +15,19 @@
  *          side lead by at most 2^21 blocks (the plugin's largest ring), and
  *          a syscall ends a block, so B always finds A's word for its own.
  *   slots  one per syscall of the kinds forwarded (ls_fwd_forwards), the f-th
- *          such syscall in slot f % 2^16: its return value and where its
+ *          such syscall in slot f % 2^21: its return value and where its
  *          output bytes are in the data ring.
- *   data   the output bytes, a 4 MiB byte ring.
+ *   data   the output bytes, a 32 MiB byte ring.
+ * That is 112 MiB of address space a lane, backed only as syscalls touch it:
+ * a guest that does little but forwarded syscalls (a clock_gettime loop)
+ * fills it, Python's start-up touches a few pages.
  * A never waits for anything; B, at the return of its own k-th syscall (its
  * f-th forwarded one), reads A's word k and slot f (waiting, bounded, when B
  * is ahead), checks that it is the same syscall with an output as long, and
  * copies A's bytes over B's.  A syscall that is not the same on both sides is
  * the divergence: B records it in the header (the monitor reports it) and
- * stops forwarding on that vCPU.  A more than 2^16 forwarded syscalls (or
- * 4 MiB of their output) ahead of B overwrites what B still needs: B stops
+ * stops forwarding on that vCPU.  A more than 2^21 forwarded syscalls (or
+ * 32 MiB of their output) ahead of B overwrites what B still needs: B stops
  * forwarding on that vCPU and says so.
  *
  * Everything here is plain memory: no QEMU, no monitor.  Every field of the
@@ -54,12 +57,12 @@
 
 #define LS_FWD_MAGIC 0x3244574cu /* "LWD2" */
 #define LS_FWD_VERSION 2
-#define LS_FWD_VCPUS 16 /* vCPU indices with a lane; threads beyond are not forwarded (and say so) */
+#define LS_FWD_VCPUS 8 /* vCPU indices with a lane; threads beyond are not forwarded (and say so) */
 #define LS_FWD_CALLS_ORDER 21 /* syscall words a lane: the most blocks one side may lead by */
 #define LS_FWD_CALLS (1u << LS_FWD_CALLS_ORDER)
-#define LS_FWD_ORDER 16 /* forwarded syscalls A may lead B by */
+#define LS_FWD_ORDER 21 /* forwarded syscalls A may lead B by: as many as syscalls */
 #define LS_FWD_SLOTS (1u << LS_FWD_ORDER)
-#define LS_FWD_DATA_RING (4u << 20) /* their output bytes */
+#define LS_FWD_DATA_RING (32u << 20) /* their output bytes: 2^21 timespecs */
 #define LS_FWD_DATA (64u << 10) /* one output forwarded at most: longer ones are counted, not forwarded */
 #define LS_FWD_BYNUM 16 /* syscalls counted by number in the statistics */
 #define LS_FWD_DEFAULT_WAIT_MS 10000 /* B's bound on waiting for A without A making progress */
@@ -78,12 +81,11 @@ enum ls_fwd_slot_state {
 
 struct ls_fwd_slot {
 	uint64_t tag; /* forwarded-syscall index + 1; 0 while A rewrites the slot */
-	uint64_t seq; /* A's blocks at entry (the syscall is in block seq - 1) */
-	int64_t num;
 	int64_t ret;
-	uint32_t state; /* LS_FWD_* */
-	uint32_t len; /* output bytes in the data ring: A's output as ls_fwd_rule cut it */
-	uint64_t doff; /* where they start: a_dhead before they were appended */
+	uint64_t doff; /* where its output bytes start in the data ring: a_dhead before they were appended */
+	uint32_t len; /* how many: A's output as ls_fwd_rule cut it */
+	uint16_t state; /* LS_FWD_* */
+	uint16_t num; /* as in a syscall word (0xffff: beyond) */
 };
 
 /* Why B stopped forwarding on a vCPU (lane.b_stopped). */
@@ -159,7 +161,7 @@ struct ls_fwd_hdr {
 
 #define LS_FWD_HDR_BYTES 4096u
 _Static_assert(sizeof(struct ls_fwd_hdr) <= LS_FWD_HDR_BYTES, "forward header fits its page");
-_Static_assert(sizeof(struct ls_fwd_slot) == 48, "slot layout");
+_Static_assert(sizeof(struct ls_fwd_slot) == 32, "slot layout");
 
 /* One vCPU's rings, as laid out in the channel after the header. */
 struct ls_fwd_rings {

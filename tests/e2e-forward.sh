@@ -57,11 +57,11 @@ rc=$?
 a=$(side_out "$TMP/n3.out" A) b=$(side_out "$TMP/n3.out" B)
 if [ "$rc" = 0 ] && [ -n "$a" ] && [ "$a" = "$b" ]; then ok "$t ($a)"; else ko "$t" "rc=$rc A='$a' B='$b'" "$(tail -12 "$TMP/n3.out")"; fi
 
-t="100000 clock_gettime calls in a tight loop (A far ahead of B): every one forwarded, no divergence"
-timeout 120 "$MON" run -q --forward-inputs -- "$G/nondet" calls 100000 >"$TMP/c.out" 2>&1
+t="200000 clock_gettime calls in a tight loop (A far ahead of B): every one forwarded, no divergence"
+timeout 120 "$MON" run -q --forward-inputs -- "$G/nondet" calls 200000 >"$TMP/c.out" 2>&1
 rc=$?
 a=$(side_out "$TMP/c.out" A) b=$(side_out "$TMP/c.out" B)
-if [ "$rc" = 0 ] && [ -n "$a" ] && [ "$a" = "$b" ] && grep -q "^  forwarded: *10000[0-9] syscall results from A to B (.*clock_gettime 100000.*)" "$TMP/c.out" &&
+if [ "$rc" = 0 ] && [ -n "$a" ] && [ "$a" = "$b" ] && grep -q "^  forwarded: *20000[0-9] syscall results from A to B (.*clock_gettime 200000.*)" "$TMP/c.out" &&
 	! grep -q "forwarding stopped" "$TMP/c.out"; then
 	ok "$t ($(sed -n 's/^ *B waited for A \([0-9]* times ([0-9.]* ms in all\).*/B waited \1)/p' "$TMP/c.out"))"
 else

@@ -221,7 +221,7 @@ void ls_print_fwd_summary(FILE *f, const struct ls_fwd_summary *w)
 			w->ret_differs, w->ret_differs == 1 ? "" : "s", w->ret_by_syscall);
 	if (w->one_failed || w->too_long || w->unwritable || w->after_stop || w->no_lane)
 		fprintf(f, "  NOT FORWARDED: %" PRIu64 " failed on one side only, %" PRIu64 " longer than 64 KiB, %" PRIu64
-			   " not writable in B, %" PRIu64 " after forwarding stopped, %" PRIu64 " in threads beyond the 16th\n",
+			   " not writable in B, %" PRIu64 " after forwarding stopped, %" PRIu64 " in threads beyond the 8th\n",
 			w->one_failed, w->too_long, w->unwritable, w->after_stop, w->no_lane);
 	if (w->auxv)
 		fprintf(f, "  %s %s\n", w->auxv_same ? "AT_RANDOM:    " : "AT_RANDOM:     NOT FORWARDED:", w->auxv);
