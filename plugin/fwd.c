@@ -351,8 +351,10 @@ void ls_fwd_sys_enter(struct ls_fwd_side *f, unsigned vcpu, uint64_t seq, int64_
 	v->seq = seq;
 	v->slot = ls_fwd_forwards(f->arch, num);
 	memcpy(v->args, args, sizeof(v->args));
-	if (f->side == 0)
+	if (f->side == 0) {
+		__atomic_store_n(&f->h->lane[vcpu].a_in_call, 1, __ATOMIC_RELAXED);
 		ls_fwd_a_enter(&f->h->lane[vcpu], ls_fwd_rings(f->map, vcpu), v->next, v->fnext, v->slot, seq, num);
+	}
 	else
 		v->calls[v->next & (LS_FWD_CALLS - 1)] = ls_fwd_call_word(num, seq);
 	v->next++;
@@ -435,9 +437,16 @@ static enum ls_fwd_take wait_for(struct ls_fwd_side *f, unsigned vcpu, struct ls
 			stop(f, vcpu, v, LS_FWD_STOP_A_ENDED, k);
 			break;
 		}
-		/* A inside a forwarded syscall (a sleep is not one, but A may be in one of those too) is not stuck. */
-		bool a_inside = fn > fi && fn - fi <= LS_FWD_SLOTS &&
-				__atomic_load_n(&r->slots[fi & (LS_FWD_SLOTS - 1)].state, __ATOMIC_RELAXED) == LS_FWD_ENTERED;
+		/*
+		 * A inside a syscall (a sleep, a read from a terminal) is not stuck: the
+		 * bound is for no progress.  Only while the monitor is there to say
+		 * when A has ended (exit_group never returns).
+		 */
+		uint64_t mon = __atomic_load_n(&f->h->mon_ns, __ATOMIC_RELAXED);
+		bool monitored = mon && now - mon < 2000000000ull;
+		bool a_inside = (monitored && __atomic_load_n(&lane->a_in_call, __ATOMIC_RELAXED)) ||
+				(fn > fi && fn - fi <= LS_FWD_SLOTS &&
+				 __atomic_load_n(&r->slots[fi & (LS_FWD_SLOTS - 1)].state, __ATOMIC_RELAXED) == LS_FWD_ENTERED);
 		if (n != last_n || a_inside) {
 			last_n = n;
 			last = now;
@@ -478,7 +487,9 @@ static void b_return(struct ls_fwd_side *f, unsigned vcpu, struct ls_fwd_vcpu *v
 	uint64_t k = v->next - 1, t0 = f->ops.now_ns(), waited0 = st->wait_ns;
 	struct ls_fwd_what w;
 	struct ls_fwd_slot s;
-	bool need = v->slot && ls_fwd_rule(f->arch, v->num, v->args, ret, &w);
+	/* A slot pairs with A's whatever either returned: a call that failed on one side only is counted. */
+	bool need = v->slot;
+	ls_fwd_rule(f->arch, v->num, v->args, ret, &w);
 
 	if (v->stopped) {
 		if (need)
@@ -544,9 +555,10 @@ void ls_fwd_sys_return(struct ls_fwd_side *f, unsigned vcpu, int64_t num, int64_
 		v->fnext -= v->slot;
 		return;
 	}
-	if (f->side == 0)
+	if (f->side == 0) {
 		a_return(f, vcpu, v, ret);
-	else
+		__atomic_store_n(&f->h->lane[vcpu].a_in_call, 0, __ATOMIC_RELAXED);
+	} else
 		b_return(f, vcpu, v, ret);
 	if (f->side)
 		__atomic_store_n(&f->h->lane[vcpu].b_next, v->next, __ATOMIC_RELAXED);

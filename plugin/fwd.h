@@ -104,7 +104,7 @@ struct ls_fwd_lane {
 	uint64_t b_next; /* B: syscalls returned on this vCPU (for the report) */
 	uint64_t b_checked; /* B: indices below this were compared with A's */
 	uint32_t b_stopped; /* enum ls_fwd_stop */
-	uint32_t _pad;
+	uint32_t a_in_call; /* A: inside a syscall (a sleep, a read from a terminal): B's wait is not for nothing */
 	uint64_t b_stop_index; /* where */
 	uint64_t _pad2[1]; /* one cache line: A's and B's lanes of other vCPUs do not share it */
 };
@@ -154,6 +154,7 @@ struct ls_fwd_hdr {
 	uint32_t ready[2]; /* each plugin, once it mapped the channel */
 	uint32_t a_ended; /* the monitor, once A's QEMU exited: B stops waiting */
 	uint32_t wait_ms; /* B's wait bound */
+	uint64_t mon_ns; /* the monitor's CLOCK_MONOTONIC at its last tick: A inside a syscall keeps B waiting only while it ticks */
 	struct ls_fwd_stats st;
 	struct ls_fwd_mismatch mm;
 	struct ls_fwd_lane lane[LS_FWD_VCPUS];

@@ -425,3 +425,54 @@ Test(fwd, seed_of_a_command_line)
 	cr_assert(!ls_fwd_seed_of("", v, sizeof(v)));
 	cr_assert(!ls_fwd_seed_of("q -seed 12345678901234567890123456789012345", v, sizeof(v)), "too long for out");
 }
+
+#define X_NANOSLEEP 35
+
+static void a_sleeps_then_catches_up(unsigned round)
+{
+	struct ls_fwd_hdr *h = map;
+
+	h->mon_ns = fake_now; /* the monitor ticks */
+	if (round == 20) {
+		ls_fwd_sys_return(&fa, 0, X_NANOSLEEP, 0);
+		sys(&fa, 5, X_GETRANDOM, rnd, 8, 0xaa, 100, 8);
+	}
+}
+
+Test(fwd_sides, a_inside_a_long_syscall_is_waited_for_while_the_monitor_ticks)
+{
+	struct ls_fwd_hdr *h = map;
+
+	sys(&fb, 3, X_NANOSLEEP, none, 0, 0, 0, 0);
+	ls_fwd_sys_enter(&fa, 0, 3, X_NANOSLEEP, none); /* A sleeps 20 (fake) seconds */
+	on_pause = a_sleeps_then_catches_up;
+	sys(&fb, 5, X_GETRANDOM, rnd, 8, 0xbb, 100, 8);
+	cr_assert_eq(h->lane[0].b_stopped, LS_FWD_GOING);
+	cr_assert_eq(mem[1][100], 0xaa);
+	cr_assert_geq(h->st.wait_ns, 20000000000ull, "longer than the 3 s bound: A was inside a syscall");
+	cr_assert_eq(said, 0);
+}
+
+Test(fwd_sides, a_inside_a_syscall_without_a_monitor_is_waited_for_only_so_long)
+{
+	struct ls_fwd_hdr *h = map;
+
+	h->mon_ns = 0; /* no monitor: exit_group never returns, and no one would say A ended */
+	ls_fwd_sys_enter(&fa, 0, 3, X_NANOSLEEP, none);
+	sys(&fb, 3, X_NANOSLEEP, none, 0, 0, 0, 0);
+	sys(&fb, 5, X_GETRANDOM, rnd, 8, 0xbb, 100, 8);
+	cr_assert_eq(h->lane[0].b_stopped, LS_FWD_STOP_TIMEOUT);
+	cr_assert_eq(said, 1);
+}
+
+Test(fwd_sides, a_call_that_failed_on_one_side_is_counted_not_forwarded)
+{
+	struct ls_fwd_hdr *h = map;
+
+	sys(&fa, 5, X_GETRANDOM, rnd, 8, 0xaa, 100, 8);
+	sys(&fb, 5, X_GETRANDOM, rnd, -4, 0xbb, 100, 8); /* EINTR on B only */
+	cr_assert_eq(h->st.one_failed, 1);
+	cr_assert_eq(h->st.forwarded, 0);
+	cr_assert_eq(mem[1][100], 0xbb);
+	cr_assert_eq(h->mm.set, 0, "a result, not another syscall");
+}

@@ -470,6 +470,7 @@ static void fwd_setup(struct ls_run *run)
 		return;
 	}
 	ls_fwd_init(map, LS_FWD_DEFAULT_WAIT_MS);
+	((struct ls_fwd_hdr *)map)->mon_ns = now_ns();
 	run->fwd = map;
 	ls_gate_server_forward(&run->gate, fd);
 }
@@ -2289,6 +2290,8 @@ static int run_monitor(struct ls_run *run)
 		}
 		tail_step(run);
 		fwd_check_mismatch(run);
+		if (run->fwd) /* B's waits for A inside a syscall last while this ticks */
+			__atomic_store_n(&run->fwd->mon_ns, t, __ATOMIC_RELAXED);
 		bool keep = t - last_keep >= LS_KEEP_NS;
 		if (keep)
 			last_keep = t;
