@@ -143,13 +143,18 @@ Test(fwd, slots_are_taken_whole_or_not_at_all)
 	/* ...and the first one's bytes were overwritten since: gone, not misread. */
 	cr_assert_eq(ls_fwd_take(lane, r, 0, true, &s, got), LS_FWD_GONE);
 
-	/* A a whole slot ring ahead: the old slot is gone. */
-	for (uint64_t g = f + 1; g <= f + LS_FWD_SLOTS; g++) {
-		ls_fwd_a_enter(lane, r, g + 1, g, true, 100 + g, X_GETPID);
-		ls_fwd_a_return(lane, r, g, 1, NULL, 0);
-	}
+	/* A a whole slot ring ahead (said by a_fnext, or found in the slot's tag): the old slot is gone. */
+	uint64_t was = lane->a_fnext;
+	lane->a_fnext = f + 1 + LS_FWD_SLOTS;
 	cr_assert_eq(ls_fwd_take(lane, r, f, true, &s, got), LS_FWD_GONE);
-	cr_assert_eq(ls_fwd_take(lane, r, f + LS_FWD_SLOTS, true, &s, got), LS_FWD_TAKEN);
+	lane->a_fnext = was;
+	r->slots[f & (LS_FWD_SLOTS - 1)].tag = f + 1 + LS_FWD_SLOTS;
+	cr_assert_eq(ls_fwd_take(lane, r, f, true, &s, got), LS_FWD_GONE);
+	r->slots[f & (LS_FWD_SLOTS - 1)].tag = 0; /* being rewritten */
+	cr_assert_eq(ls_fwd_take(lane, r, f, true, &s, got), LS_FWD_GONE);
+	/* The same for syscall words. */
+	lane->a_next = 2 + LS_FWD_CALLS;
+	cr_assert_eq(ls_fwd_take_call(lane, r, 1, &word), LS_FWD_GONE);
 	munmap(m, ls_fwd_size());
 }
 
