@@ -100,7 +100,7 @@ static bool multi_vcpu;
  */
 static struct ls_fwd_side fwd;
 static bool fwd_on;
-static pid_t fwd_pid; /* ours, for process_vm_readv/writev; refreshed in a child */
+static pid_t fwd_pid; /* ours, for process_vm_readv/writev (a forked child forwards nothing) */
 
 static void gate_hook(void)
 {
