@@ -352,7 +352,10 @@ void ls_fwd_sys_enter(struct ls_fwd_side *f, unsigned vcpu, uint64_t seq, int64_
 	v->slot = ls_fwd_forwards(f->arch, num);
 	memcpy(v->args, args, sizeof(v->args));
 	if (f->side == 0) {
-		__atomic_store_n(&f->h->lane[vcpu].a_in_call, 1, __ATOMIC_RELAXED);
+		/* exit and exit_group never return: B's wait for what comes after is for no progress. */
+		const char *n = ls_sys_name(f->arch, num);
+		bool returns = !n || (strcmp(n, "exit") && strcmp(n, "exit_group"));
+		__atomic_store_n(&f->h->lane[vcpu].a_in_call, returns, __ATOMIC_RELAXED);
 		ls_fwd_a_enter(&f->h->lane[vcpu], ls_fwd_rings(f->map, vcpu), v->next, v->fnext, v->slot, seq, num);
 	}
 	else
@@ -417,7 +420,7 @@ static bool check_upto(struct ls_fwd_side *f, unsigned vcpu, struct ls_fwd_vcpu 
 
 /* B waits for A's slot fi: TAKEN, or the lane stopped (and said why). */
 static enum ls_fwd_take wait_for(struct ls_fwd_side *f, unsigned vcpu, struct ls_fwd_vcpu *v, uint64_t k,
-				 uint64_t fi, struct ls_fwd_slot *s)
+				 uint64_t fi, struct ls_fwd_slot *s, uint64_t *waited)
 {
 	const struct ls_fwd_lane *lane = &f->h->lane[vcpu];
 	const struct ls_fwd_rings *r = ls_fwd_rings(f->map, vcpu);
@@ -471,8 +474,10 @@ static enum ls_fwd_take wait_for(struct ls_fwd_side *f, unsigned vcpu, struct ls
 		f->ops.say(f->ops.ctx, msg);
 		stop(f, vcpu, v, LS_FWD_STOP_LOST, k);
 	}
+	*waited = 0;
 	if (round) {
 		uint64_t d = f->ops.now_ns() - start;
+		*waited = d;
 		f->h->st.waits++;
 		f->h->st.wait_ns += d;
 		if (d > f->h->st.max_wait_ns)
@@ -484,7 +489,7 @@ static enum ls_fwd_take wait_for(struct ls_fwd_side *f, unsigned vcpu, struct ls
 static void b_return(struct ls_fwd_side *f, unsigned vcpu, struct ls_fwd_vcpu *v, int64_t ret)
 {
 	struct ls_fwd_stats *st = &f->h->st;
-	uint64_t k = v->next - 1, t0 = f->ops.now_ns(), waited0 = st->wait_ns;
+	uint64_t k = v->next - 1, t0 = f->ops.now_ns(), waited = 0;
 	struct ls_fwd_what w;
 	struct ls_fwd_slot s;
 	/* A slot pairs with A's whatever either returned: a call that failed on one side only is counted. */
@@ -502,7 +507,7 @@ static void b_return(struct ls_fwd_side *f, unsigned vcpu, struct ls_fwd_vcpu *v
 			check_upto(f, vcpu, v, k + 1);
 		return;
 	}
-	if (wait_for(f, vcpu, v, k, v->fnext - 1, &s) != LS_FWD_TAKEN) {
+	if (wait_for(f, vcpu, v, k, v->fnext - 1, &s, &waited) != LS_FWD_TAKEN) {
 		st->after_stop++;
 		return;
 	}
@@ -537,7 +542,8 @@ static void b_return(struct ls_fwd_side *f, unsigned vcpu, struct ls_fwd_vcpu *v
 	}
 	st->ret_differs += rd;
 	ls_fwd_count(st, v->num, fwd, rd);
-	st->cost_ns += f->ops.now_ns() - t0 - (st->wait_ns - waited0);
+	uint64_t spent = f->ops.now_ns() - t0;
+	st->cost_ns += spent > waited ? spent - waited : 0; /* this call's own wait: other threads wait too */
 }
 
 void ls_fwd_sys_return(struct ls_fwd_side *f, unsigned vcpu, int64_t num, int64_t ret)

@@ -481,3 +481,25 @@ Test(fwd_sides, a_call_that_failed_on_one_side_is_counted_not_forwarded)
 	cr_assert_eq(mem[1][100], 0xbb);
 	cr_assert_eq(h->mm.set, 0, "a result, not another syscall");
 }
+
+#define X_EXIT 60
+
+static void the_monitor_ticks(unsigned round)
+{
+	(void)round;
+	((struct ls_fwd_hdr *)map)->mon_ns = fake_now;
+}
+
+Test(fwd_sides, a_thread_that_exited_is_not_inside_a_syscall)
+{
+	struct ls_fwd_hdr *h = map;
+
+	/* A's thread on this vCPU ended (exit never returns); B's goes on to a forwarded call A never makes. */
+	ls_fwd_sys_enter(&fa, 0, 3, X_EXIT, none);
+	cr_assert_eq(h->lane[0].a_in_call, 0);
+	sys(&fb, 3, X_NANOSLEEP, none, 0, 0, 0, 0);
+	on_pause = the_monitor_ticks;
+	sys(&fb, 5, X_GETRANDOM, rnd, 8, 0xbb, 100, 8);
+	cr_assert_eq(h->lane[0].b_stopped, LS_FWD_STOP_TIMEOUT, "the bound applies though the monitor ticks");
+	cr_assert_eq(said, 1);
+}

@@ -2366,6 +2366,7 @@ static int run_monitor(struct ls_run *run)
 	run->skel->bss->control.released = 1;
 	update_permits(run, true);
 
+	fwd_check_mismatch(run); /* B may have found it while the QEMUs were ending */
 	collect(run, &sum);
 	bool outcomes_differ = false;
 	if (run->child && run->child[0].reaped && run->child[1].reaped &&

@@ -5,11 +5,15 @@
  * values run different blocks.
  *   nondet [getrandom|clock|sysinfo|auxv|tod|stat|all [ROUNDS]]   (default all 3)
  *   nondet calls N  N clock_gettime calls in a tight loop (A runs far ahead of B), then a branch on the last
+ *   nondet threads N  N threads each branch on their own getrandom and clock_gettime
+ *                 (forwarded per vCPU, written the checked way: the guest has threads)
  *   nondet kind   the syscall number comes from $KIND without a branch
  *                 (getpid for "a", getppid otherwise): the same blocks on
  *                 both sides, a different syscall at the same point
  * Prints what it saw, so a test can check both sides saw the same.
  */
+#include <pthread.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -30,6 +34,28 @@ __attribute__((noinline)) static void spin(unsigned long n)
 		sink++;
 }
 
+static unsigned long seen[16];
+/* Every thread exists before any ends: QEMU gives a new thread the lowest free vCPU index, so both sides number them alike. */
+static pthread_barrier_t all_up;
+
+static void *worker(void *arg)
+{
+	unsigned long i = (unsigned long)(uintptr_t)arg, v;
+	unsigned char b[16];
+	struct timespec ts;
+
+	pthread_barrier_wait(&all_up);
+	for (int r = 0; r < 3; r++) {
+		if (getrandom(b, sizeof(b), 0) != (ssize_t)sizeof(b))
+			return NULL;
+		clock_gettime(CLOCK_MONOTONIC, &ts);
+		v = b[0] ^ (unsigned long)b[15] << 8 ^ (unsigned long)ts.tv_nsec;
+		spin(v % 4093 + 1);
+		seen[i] ^= v;
+	}
+	return NULL;
+}
+
 static int want(const char *mode, const char *what)
 {
 	return !strcmp(mode, "all") || !strcmp(mode, what);
@@ -41,6 +67,18 @@ int main(int argc, char **argv)
 	unsigned rounds = argc > 2 ? (unsigned)strtoul(argv[2], NULL, 0) : 3;
 	unsigned long v;
 
+	if (!strcmp(mode, "threads")) {
+		pthread_t t[16];
+		unsigned n = rounds > 16 ? 16 : rounds ? rounds : 1;
+		pthread_barrier_init(&all_up, NULL, n);
+		for (unsigned i = 0; i < n; i++)
+			pthread_create(&t[i], NULL, worker, (void *)(uintptr_t)i);
+		for (unsigned i = 0; i < n; i++)
+			pthread_join(t[i], NULL);
+		for (unsigned i = 0; i < n; i++)
+			printf("thread %u %lu\n", i, seen[i]);
+		return 0;
+	}
 	if (!strcmp(mode, "calls")) {
 		struct timespec ts = { 0, 0 };
 		for (unsigned i = 0; i < rounds; i++)
