@@ -501,12 +501,12 @@ static void b_return(struct ls_fwd_side *f, unsigned vcpu, struct ls_fwd_vcpu *v
 			st->after_stop++;
 		return;
 	}
-	/* Everything A got to before k first: a different syscall earlier is the divergence, not k. */
-	if (!check_upto(f, vcpu, v, k) || !need) {
-		if (!v->stopped)
-			check_upto(f, vcpu, v, k + 1);
+	/*
+	 * Everything A got to, k included when A is there: a different syscall
+	 * earlier is the divergence, not k, and a different one at k needs no wait.
+	 */
+	if (!check_upto(f, vcpu, v, k + 1) || !need)
 		return;
-	}
 	if (wait_for(f, vcpu, v, k, v->fnext - 1, &s, &waited) != LS_FWD_TAKEN) {
 		st->after_stop++;
 		return;
