@@ -31,9 +31,9 @@ ALL_CFLAGS = $(CFLAGS) $(WARN) $(DEPFLAGS) -std=gnu11 -D_GNU_SOURCE $(EXTRA_CFLA
 ALL_LDFLAGS = $(LDFLAGS) $(EXTRA_LDFLAGS)
 
 # Pure logic: no libbpf, no QEMU; unit-tested directly.
-USER_PURE := duration options procmaps qemucmd history report json metrics tlogread align systab syscmp kbtf gatesrv ginputs procmem sidelife relay qstart claim
-USER_SRCS := $(USER_PURE) elfsym target launch follow lockstep
-PLUGIN_PURE := stream plugin_args tlog syslog gate quiet_thread
+USER_PURE := duration options procmaps qemucmd history report json metrics tlogread align systab syscmp kbtf gatesrv ginputs procmem sidelife relay qstart claim fwdsum
+USER_SRCS := $(USER_PURE) elfsym target launch follow lockstep fwd
+PLUGIN_PURE := stream plugin_args tlog syslog gate quiet_thread fwd
 # Guest pcs as symbol+offset (libelf) and guest code as text (Capstone), for
 # reports; unit-tested on the guests built below.
 USER_GUEST := gsym disasm
@@ -76,6 +76,11 @@ $(OUTPUT)/user/lockstep.o: $(OUTPUT)/lockstep.skel.h
 $(OUTPUT)/user/%.o: user/%.c | $(OUTPUT)/user
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(ALL_CFLAGS) -I$(OUTPUT) -Ibpf $(LIBBPF_CFLAGS) -c $< -o $@
+
+# The monitor shares the forwarding channel's layout and texts with the plugin: one source.
+$(OUTPUT)/user/fwd.o: plugin/fwd.c | $(OUTPUT)/user
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(ALL_CFLAGS) -Ibpf -c $< -o $@
 
 $(CMD): $(addprefix $(OUTPUT)/user/,$(addsuffix .o,$(USER_SRCS)))
 	$(call msg,LINK,$@)
@@ -178,7 +183,7 @@ $(UNIT): $(UNIT_TESTS) $(UNIT_OBJS) | $(GUESTS) $(PIE_GUESTS) $(A64_GUESTS)
 
 # A plugin that speaks another wire format: the monitor must refuse it clearly.
 $(WIRE99_PLUGIN): plugin/lockstep_plugin.c plugin/stream.c plugin/plugin_args.c plugin/tlog.c plugin/syslog.c plugin/gate.c \
-		plugin/quiet_thread.c \
+		plugin/quiet_thread.c plugin/fwd.c \
 		user/duration.c user/systab.c | $(OUTPUT)/tests
 	$(call msg,LINK,$@)
 	$(Q)$(CC) $(PLUGIN_CFLAGS) -MT $@ -DLS_WIRE_VERSION=99 -fPIC -fvisibility=hidden -Ibpf -shared $^ -lpthread -o $@

@@ -262,6 +262,8 @@ enum ls_info_flags {
 	LS_INFO_SYSCALLS = 1u << 1, /* linux-user: syscalls are logged */
 	LS_INFO_SYSTEM = 1u << 2, /* system emulation: pcs are guest virtual addresses of any process */
 	LS_INFO_FORKED_CHILD = 1u << 3, /* this QEMU is a child the guest forked: it records nothing */
+	LS_INFO_FORWARD_A = 1u << 4, /* started with forward=a: gives its syscall results (--forward-inputs) */
+	LS_INFO_FORWARD_B = 1u << 5, /* started with forward=b: takes A's */
 };
 
 /*

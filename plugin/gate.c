@@ -16,11 +16,16 @@
 #include <stddef.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "fwd.h"
 #include "stream.h"
+
+void *ls_gate_fwd_map;
+int ls_gate_fwd_err;
 
 /* How long the answer may take: the monitor answers from its event loop, which a long report can keep busy. */
 #define LS_GATE_ANSWER_NS (5ull * 1000000000ull)
@@ -68,27 +73,51 @@ static int start(const char *name)
 }
 
 /* The answer, if it came: 0 mapped, EAGAIN not yet, or an errno. */
+/* The forwarding channel that came with the answer: mapped and checked, or an errno. */
+static int map_forward(int fd, void **out)
+{
+	struct stat st;
+	void *p;
+	int err;
+
+	if (fstat(fd, &st))
+		return errno;
+	if ((uint64_t)st.st_size != ls_fwd_size())
+		return EMSGSIZE;
+	p = mmap(NULL, (size_t)st.st_size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	if (p == MAP_FAILED)
+		return errno;
+	if ((err = ls_fwd_check(p, (uint64_t)st.st_size)) != 0) {
+		munmap(p, (size_t)st.st_size);
+		return err;
+	}
+	*out = p;
+	return 0;
+}
+
+/* The answer, if it came: 0 mapped, EAGAIN not yet, or an errno. */
 static int finish(struct ls_gate_view *out)
 {
 	struct ls_gate_msg msg;
-	char cbuf[CMSG_SPACE(sizeof(int))] __attribute__((aligned(8)));
+	char cbuf[CMSG_SPACE(2 * sizeof(int))] __attribute__((aligned(8)));
 	struct iovec iov = { &msg, sizeof(msg) };
 	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = cbuf, .msg_controllen = sizeof(cbuf) };
-	int mfd = -1, err;
+	int fds[2] = { -1, -1 }, err;
 	ssize_t got = recvmsg(conn, &mh, MSG_CMSG_CLOEXEC | MSG_DONTWAIT);
 
 	if (got < 0)
 		return errno == EAGAIN || errno == EWOULDBLOCK ? (ls_mono_ns() < conn_deadline ? EAGAIN : ETIMEDOUT)
 							       : errno;
 	for (struct cmsghdr *c = CMSG_FIRSTHDR(&mh); c; c = CMSG_NXTHDR(&mh, c))
-		if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS && c->cmsg_len == CMSG_LEN(sizeof(int)))
-			memcpy(&mfd, CMSG_DATA(c), sizeof(int));
+		if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS &&
+		    (c->cmsg_len == CMSG_LEN(sizeof(int)) || c->cmsg_len == CMSG_LEN(2 * sizeof(int))))
+			memcpy(fds, CMSG_DATA(c), c->cmsg_len - CMSG_LEN(0));
 	err = EPROTO;
-	if (mfd >= 0 && got == (ssize_t)sizeof(msg) && !(mh.msg_flags & (MSG_TRUNC | MSG_CTRUNC)) &&
+	if (fds[0] >= 0 && got == (ssize_t)sizeof(msg) && !(mh.msg_flags & (MSG_TRUNC | MSG_CTRUNC)) &&
 	    msg.magic == LS_MAGIC && msg.version == LS_WIRE_VERSION && msg.state_size == sizeof(struct ls_gate_state) &&
 	    msg.map_size >= msg.state_size && msg.map_size <= (1u << 20)) {
 		/* Read-only: the map is frozen for user space anyway; this plugin never writes it. */
-		void *p = mmap(NULL, msg.map_size, PROT_READ, MAP_SHARED, mfd, 0);
+		void *p = mmap(NULL, msg.map_size, PROT_READ, MAP_SHARED, fds[0], 0);
 		if (p != MAP_FAILED) {
 			out->state = p;
 			err = 0;
@@ -96,8 +125,15 @@ static int finish(struct ls_gate_view *out)
 			err = errno;
 		}
 	}
-	if (mfd >= 0)
-		close(mfd); /* the mapping keeps what it needs */
+	if (!err && fds[1] >= 0) {
+		void *f = NULL;
+		int ferr = map_forward(fds[1], &f);
+		__atomic_store_n(&ls_gate_fwd_err, ferr, __ATOMIC_RELAXED);
+		__atomic_store_n(&ls_gate_fwd_map, f, __ATOMIC_RELEASE);
+	}
+	for (int i = 0; i < 2; i++)
+		if (fds[i] >= 0)
+			close(fds[i]); /* the mappings keep what they need */
 	return err;
 }
 

@@ -17,4 +17,13 @@
  */
 void ls_gate_poll(struct ls_plugin_info *info);
 
+/*
+ * --forward-inputs: the forwarding channel (fwd.h) that came with the gate,
+ * mapped read-write and checked, or NULL; ls_gate_fwd_err says why not when
+ * one came and could not be used.  Stored with release before gate_state
+ * LS_GATE_MAPPED.
+ */
+extern void *ls_gate_fwd_map;
+extern int ls_gate_fwd_err;
+
 #endif

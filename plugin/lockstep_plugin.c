@@ -20,11 +20,13 @@
 #include <stdio_ext.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sched.h>
 #include <sys/uio.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "../user/systab.h"
+#include "fwd.h"
 #include "gate.h"
 #include "plugin_args.h"
 #include "qemu_api.h"
@@ -99,6 +101,16 @@ static bool forked_child;
 static __thread bool fork_returning;
 /* execve and execveat in the target's numbering (-1: none). */
 static int64_t sys_execve = -1, sys_execveat = -1;
+
+/*
+ * --forward-inputs (fwd.h): this side of the channel, once vCPU 0 picked it
+ * up with the gate before the guest's first block.  fwd_on is cleared in a
+ * forked child (a guest's fork is a real fork): only the monitored process
+ * speaks for its side.
+ */
+static struct ls_fwd_side fwd;
+static bool fwd_on;
+static pid_t fwd_pid; /* ours, for process_vm_readv/writev (a forked child forwards nothing) */
 
 static void gate_hook(void)
 {
@@ -210,6 +222,129 @@ static void on_tb_trans(qemu_plugin_id_t id, struct qemu_plugin_tb *tb)
 					     (void *)(uintptr_t)ls_rec_make(pc, (uint32_t)n));
 }
 
+/*
+ * Guest memory for forwarding.  While the guest has one thread, the output
+ * QEMU just wrote (and made writable: QEMU's own syscall path unprotects a
+ * page holding translated code before the call writes it) is still there
+ * when the return callback runs in that thread, so it is read and written
+ * in place; otherwise with process_vm_readv/writev, where a bad address is
+ * an error, not a crash.
+ */
+static bool fwd_direct(void)
+{
+	return !__atomic_load_n(&multi_vcpu, __ATOMIC_RELAXED) && !__atomic_load_n(&base_mismatches, __ATOMIC_RELAXED);
+}
+
+static int fwd_mem(uint64_t guest_addr, void *buf, uint32_t n, bool write)
+{
+	uint64_t host = guest_base + guest_addr;
+
+	if (!__atomic_load_n(&guest_base_known, __ATOMIC_ACQUIRE) || host < guest_base || host + n < host)
+		return EFAULT;
+	if (fwd_direct()) {
+		if (write)
+			memcpy((void *)(uintptr_t)host, buf, n);
+		else
+			memcpy(buf, (const void *)(uintptr_t)host, n);
+		return 0;
+	}
+	struct iovec local = { .iov_base = buf, .iov_len = n };
+	struct iovec remote = { .iov_base = (void *)(uintptr_t)host, .iov_len = n };
+	ssize_t got = write ? process_vm_writev(fwd_pid, &local, 1, &remote, 1, 0)
+			    : process_vm_readv(fwd_pid, &local, 1, &remote, 1, 0);
+	return got == (ssize_t)n ? 0 : got < 0 ? errno : EFAULT;
+}
+
+static int fwd_read(void *ctx, uint64_t guest_addr, void *dst, uint32_t n)
+{
+	(void)ctx;
+	return fwd_mem(guest_addr, dst, n, false);
+}
+
+static int fwd_write(void *ctx, uint64_t guest_addr, const void *src, uint32_t n)
+{
+	(void)ctx;
+	return fwd_mem(guest_addr, (void *)src, n, true);
+}
+
+/* B ahead of A: yield first (A is usually a few syscalls away), then sleep, longer the longer it takes. */
+static void fwd_pause(unsigned round)
+{
+	if (round < 64) {
+		sched_yield();
+		return;
+	}
+	struct timespec ts = { 0, round < 1024 ? 20000 : 1000000 };
+	nanosleep(&ts, NULL);
+}
+
+static void fwd_say(void *ctx, const char *msg)
+{
+	(void)ctx;
+	report("%s", msg);
+}
+
+static void fwd_forked(void)
+{
+	__atomic_store_n(&fwd_on, false, __ATOMIC_RELAXED);
+}
+
+/*
+ * vCPU 0, held before the guest's first block until a monitor attached:
+ * take the gate and with it the forwarding channel now, so both sides pair
+ * syscalls from the first.  Bounded: without a channel the guest runs
+ * without forwarding, and says so.
+ */
+static void fwd_setup(void)
+{
+	uint64_t deadline = ls_mono_ns() + 10000000000ull;
+	uint32_t st;
+
+	for (;;) {
+		ls_gate_poll(&lockstep_plugin_info);
+		st = __atomic_load_n(&lockstep_plugin_info.gate_state, __ATOMIC_ACQUIRE);
+		if (st == LS_GATE_MAPPED || st == LS_GATE_FAILED || ls_mono_ns() >= deadline)
+			break;
+		struct timespec ts = { 0, 1000000 };
+		nanosleep(&ts, NULL);
+	}
+	void *map = __atomic_load_n(&ls_gate_fwd_map, __ATOMIC_ACQUIRE);
+	if (!map) {
+		int err = __atomic_load_n(&ls_gate_fwd_err, __ATOMIC_RELAXED);
+		report("forward=%c: %s: this side's inputs are not forwarded", args.forward == 1 ? 'a' : 'b',
+		       st == LS_GATE_FAILED ? "the monitor's gate failed, and the forwarding channel comes with it"
+		       : err		    ? strerror(err)
+		       : st == LS_GATE_MAPPED ? "the monitor offers no forwarding channel (run it with --forward-inputs)"
+					      : "no forwarding channel from a monitor within 10 s");
+		return;
+	}
+	const struct ls_fwd_ops ops = { .now_ns = ls_mono_ns, .pause = fwd_pause, .read = fwd_read, .write = fwd_write,
+					.say = fwd_say };
+	fwd_pid = getpid();
+	ls_fwd_side_init(&fwd, map, args.forward == 1 ? 0 : 1, arch, &ops);
+	pthread_atfork(NULL, NULL, fwd_forked);
+	__atomic_store_n(&fwd_on, true, __ATOMIC_RELEASE);
+	if (args.verbose)
+		report("forward=%c: the forwarding channel is mapped", args.forward == 1 ? 'a' : 'b');
+}
+
+static void fwd_vcpu(unsigned vcpu)
+{
+	if (!__atomic_load_n(&fwd_on, __ATOMIC_ACQUIRE))
+		return;
+	if (vcpu >= LS_FWD_VCPUS) {
+		report("vCPU %u: the forwarding channel has lanes for %d vCPUs: its inputs are not forwarded", vcpu,
+		       LS_FWD_VCPUS);
+		return;
+	}
+	if (fwd.v[vcpu])
+		return; /* a reused index continues its syscall stream, as its block stream */
+	struct ls_fwd_vcpu *v = ls_fwd_vcpu_new();
+	if (!v)
+		report("vCPU %u: no memory for forwarding: its inputs are not forwarded", vcpu);
+	fwd.v[vcpu] = v; /* before that thread runs */
+}
+
 static void on_vcpu_init(qemu_plugin_id_t id, unsigned int vcpu)
 {
 	struct ls_stream *s;
@@ -283,7 +418,10 @@ static void on_vcpu_init(qemu_plugin_id_t id, unsigned int vcpu)
 	if (vcpu == 0 && args.wait_ms) {
 		if (!ls_stream_wait_monitor(s, args.wait_ms * 1000000ull))
 			report("no lockstep-bpf monitor attached within %u ms: running unmonitored", args.wait_ms);
+		else if (args.forward && linux_user)
+			fwd_setup();
 	}
+	fwd_vcpu(vcpu);
 }
 
 /*
@@ -396,10 +534,11 @@ static void on_syscall(qemu_plugin_id_t id, unsigned int vcpu, int64_t num, uint
 		note_exec(s, vcpu, num == sys_execve ? a1 : a2);
 	if (!s)
 		return;
-	if (syslogs[vcpu]) {
-		const uint64_t sysargs[6] = { a1, a2, a3, a4, a5, a6 };
+	const uint64_t sysargs[6] = { a1, a2, a3, a4, a5, a6 };
+	if (__atomic_load_n(&fwd_on, __ATOMIC_RELAXED))
+		ls_fwd_sys_enter(&fwd, vcpu, ls_stream_seq(s), num, sysargs);
+	if (syslogs[vcpu])
 		ls_syslog_enter(syslogs[vcpu], ls_stream_seq(s), num, sysargs);
-	}
 	if (!args.flush_ms)
 		return;
 	pthread_mutex_lock(&s->mu);
@@ -419,6 +558,9 @@ static void on_syscall_ret(qemu_plugin_id_t id, unsigned int vcpu, int64_t num, 
 		__atomic_store_n(&lockstep_plugin_info.exec_state, LS_EXEC_FAILED, __ATOMIC_RELEASE);
 	if (!s)
 		return;
+	/* First: B's syscall log then records what B's guest will see, A's results. */
+	if (__atomic_load_n(&fwd_on, __ATOMIC_RELAXED))
+		ls_fwd_sys_return(&fwd, vcpu, num, ret);
 	if (syslogs[vcpu]) {
 		enum ls_read_mode mode = LS_READ_NONE;
 		if (__atomic_load_n(&guest_base_known, __ATOMIC_ACQUIRE))
@@ -601,6 +743,14 @@ static void on_exit_cb(qemu_plugin_id_t id, void *unused)
 	}
 	if (args.verbose)
 		report_logs();
+	if (args.verbose && fwd.h && fwd.side == 1) {
+		const struct ls_fwd_stats *f = &fwd.h->st;
+		report("forward: %" PRIu64 " syscalls forwarded (%" PRIu64 " bytes), %" PRIu64
+		       " with a return value that differs (not forwardable), %" PRIu64 " waits for A (%.3f ms, longest %.3f ms), "
+		       "%.0f ns a forwarded syscall besides waiting",
+		       f->forwarded, f->bytes, f->ret_differs, f->waits, f->wait_ns / 1e6, f->max_wait_ns / 1e6,
+		       f->forwarded ? (double)f->cost_ns / (double)f->forwarded : 0.0);
+	}
 	if (atomic_load(&dropped_vcpus))
 		report("%u vCPU(s) were not recorded", atomic_load(&dropped_vcpus));
 }
@@ -630,6 +780,10 @@ QEMU_PLUGIN_EXPORT int qemu_plugin_install(qemu_plugin_id_t id, const qemu_info_
 	linux_user = info && !info->system_emulation;
 	if (info && info->system_emulation)
 		lockstep_plugin_info.flags |= LS_INFO_SYSTEM;
+	if (linux_user && args.forward)
+		lockstep_plugin_info.flags |= args.forward == 1 ? LS_INFO_FORWARD_A : LS_INFO_FORWARD_B;
+	else if (args.forward)
+		report("forward=: only linux-user has syscalls to forward; ignored");
 	if (linux_user && args.syscalls) {
 		lockstep_plugin_info.flags |= LS_INFO_SYSCALLS;
 		lockstep_plugin_info.sys_order = args.sys_order;

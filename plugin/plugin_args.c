@@ -150,12 +150,26 @@ int ls_plugin_args_parse(struct ls_plugin_args *a, int argc, char **argv, char *
 				a->verbose = true;
 			else if (parse_bool(val, &a->verbose))
 				FAIL("verbose=%s: must be on, off or syscalls", val);
+		} else if (KEY("forward")) {
+			if (!strcmp(val, "a") || !strcmp(val, "A"))
+				a->forward = 1;
+			else if (!strcmp(val, "b") || !strcmp(val, "B"))
+				a->forward = 2;
+			else
+				FAIL("forward=%s: must be a (the QEMU whose results are forwarded) or b (the one that takes "
+				     "them)",
+				     val);
 		} else {
-			FAIL("unknown argument '%.*s' (known: batch, ring, flush, wait, dump, tlog, syscalls, verbose)",
+			FAIL("unknown argument '%.*s' (known: batch, ring, flush, wait, dump, tlog, syscalls, verbose, "
+			     "forward)",
 			     (int)klen, arg);
 		}
 #undef KEY
 	}
+	/* Syscalls are paired from the first: the channel must be there before the guest's first block. */
+	if (a->forward && !a->wait_ms)
+		FAIL("forward=%s needs wait= (hold the guest until the monitor hands over the forwarding channel)",
+		     a->forward == 1 ? "a" : "b");
 	/* The ring must hold every chunk the monitor may still need: a window of
 	 * at least 12 chunks (ls_window), the chunk being written, one more
 	 * before the hold lands, and the history. */

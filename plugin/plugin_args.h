@@ -29,7 +29,8 @@
 	"wait=DURATION (hold the guest until a monitor attaches, default 0 = no wait)," \
 	"dump=PATH (write every record to PATH),tlog=SIZE (translation log: MiB, or with K/M/G, " \
 	"default 64M, 0 = off),syscalls=RECORDS (syscall log per vCPU, power of two, 16..1048576, " \
-	"default 65536, 0 = off),verbose=on|off|syscalls (syscalls: also list the logged syscalls at exit)"
+	"default 65536, 0 = off),verbose=on|off|syscalls (syscalls: also list the logged syscalls at exit)," \
+	"forward=a|b (--forward-inputs: this QEMU is side A or B; needs wait=)"
 
 struct ls_plugin_args {
 	uint32_t batch_order;
@@ -42,6 +43,7 @@ struct ls_plugin_args {
 	bool syscalls;
 	bool verbose;
 	bool verbose_syscalls; /* verbose=syscalls: every syscall still in the logs, listed at exit */
+	int forward; /* forward=: 0 no, 1 side A (gives its syscall results), 2 side B (takes them) */
 };
 
 /* Durations: "250ms", "2s", "500us" is refused (below 1 ms); a bare number is ms. */

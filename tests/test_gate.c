@@ -234,3 +234,51 @@ Test(gate, a_message_of_another_version_is_refused)
 	cr_assert_eq(info.gate_errno, EPROTO);
 	cr_assert_null(ls_gate_view.state);
 }
+
+#include "fwd.h"
+
+/* --forward-inputs: the channel comes with the gate, read-write, and a channel of the wrong size is refused. */
+Test(gate, the_forwarding_channel_comes_with_the_state)
+{
+	const pid_t pids[2] = { getpid(), 999999 };
+	int fd = memfd_create("fake-forward", MFD_CLOEXEC);
+	char perms[8];
+
+	cr_assert_geq(fd, 0);
+	cr_assert_eq(ftruncate(fd, (off_t)ls_fwd_size()), 0);
+	void *mine = mmap(NULL, ls_fwd_size(), PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	cr_assert_neq(mine, MAP_FAILED);
+	ls_fwd_init(mine, 1234);
+	ls_gate_fwd_map = NULL;
+	ls_gate_fwd_err = 0;
+	ls_gate_server_forward(&srv, fd);
+	cr_assert_eq(ls_gate_offer(&srv, getpid(), (uint64_t)(uintptr_t)&info), 0);
+	cr_assert_eq(handshake(&srv, pids), 1);
+	cr_assert_eq(info.gate_state, LS_GATE_MAPPED, "errno %d", info.gate_errno);
+	cr_assert_not_null(ls_gate_view.state);
+	cr_assert_not_null(ls_gate_fwd_map, "channel refused: %d", ls_gate_fwd_err);
+	cr_assert_str_eq(perms_of(ls_gate_fwd_map, perms), "rw-s");
+	struct ls_fwd_hdr *h = ls_gate_fwd_map;
+	cr_assert_eq(h->wait_ms, 1234);
+	h->lane[5].a_next = 42;
+	cr_assert_eq(((struct ls_fwd_hdr *)mine)->lane[5].a_next, 42, "one shared channel");
+	munmap(ls_gate_fwd_map, ls_fwd_size());
+	munmap(mine, ls_fwd_size());
+	ls_gate_fwd_map = NULL;
+}
+
+Test(gate, a_forwarding_channel_of_another_size_is_refused_but_the_gate_works)
+{
+	const pid_t pids[2] = { getpid(), 999999 };
+	int fd = memfd_create("fake-forward", MFD_CLOEXEC);
+
+	cr_assert_eq(ftruncate(fd, 4096), 0);
+	ls_gate_fwd_map = NULL;
+	ls_gate_fwd_err = 0;
+	ls_gate_server_forward(&srv, fd);
+	cr_assert_eq(ls_gate_offer(&srv, getpid(), (uint64_t)(uintptr_t)&info), 0);
+	handshake(&srv, pids);
+	cr_assert_eq(info.gate_state, LS_GATE_MAPPED);
+	cr_assert_null(ls_gate_fwd_map);
+	cr_assert_eq(ls_gate_fwd_err, EMSGSIZE);
+}

@@ -395,3 +395,22 @@ Test(options, run_user_and_as_root, .exit_code = LS_EXIT_USAGE, .init = quiet)
 
 	ls_opts_parse(ARGC(argv), argv, &o);
 }
+
+Test(options, forward_inputs_in_both_modes)
+{
+	char *run[] = { "lockstep-bpf", "run", "--forward-inputs", "./guest" };
+	char *pid[] = { "lockstep-bpf", "--pid", "1", "--pid", "2", "--forward-inputs" };
+
+	ls_opts_parse(ARGC(run), run, &o);
+	cr_assert(o.forward_inputs);
+	ls_opts_parse(ARGC(pid), pid, &o);
+	cr_assert(o.forward_inputs);
+	cr_assert(!o.no_gate);
+}
+
+Test(options, forward_inputs_needs_the_gate, .exit_code = LS_EXIT_USAGE, .init = quiet)
+{
+	char *argv[] = { "lockstep-bpf", "run", "--forward-inputs", "--no-gate", "./guest" };
+
+	ls_opts_parse(ARGC(argv), argv, &o);
+}

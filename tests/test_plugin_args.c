@@ -115,9 +115,12 @@ Test(plugin_args, later_key_wins)
 
 Test(plugin_args, unknown_key)
 {
-	refused("speed=3", "unknown argument 'speed' (known: batch, ring, flush, wait, dump, tlog, syscalls, verbose)");
-	refused("batchx=256", "unknown argument 'batchx' (known: batch, ring, flush, wait, dump, tlog, syscalls, verbose)");
-	refused("batc=256", "unknown argument 'batc' (known: batch, ring, flush, wait, dump, tlog, syscalls, verbose)");
+	refused("speed=3", "unknown argument 'speed' (known: batch, ring, flush, wait, dump, tlog, syscalls, verbose, "
+				"forward)");
+	refused("batchx=256", "unknown argument 'batchx' (known: batch, ring, flush, wait, dump, tlog, syscalls, verbose, "
+				"forward)");
+	refused("batc=256", "unknown argument 'batc' (known: batch, ring, flush, wait, dump, tlog, syscalls, verbose, "
+				"forward)");
 }
 
 Test(plugin_args, not_key_value)
@@ -256,4 +259,16 @@ Test(plugin_args, huge_powers_of_two_are_refused_for_every_key)
 	refused("wait=18446744073709551615ms", "wait=18446744073709551615ms: must be a duration like 500ms or 30s, at most 3600s");
 	refused("syscalls=8", "syscalls=8: must be a power of two from 16 to 1048576 records (0 turns it off)");
 	refused("syscalls=2097152", "syscalls=2097152: must be a power of two from 16 to 1048576 records (0 turns it off)");
+}
+
+Test(plugin_args, forward_sides_need_wait)
+{
+	cr_assert_eq(parse(2, "forward=a", "wait=5s"), 0);
+	cr_assert_eq(a.forward, 1);
+	cr_assert_eq(parse(2, "wait=5s", "forward=B"), 0);
+	cr_assert_eq(a.forward, 2);
+	cr_assert_eq(parse(1, "wait=5s"), 0);
+	cr_assert_eq(a.forward, 0);
+	refused("forward=a", "forward=a needs wait= (hold the guest until the monitor hands over the forwarding channel)");
+	refused("forward=c", "forward=c: must be a (the QEMU whose results are forwarded) or b (the one that takes them)");
 }

@@ -398,3 +398,39 @@ Test(report, summary_lost_events)
 	assert_line(out, "  LOST:          3 events dropped (ring buffer full), 0 unreadable publications");
 	cr_assert_null(strstr(out, "lost:          none"));
 }
+
+Test(report, forward_summary_lines)
+{
+	struct ls_fwd_summary w = {
+		.forwarded = 312, .bytes = 7744, .by_syscall = "clock_gettime 226, getrandom 2", .ret_differs = 3,
+		.ret_by_syscall = "set_tid_address 1, gettid 1, time 1", .checked = 584, .waits = 6, .wait_ms = 106.0391,
+		.max_wait_ms = 55.4621, .ns_each = 3064.2, .auxv = "the same on both sides (both QEMUs run with -seed 7)",
+		.auxv_same = true,
+	};
+	FILE *f = open_out();
+
+	ls_print_fwd_summary(f, &w);
+	close_out(f);
+	cr_assert_str_eq(out,
+			 "  forwarded:     312 syscall results from A to B (clock_gettime 226, getrandom 2), 7744 bytes\n"
+			 "                 B waited for A 6 times (106.039 ms in all, longest 55.462 ms); 3064 ns a forwarded "
+			 "syscall besides waiting; 584 syscall pairs checked to be the same call\n"
+			 "  NOT FORWARDED: 3 return values that differ (set_tid_address 1, gettid 1, time 1): plugin API 1 "
+			 "cannot set a register\n"
+			 "  AT_RANDOM:     the same on both sides (both QEMUs run with -seed 7)\n");
+	free(out);
+	out = NULL;
+
+	struct ls_fwd_summary bad = { .problem = "neither plugin took the forwarding channel (their stderr says why)",
+				      .auxv = "QEMU writes it before the first block", .mismatch = "A made getpid where B made getppid",
+				      .after_stop = 2 };
+	f = open_out();
+	ls_print_fwd_summary(f, &bad);
+	close_out(f);
+	cr_assert_str_eq(out,
+			 "  forwarded:     nothing: neither plugin took the forwarding channel (their stderr says why)\n"
+			 "  NOT FORWARDED: 0 failed on one side only, 0 longer than 64 KiB, 0 not writable in B, 2 after "
+			 "forwarding stopped, 0 in threads beyond the 8th\n"
+			 "  AT_RANDOM:     NOT FORWARDED: QEMU writes it before the first block\n"
+			 "  DIVERGED:      syscalls could not be paired: A made getpid where B made getppid\n");
+}

@@ -329,7 +329,8 @@ Test(plugin_args, syscalls_records)
 		cr_assert_str_eq(err, want);
 	}
 	cr_assert_eq(parse1("nosuch=1", &a, err, sizeof(err)), -1);
-	cr_assert_str_eq(err, "unknown argument 'nosuch' (known: batch, ring, flush, wait, dump, tlog, syscalls, verbose)");
+	cr_assert_str_eq(err, "unknown argument 'nosuch' (known: batch, ring, flush, wait, dump, tlog, syscalls, verbose, "
+				   "forward)");
 }
 
 Test(plugin_args, verbose_syscalls)

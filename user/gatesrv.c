@@ -23,6 +23,7 @@ int ls_gate_server_open(struct ls_gate_server *g, int state_fd, uint64_t map_siz
 	memset(g, 0, sizeof(*g));
 	g->listen_fd = -1;
 	g->state_fd = state_fd;
+	g->fwd_fd = -1;
 	/* A name nobody can guess, so no one else listens on it first. */
 	rnd = open("/dev/urandom", O_RDONLY | O_CLOEXEC);
 	if (rnd < 0 || read(rnd, &nonce, sizeof(nonce)) != (ssize_t)sizeof(nonce)) {
@@ -49,6 +50,13 @@ int ls_gate_server_open(struct ls_gate_server *g, int state_fd, uint64_t map_siz
 	g->msg = (struct ls_gate_msg){ .magic = LS_MAGIC, .version = LS_WIRE_VERSION, .map_size = map_size,
 				       .state_size = sizeof(struct ls_gate_state) };
 	return 0;
+}
+
+void ls_gate_server_forward(struct ls_gate_server *g, int fwd_fd)
+{
+	if (g->fwd_fd >= 0)
+		close(g->fwd_fd);
+	g->fwd_fd = fwd_fd;
 }
 
 int ls_gate_offer(const struct ls_gate_server *g, pid_t pid, uint64_t info_addr)
@@ -97,14 +105,18 @@ int ls_gate_serve(struct ls_gate_server *g, const pid_t pids[2])
 			close(c);
 			continue;
 		}
-		char cbuf[CMSG_SPACE(sizeof(int))] __attribute__((aligned(8))) = { 0 };
+		/* The state, and with --forward-inputs the forwarding channel after it. */
+		int fds[2] = { g->state_fd, g->fwd_fd };
+		size_t nfd = g->fwd_fd >= 0 ? 2 : 1;
+		char cbuf[CMSG_SPACE(2 * sizeof(int))] __attribute__((aligned(8))) = { 0 };
 		struct iovec iov = { &g->msg, sizeof(g->msg) };
-		struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = cbuf, .msg_controllen = sizeof(cbuf) };
+		struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = cbuf,
+				     .msg_controllen = CMSG_SPACE(nfd * sizeof(int)) };
 		struct cmsghdr *cm = CMSG_FIRSTHDR(&mh);
 		cm->cmsg_level = SOL_SOCKET;
 		cm->cmsg_type = SCM_RIGHTS;
-		cm->cmsg_len = CMSG_LEN(sizeof(int));
-		memcpy(CMSG_DATA(cm), &g->state_fd, sizeof(int));
+		cm->cmsg_len = CMSG_LEN(nfd * sizeof(int));
+		memcpy(CMSG_DATA(cm), fds, nfd * sizeof(int));
 		if (sendmsg(c, &mh, MSG_NOSIGNAL | MSG_DONTWAIT) == (ssize_t)sizeof(g->msg)) {
 			g->served[side]++;
 			served++;
@@ -131,5 +143,7 @@ void ls_gate_server_close(struct ls_gate_server *g)
 		close(g->listen_fd);
 	if (g->state_fd >= 0)
 		close(g->state_fd);
-	g->listen_fd = g->state_fd = -1;
+	if (g->fwd_fd >= 0)
+		close(g->fwd_fd);
+	g->listen_fd = g->state_fd = g->fwd_fd = -1;
 }

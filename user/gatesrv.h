@@ -19,6 +19,7 @@
 struct ls_gate_server {
 	int listen_fd; /* -1 when closed */
 	int state_fd; /* mmapable, frozen for user space: what the plugins map (read-only) */
+	int fwd_fd; /* -1, or the --forward-inputs channel (a memfd both plugins map read-write), sent with state_fd */
 	char name[sizeof(((struct ls_plugin_info *)0)->gate_name)];
 	struct ls_gate_msg msg;
 	unsigned served[2], refused; /* each side is served once: a second connection from it is refused */
@@ -31,6 +32,12 @@ struct ls_gate_server {
  * 0, or -errno with err filled.
  */
 int ls_gate_server_open(struct ls_gate_server *g, int state_fd, uint64_t map_size, char *err, size_t errlen);
+
+/*
+ * Also hand every plugin served from now on the forwarding channel fd (a
+ * memfd of ls_fwd_size() bytes; ownership passes to the server).
+ */
+void ls_gate_server_forward(struct ls_gate_server *g, int fwd_fd);
 
 /*
  * Offer the gate to the plugin whose lockstep_plugin_info is at info_addr

@@ -283,6 +283,28 @@ void ls_json_summary(FILE *f, const struct ls_side_desc sides[2], const struct l
 	}
 	fputs("},\"after_stop_reason\":", f);
 	ls_json_str(f, s->late_why);
+	if (s->fwd) {
+		const struct ls_fwd_summary *w = s->fwd;
+		fputs(",\"forward\":{\"problem\":", f);
+		ls_json_str(f, w->problem);
+		fprintf(f,
+			",\"forwarded\":%" PRIu64 ",\"bytes\":%" PRIu64 ",\"by_syscall\":{%s},\"not_forwarded\":{"
+			"\"return_value\":%" PRIu64 ",\"return_value_by_syscall\":{%s},\"failed_on_one_side\":%" PRIu64
+			",\"too_long\":%" PRIu64 ",\"unwritable\":%" PRIu64 ",\"after_pairing_stopped\":%" PRIu64
+			",\"threads_beyond_lanes\":%" PRIu64
+			"},\"pairs_checked\":%" PRIu64 ",\"waits\":%" PRIu64 ",\"wait_ms\":%.3f,\"max_wait_ms\":%.3f,"
+			"\"ns_per_forwarded\":%.0f,\"auxv_same\":%s,\"auxv\":",
+			w->forwarded, w->bytes, w->by_syscall_json ? w->by_syscall_json : "", w->ret_differs,
+			w->ret_by_syscall_json ? w->ret_by_syscall_json : "", w->one_failed, w->too_long, w->unwritable,
+			w->after_stop, w->no_lane, w->checked, w->waits, w->wait_ms, w->max_wait_ms, w->ns_each,
+			w->auxv_same ? "true" : "false");
+		ls_json_str(f, w->auxv);
+		fputs(",\"mismatch\":", f);
+		ls_json_str(f, w->mismatch);
+		fputs(",\"stopped\":", f);
+		ls_json_str(f, w->stopped);
+		fputc('}', f);
+	}
 	fprintf(f, ",\"exit_code\":%d,\"result\":", exit_code);
 	ls_json_str(f, result);
 	end(f);

@@ -19,6 +19,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/mman.h>
+#include <sys/random.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -41,6 +43,7 @@
 #include "metrics.h"
 #include "options.h"
 #include "relay.h"
+#include "fwdsum.h"
 #include "gatesrv.h"
 #include "claim.h"
 #include "ginputs.h"
@@ -178,6 +181,14 @@ struct ls_run {
 	bool tty, view_drawn, live_header_done, textfile_failed;
 	uint64_t last_live_ns;
 	struct ls_live prev;
+	/* --forward-inputs: the channel both plugins map (plugin/fwd.h); the monitor reads B's counts from it */
+	struct ls_fwd_hdr *fwd;
+	char fwd_problem[256]; /* why nothing could be forwarded ("" when it could) */
+	bool fwd_mm_reported; /* the unpaired syscall was reported as a divergence */
+	unsigned long fwd_seed; /* run: the -seed both QEMUs got (0: the user gave their own) */
+	char fwd_auxv[256];
+	bool fwd_auxv_same;
+	struct ls_fwd_report fwd_rep;
 };
 
 static void on_signal(int sig)
@@ -522,6 +533,62 @@ static void compare_launches(struct ls_run *run)
  * syscall or mapping.  Any failure only means the monitor grants permits
  * itself, as with --no-gate.
  */
+/*
+ * --forward-inputs: the channel (plugin/fwd.h), a memfd both plugins get
+ * with the gate.  Only the monitor creates it; what the QEMUs write in it is
+ * read back through fwdsum.c, bounded.
+ */
+static void fwd_setup(struct ls_run *run)
+{
+	uint64_t size = ls_fwd_size();
+	int fd = memfd_create("lockstep-forward", MFD_CLOEXEC);
+	void *map = MAP_FAILED;
+
+	if (fd < 0 || ftruncate(fd, (off_t)size) ||
+	    (map = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0)) == MAP_FAILED) {
+		snprintf(run->fwd_problem, sizeof(run->fwd_problem), "cannot create the forwarding channel: %s",
+			 strerror(errno));
+		notice(run, "error", "--forward-inputs: %s", run->fwd_problem);
+		if (fd >= 0)
+			close(fd);
+		return;
+	}
+	ls_fwd_init(map, LS_FWD_DEFAULT_WAIT_MS);
+	((struct ls_fwd_hdr *)map)->mon_ns = now_ns();
+	run->fwd = map;
+	ls_gate_server_forward(&run->gate, fd);
+}
+
+/* The unpaired syscall B found, once: it is a divergence of its own (the blocks may well be the same). */
+static void fwd_check_mismatch(struct ls_run *run)
+{
+	char text[256];
+
+	if (!run->fwd || run->fwd_mm_reported || __atomic_load_n(&run->fwd->mm.set, __ATOMIC_ACQUIRE) != 1)
+		return;
+	struct ls_fwd_hdr h;
+	memcpy(&h, run->fwd, sizeof(h));
+	if (!ls_fwd_report_mismatch(&h, ls_arch_from_target(run->t[0].info.target), text, sizeof(text)))
+		return;
+	run->fwd_mm_reported = true; /* exit 1; the block comparison goes on as it would */
+	if (run->opts->json) {
+		printf("{\"type\":\"syscall_divergence\",\"time\":%.6f,\"vcpu\":%u,\"index\":%" PRIu64
+		       ",\"a_syscall\":%" PRId64 ",\"b_syscall\":%" PRId64 ",\"a_block\":%" PRIu64 ",\"b_block\":%" PRIu64
+		       ",\"message\":",
+		       elapsed(run), h.mm.vcpu, h.mm.index, h.mm.num[0], h.mm.num[1], h.mm.seq[0] ? h.mm.seq[0] - 1 : 0,
+		       h.mm.seq[1] ? h.mm.seq[1] - 1 : 0);
+		ls_json_str(stdout, text);
+		printf("}\n");
+	} else {
+		printf("\nDIVERGENCE in the syscalls (--forward-inputs): %s\n"
+		       "  the two guests made different syscalls at the same point of that vCPU's syscall stream: from "
+		       "there on B takes none of A's results on that vCPU\n",
+		       text);
+		run->view_drawn = false;
+	}
+	fflush(stdout);
+}
+
 static int gate_setup(struct ls_run *run)
 {
 	struct bpf_map *map = run->skel->maps.gate;
@@ -543,6 +610,8 @@ static int gate_setup(struct ls_run *run)
 		return -1;
 	}
 	run->gate_open = true;
+	if (run->opts->forward_inputs)
+		fwd_setup(run);
 	for (int i = 0; i < 2; i++) {
 		int e = ls_gate_offer(&run->gate, run->t[i].pid, run->t[i].info_addr);
 		if (e) {
@@ -950,6 +1019,9 @@ static void read_syscalls(struct ls_run *run, int i, int v, struct ls_enrich *e,
 	uint64_t size = 1ull << t->info.sys_order, next = b.sys_next, n = next < size ? next : size;
 	if (!n || !(e->recs[i] = calloc(n, sizeof(struct ls_sys_rec))))
 		return;
+	/* Before the copy: a QEMU that exits halfway leaves the records read so far, never n without recs. */
+	log->recs = e->recs[i];
+	log->first_index = next - n;
 	for (uint64_t k = 0; k < n; k++) {
 		uint64_t idx = next - n + k;
 		if (ls_target_read(t->pid, b.sys_addr + (idx & (size - 1)) * sizeof(struct ls_sys_rec), &e->recs[i][k],
@@ -957,8 +1029,6 @@ static void read_syscalls(struct ls_run *run, int i, int v, struct ls_enrich *e,
 			return;
 		log->n = k + 1;
 	}
-	log->recs = e->recs[i];
-	log->first_index = next - n;
 }
 
 /* Records from the block before blk (the last one both ran) on, as enrich() takes them. */
@@ -2073,6 +2143,31 @@ static void collect(struct ls_run *run, struct ls_summary *s)
 	else
 		s->late_why = "past the other side's end";
 	s->elapsed_s = elapsed(run);
+	s->fwd = NULL;
+	if (run->opts->forward_inputs) {
+		struct ls_fwd_summary *w = &run->fwd_rep.s;
+		if (run->fwd) {
+			struct ls_fwd_hdr h;
+			memcpy(&h, run->fwd, sizeof(h));
+			ls_fwd_report_build(&run->fwd_rep, &h, ls_arch_from_target(run->t[0].info.target));
+			if (!h.ready[0] || !h.ready[1])
+				snprintf(run->fwd_problem, sizeof(run->fwd_problem), "%s",
+					 !h.ready[0] && !h.ready[1] ? "neither plugin took the forwarding channel (their stderr says why)"
+					 : !h.ready[0]		 ? "A's plugin did not take the forwarding channel (its stderr says why)"
+								 : "B's plugin did not take the forwarding channel (its stderr says why)");
+			else
+				run->fwd_problem[0] = 0; /* asked before the plugins had it: they have it now */
+		} else {
+			memset(&run->fwd_rep, 0, sizeof(run->fwd_rep));
+			if (!*run->fwd_problem)
+				snprintf(run->fwd_problem, sizeof(run->fwd_problem), "the gate, which carries the channel, "
+										   "could not be set up");
+		}
+		w->problem = *run->fwd_problem ? run->fwd_problem : NULL;
+		w->auxv = run->fwd_auxv;
+		w->auxv_same = run->fwd_auxv_same;
+		s->fwd = w;
+	}
 }
 
 static void publish_metrics(struct ls_run *run, const struct ls_summary *s)
@@ -2192,6 +2287,8 @@ static void side_ended(struct ls_run *run, int w)
 	int status = -1;
 
 	life_check(run, w); /* before the reap: an exec is told from a plugin whose memory is gone */
+	if (w == 0 && run->fwd) /* B stops waiting for syscalls A will never make */
+		__atomic_store_n(&run->fwd->a_ended, 1, __ATOMIC_RELEASE);
 	if (run->child) {
 		if (ls_child_reap(&run->child[w])) {
 			int ws = run->child[w].wstatus;
@@ -2399,6 +2496,14 @@ static int run_monitor(struct ls_run *run)
 	} else if (!run->child) {
 		backlog_hold(run);
 	}
+	for (i = 0; o->forward_inputs && i < 2; i++) {
+		if (run->sc[i][0].attach_chunk) {
+			code = fail("--forward-inputs pairs syscalls from the first, and %c (pid %d) is past its first block: "
+				    "start both QEMUs with the plugin's wait= argument (and forward=a / forward=b)",
+				    run->t[i].label, (int)run->t[i].pid);
+			goto cleanup;
+		}
+	}
 	for (i = 0; i < 2; i++) {
 		LIBBPF_OPTS(bpf_uprobe_opts, uo, .func_name = "lockstep_publish", .bpf_cookie = (uint64_t)i);
 		links[i] = bpf_program__attach_uprobe_opts(run->skel->progs.on_publish, run->t[i].pid,
@@ -2524,6 +2629,9 @@ static int run_monitor(struct ls_run *run)
 					life_check(run, i);
 			run->life_polled_ns = t;
 		}
+		fwd_check_mismatch(run);
+		if (run->fwd) /* B's waits for A inside a syscall last while this ticks */
+			__atomic_store_n(&run->fwd->mon_ns, t, __ATOMIC_RELAXED);
 		bool keep = t - last_keep >= LS_KEEP_NS;
 		if (keep)
 			last_keep = t;
@@ -2553,6 +2661,7 @@ static int run_monitor(struct ls_run *run)
 	}
 	/* Drain what the kernel produced before we stopped looking. */
 	ring_buffer__consume(rb);
+	fwd_check_mismatch(run);
 	if (exiting)
 		notice(run, "notice", "interrupted after %.2f s: stopping", elapsed(run));
 	if (run->child && run->frozen_exit) {
@@ -2634,12 +2743,13 @@ static int run_monitor(struct ls_run *run)
 	run->skel->bss->control.released = 1;
 	update_permits(run, true);
 
+	fwd_check_mismatch(run); /* B may have found it while the QEMUs were ending */
 	collect(run, &sum);
 	bool outcomes_differ = false;
 	if (run->child && run->child[0].reaped && run->child[1].reaped &&
 	    run->child[0].wstatus != run->child[1].wstatus && comparison_complete(run))
 		outcomes_differ = true;
-	if (run->diverged || outcomes_differ)
+	if (run->diverged || outcomes_differ || run->fwd_mm_reported)
 		code = LS_EXIT_DIVERGED;
 	else if (run->config_mismatch)
 		code = LS_EXIT_USAGE;
@@ -2705,6 +2815,9 @@ cleanup:
 			run->gate.served[0], run->gate.served[1], run->gate.refused, run->gate_streams);
 	if (run->gate_open)
 		ls_gate_server_close(&run->gate);
+	if (run->fwd)
+		munmap(run->fwd, ls_fwd_size());
+	run->fwd = NULL;
 	if (epfd >= 0)
 		close(epfd);
 	ring_buffer__free(rb);
@@ -2758,6 +2871,40 @@ static void child_reason(const struct ls_run *run, int i, char *out, size_t len)
 }
 
 /*
+ * --forward-inputs needs each plugin to know its side before the guest's
+ * first syscall (forward=a / forward=b), and AT_RANDOM, which QEMU writes
+ * before any plugin callback, is the same only when both QEMUs got the same
+ * -seed: say which.
+ */
+static int fwd_check_sides(struct ls_run *run)
+{
+	char sa[32], sb[32];
+
+	for (int i = 0; i < 2; i++) {
+		uint32_t need = i ? LS_INFO_FORWARD_B : LS_INFO_FORWARD_A;
+		if (!(run->t[i].info.flags & need))
+			return fail("--forward-inputs: %c (pid %d) was not started with the plugin argument forward=%c "
+				    "(with wait=, e.g. -plugin liblockstep.so,forward=%c,wait=30s)%s",
+				    run->t[i].label, (int)run->t[i].pid, 'a' + i, 'a' + i,
+				    run->t[i].info.flags & (LS_INFO_FORWARD_A | LS_INFO_FORWARD_B) ? ": it has the other side's"
+												 : "");
+	}
+	bool ha = ls_fwd_seed_of(run->t[0].cmdline, sa, sizeof(sa)), hb = ls_fwd_seed_of(run->t[1].cmdline, sb, sizeof(sb));
+	run->fwd_auxv_same = ha && hb && !strcmp(sa, sb);
+	if (run->fwd_auxv_same)
+		snprintf(run->fwd_auxv, sizeof(run->fwd_auxv), "the same on both sides (both QEMUs run with -seed %s)", sa);
+	else if (ha || hb)
+		snprintf(run->fwd_auxv, sizeof(run->fwd_auxv),
+			 "the QEMUs run with different -seed values (%s, %s): AT_RANDOM differs", ha ? sa : "none",
+			 hb ? sb : "none");
+	else
+		snprintf(run->fwd_auxv, sizeof(run->fwd_auxv),
+			 "QEMU writes it before the first block, where no plugin can reach it: start both QEMUs with the "
+			 "same -seed N to make it the same");
+	return 0;
+}
+
+/*
  * `run`: start both QEMUs held before their first block (wait=), and wait
  * until each has its plugin loaded and vCPU 0's stream registered, so the
  * monitor attaches before any block runs.  io[side] are each QEMU's stdin,
@@ -2771,13 +2918,42 @@ static int launch_both(struct ls_run *run, struct ls_opts *o, struct ls_child ch
 
 	if (ls_find_plugin(o->plugin, plugin, sizeof(plugin), err, sizeof(err)))
 		return fail("%s", err);
-	/* wait= first: a user's own wait= in --plugin-args comes later and wins. */
-	snprintf(parg, sizeof(parg), "%s,wait=60s%s%s", plugin, o->plugin_args ? "," : "",
-		 o->plugin_args ? o->plugin_args : "");
+	/*
+	 * --forward-inputs: the same -seed for both, so QEMU derives the same
+	 * AT_RANDOM (and rdrand, with a CPU model that has it) on both sides,
+	 * unless the user chose seeds.
+	 */
+	char seed[32] = "";
+	const char *extra[2][LS_MAX_SIDE_ARGS + 2];
+	int nextra[2];
+	bool user_seed = false;
+	for (int i = 0; i < 2; i++)
+		for (int k = 0; k < o->nside_args[i]; k++)
+			user_seed |= !strcmp(o->side_args[i][k], "-seed") || !strcmp(o->side_args[i][k], "--seed");
+	if (o->forward_inputs && !user_seed) {
+		unsigned int v = 0;
+		if (getrandom(&v, sizeof(v), 0) != (ssize_t)sizeof(v))
+			v = (unsigned int)now_ns();
+		run->fwd_seed = v % 1000000000u + 1;
+		snprintf(seed, sizeof(seed), "%lu", run->fwd_seed);
+	}
+	for (int i = 0; i < 2; i++) {
+		nextra[i] = 0;
+		for (int k = 0; k < o->nside_args[i]; k++)
+			extra[i][nextra[i]++] = o->side_args[i][k];
+		if (*seed) {
+			extra[i][nextra[i]++] = "-seed";
+			extra[i][nextra[i]++] = seed;
+		}
+	}
 	run->child = child;
 	for (int i = 0; i < 2; i++) {
-		if (ls_launch(&child[i], (char)('A' + i), o->qemu[i], o->side_args[i], o->nside_args[i], parg,
-			      o->guest_argv, o->guest_argc, io[i], cr, err, sizeof(err)))
+		/* wait= first: a user's own wait= in --plugin-args comes later and wins. */
+		snprintf(parg, sizeof(parg), "%s,wait=60s%s%s%s%s", plugin, o->forward_inputs ? ",forward=" : "",
+			 o->forward_inputs ? (i ? "b" : "a") : "", o->plugin_args ? "," : "",
+			 o->plugin_args ? o->plugin_args : "");
+		if (ls_launch(&child[i], (char)('A' + i), o->qemu[i], extra[i], nextra[i], parg, o->guest_argv,
+			      o->guest_argc, io[i], cr, err, sizeof(err)))
 			return fail("%s", err);
 		o->pid[i] = child[i].pid;
 	}
@@ -2930,6 +3106,8 @@ int main(int argc, char **argv)
 			fprintf(stderr, "lockstep-bpf: warning: another monitor on %c would not be refused: %s\n",
 				run.t[i].label, err);
 	}
+	if (!rc && opts.forward_inputs)
+		rc = fwd_check_sides(&run);
 	if (!rc && run.t[0].info.batch_order != run.t[1].info.batch_order)
 		rc = fail("A uses batch=%u and B batch=%u: start both QEMUs with the same plugin arguments",
 			  1u << run.t[0].info.batch_order, 1u << run.t[1].info.batch_order);

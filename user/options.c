@@ -101,6 +101,7 @@ enum {
 	OPT_USER,
 	OPT_AS_ROOT,
 	OPT_STDIN,
+	OPT_FORWARD,
 };
 
 #define LS_COMMON_OPTIONS                                                                                        \
@@ -129,6 +130,12 @@ enum {
 	{ "no-gate", OPT_NO_GATE, NULL, 0,                                                                        \
 	  "Do not let the plugins pace themselves from the kernel's state: the monitor grants every permit, "     \
 	  "every millisecond (slower; for comparison, or where the plugins cannot reach the monitor's socket)",  \
+	  1 },                                                                                                    \
+	{ "forward-inputs", OPT_FORWARD, NULL, 0,                                                                 \
+	  "Give B A's results of the syscalls whose results differ between runs (getrandom, clock_gettime, "    \
+	  "sysinfo, stat times ...) and, with run, the same AT_RANDOM (-seed); a syscall that differs in kind "  \
+	  "at the same point is the divergence.  With --pid, start A's plugin with forward=a,wait=... and B's "   \
+	  "with forward=b,wait=...",                                                                             \
 	  1 },                                                                                                    \
 	{ "interval", 'I', "TIME", 0, "Live summary period (100ms-1h, default 1s)", 2 },                         \
 	{ "quiet", 'q', NULL, 0, "No live summary", 2 },                                                          \
@@ -247,6 +254,9 @@ static error_t parse_opt(int key, char *arg, struct argp_state *state)
 	case OPT_NO_GATE:
 		o->no_gate = true;
 		break;
+	case OPT_FORWARD:
+		o->forward_inputs = true;
+		break;
 	case OPT_METRICS:
 		if (!*arg)
 			argp_error(state, "--metrics needs [ADDR:]PORT");
@@ -318,6 +328,9 @@ static error_t parse_opt(int key, char *arg, struct argp_state *state)
 		state->next = state->argc;
 		break;
 	case ARGP_KEY_END:
+		if (o->forward_inputs && o->no_gate)
+			argp_error(state, "--forward-inputs hands the plugins their channel over the gate's socket: it "
+					  "cannot be used with --no-gate");
 		if (o->launch) {
 			if (!o->guest_argc)
 				argp_error(state, "no guest program given (lockstep-bpf run [OPTION...] [--] GUEST [ARGS...])");

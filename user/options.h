@@ -32,6 +32,7 @@ struct ls_opts {
 	bool insn; /* compare instruction streams (blocks may be cut differently), in user space */
 	bool stop_on_divergence; /* leave both QEMUs stopped (SIGSTOP) at the first divergence */
 	bool no_gate; /* the monitor grants every permit itself (no LS_PERMIT_GATE) */
+	bool forward_inputs; /* B takes A's results of syscalls that differ between runs (plugin/fwd.h) */
 	uint64_t window; /* blocks (instructions with --insn) each side may spend apart before we give up */
 	const char *metrics; /* [ADDR:]PORT for /metrics, or NULL */
 	const char *textfile; /* node_exporter textfile, or NULL */

@@ -207,6 +207,33 @@ static void print_side_uncompared(FILE *f, const struct ls_side_desc *d, const s
 	fputc('\n', f);
 }
 
+void ls_print_fwd_summary(FILE *f, const struct ls_fwd_summary *w)
+{
+	if (w->problem) {
+		fprintf(f, "  forwarded:     nothing: %s\n", w->problem);
+	} else {
+		fprintf(f, "  forwarded:     %" PRIu64 " syscall result%s from A to B%s%s%s, %" PRIu64 " bytes\n", w->forwarded,
+			w->forwarded == 1 ? "" : "s", *w->by_syscall ? " (" : "", w->by_syscall, *w->by_syscall ? ")" : "",
+			w->bytes);
+		fprintf(f, "                 B waited for A %" PRIu64 " time%s (%.3f ms in all, longest %.3f ms); %.0f ns a "
+			   "forwarded syscall besides waiting; %" PRIu64 " syscall pairs checked to be the same call\n",
+			w->waits, w->waits == 1 ? "" : "s", w->wait_ms, w->max_wait_ms, w->ns_each, w->checked);
+	}
+	if (w->ret_differs)
+		fprintf(f, "  NOT FORWARDED: %" PRIu64 " return value%s that differ (%s): plugin API 1 cannot set a register\n",
+			w->ret_differs, w->ret_differs == 1 ? "" : "s", w->ret_by_syscall);
+	if (w->one_failed || w->too_long || w->unwritable || w->after_stop || w->no_lane)
+		fprintf(f, "  NOT FORWARDED: %" PRIu64 " failed on one side only, %" PRIu64 " longer than 64 KiB, %" PRIu64
+			   " not writable in B, %" PRIu64 " after forwarding stopped, %" PRIu64 " in threads beyond the 8th\n",
+			w->one_failed, w->too_long, w->unwritable, w->after_stop, w->no_lane);
+	if (w->auxv)
+		fprintf(f, "  %s %s\n", w->auxv_same ? "AT_RANDOM:    " : "AT_RANDOM:     NOT FORWARDED:", w->auxv);
+	if (w->mismatch)
+		fprintf(f, "  DIVERGED:      syscalls could not be paired: %s\n", w->mismatch);
+	if (w->stopped)
+		fprintf(f, "  forwarding stopped: %s\n", w->stopped);
+}
+
 void ls_print_summary(FILE *f, const struct ls_side_desc sides[2], const struct ls_summary *s)
 {
 	fprintf(f, "\nSummary after %.2f s:\n", s->elapsed_s);
@@ -243,6 +270,8 @@ void ls_print_summary(FILE *f, const struct ls_side_desc sides[2], const struct 
 				   " blocks could not be compared\n",
 				sides[i].label, s->side[i].overruns);
 	}
+	if (s->fwd)
+		ls_print_fwd_summary(f, s->fwd);
 	if (s->ringbuf_lost || s->bad_batches)
 		fprintf(f, "  LOST:          %" PRIu64 " events dropped (ring buffer full), %" PRIu64
 			   " unreadable publications\n",

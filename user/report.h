@@ -125,6 +125,24 @@ struct ls_side_summary {
 	const char *end_how; /* "exited", "still running", ... */
 };
 
+/* --forward-inputs: what B took from A (plugin/fwd.h), as the summary and JSON show it. */
+struct ls_fwd_summary {
+	const char *problem; /* why nothing could be forwarded, or NULL */
+	uint64_t forwarded, bytes;
+	const char *by_syscall; /* "clock_gettime 226, getrandom 2" ("" when none) */
+	const char *by_syscall_json; /* the same as a JSON object's members: "\"clock_gettime\":226,..." */
+	uint64_t ret_differs; /* not forwarded: return values that differed (plugin API 1 sets no register) */
+	const char *ret_by_syscall, *ret_by_syscall_json;
+	uint64_t one_failed, too_long, unwritable, after_stop, checked;
+	uint64_t no_lane; /* not forwarded: threads beyond the channel's vCPU lanes */
+	uint64_t waits;
+	double wait_ms, max_wait_ms, ns_each; /* B's waits for A; B's cost a forwarded syscall besides waiting */
+	const char *auxv; /* how AT_RANDOM stands: "the same on both sides (-seed 123)" or why not */
+	bool auxv_same;
+	const char *mismatch; /* the syscalls that could not be paired (a divergence), or NULL */
+	const char *stopped; /* vCPUs where forwarding stopped for another reason, or NULL */
+};
+
 struct ls_summary {
 	double elapsed_s;
 	bool started;
@@ -139,6 +157,7 @@ struct ls_summary {
 	struct ls_side_summary side[2];
 	uint64_t ringbuf_lost, bad_batches;
 	const char *late_why; /* what the `late` blocks were left out for */
+	const struct ls_fwd_summary *fwd; /* --forward-inputs, or NULL */
 };
 
 void ls_print_header(FILE *f, const struct ls_side_desc sides[2]);
@@ -152,5 +171,7 @@ void ls_print_live_view(FILE *f, const struct ls_side_desc sides[2], const struc
 const char *ls_si(char *buf, size_t len, double v);
 void ls_print_divergence(FILE *f, const struct ls_side_desc sides[2], const struct ls_divergence *d);
 void ls_print_summary(FILE *f, const struct ls_side_desc sides[2], const struct ls_summary *s);
+/* The --forward-inputs lines of the summary. */
+void ls_print_fwd_summary(FILE *f, const struct ls_fwd_summary *w);
 
 #endif
