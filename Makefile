@@ -31,7 +31,7 @@ ALL_CFLAGS = $(CFLAGS) $(WARN) $(DEPFLAGS) -std=gnu11 -D_GNU_SOURCE $(EXTRA_CFLA
 ALL_LDFLAGS = $(LDFLAGS) $(EXTRA_LDFLAGS)
 
 # Pure logic: no libbpf, no QEMU; unit-tested directly.
-USER_PURE := duration options procmaps qemucmd history report json metrics tlogread align systab syscmp kbtf gatesrv ginputs procmem
+USER_PURE := duration options procmaps qemucmd history report json metrics tlogread align systab syscmp kbtf gatesrv ginputs procmem safeopen wirecheck
 USER_SRCS := $(USER_PURE) elfsym target launch follow lockstep
 PLUGIN_PURE := stream plugin_args tlog syslog gate
 # Guest pcs as symbol+offset (libelf) and guest code as text (Capstone), for
@@ -151,7 +151,7 @@ $(OUTPUT)/user/disasm.o: ALL_CFLAGS += $(CAPSTONE_CFLAGS)
 $(OUTPUT)/tests/test_gsym.o: ALL_CFLAGS += -DLS_GUEST_DIR='"$(abspath $(OUTPUT))/guests"'
 
 # Symbolizes pcs of a running QEMU: tests/gsym_check.sh compares it with QEMU's own log.
-$(GSYM_PROBE): tests/gsym_probe.c $(addprefix $(OUTPUT)/user/,gsym.o disasm.o procmaps.o) | $(OUTPUT)/tests
+$(GSYM_PROBE): tests/gsym_probe.c $(addprefix $(OUTPUT)/user/,gsym.o disasm.o procmaps.o safeopen.o) | $(OUTPUT)/tests
 	$(call msg,LINK,$@)
 	$(Q)$(CC) $(ALL_CFLAGS) -MT $@ $(ALL_LDFLAGS) -Iuser $^ $(LIBELF_LIBS) $(CAPSTONE_LIBS) -o $@
 

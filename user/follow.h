@@ -54,6 +54,7 @@ struct ls_follow_io {
 	uint64_t batch_addr;
 	uint64_t pub_end; /* blocks published so far */
 	const struct ls_tlog *tlog; /* --insn */
+	const struct ls_plugin_info *info; /* what its batch is checked against */
 };
 
 /*
