@@ -241,3 +241,37 @@ clean:
 
 -include $(wildcard $(OUTPUT)/*.d $(OUTPUT)/*/*.d $(OUTPUT)/tests/plugin/*.d)
 -include $(wildcard $(OUTPUT)/guests/*/*.d)
+
+# ---- fuzzing ----
+# libFuzzer targets (clang's -fsanitize=fuzzer, with ASan and UBSan) for
+# every pure reader of what a target's memory holds, and for the plugin's
+# argument parser: each runs FUZZ_TIME seconds from its corpus in
+# tests/fuzz/corpus/NAME (left unchanged: new inputs go to .output/fuzz).
+# A crash leaves its input in .output/fuzz/crash-*: keep it in the corpus.
+FUZZ_OUT := $(OUTPUT)/fuzz
+FUZZ_TIME ?= 20
+FUZZ_FLAGS := -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all -std=gnu11 -D_GNU_SOURCE \
+	-Wall -Wextra -Werror -Ibpf -Iuser -Iplugin
+FUZZ_TARGETS := wire records tlog syslog gate plugin_args
+fuzz_srcs_wire := user/wirecheck.c
+fuzz_srcs_records := user/history.c
+fuzz_srcs_tlog := user/tlogread.c
+fuzz_srcs_syslog := user/syscmp.c user/systab.c
+fuzz_srcs_gate := plugin/gate.c plugin/stream.c
+fuzz_srcs_plugin_args := plugin/plugin_args.c user/duration.c
+FUZZ_BINS := $(addprefix $(FUZZ_OUT)/fuzz_,$(FUZZ_TARGETS))
+
+$(FUZZ_OUT):
+	$(Q)mkdir -p $@
+
+.SECONDEXPANSION:
+$(FUZZ_OUT)/fuzz_%: tests/fuzz/fuzz_%.c $$(fuzz_srcs_$$*) | $(FUZZ_OUT)
+	$(call msg,FUZZ-CC,$@)
+	$(Q)$(CLANG) $(FUZZ_FLAGS) $^ -lpthread -o $@
+
+.PHONY: fuzz fuzz-build
+fuzz-build: $(FUZZ_BINS)
+
+fuzz: deps
+	$(Q)$(MAKE) fuzz-build
+	$(Q)OUTPUT=$(OUTPUT) FUZZ_TIME=$(FUZZ_TIME) bash tests/fuzz/run.sh $(FUZZ_TARGETS)

@@ -67,6 +67,13 @@ static int start(const char *name)
 	return 0;
 }
 
+bool ls_gate_msg_ok(const struct ls_gate_msg *msg, size_t got)
+{
+	return got == sizeof(*msg) && msg->magic == LS_MAGIC && msg->version == LS_WIRE_VERSION &&
+	       msg->state_size == sizeof(struct ls_gate_state) && msg->map_size >= msg->state_size &&
+	       msg->map_size <= (1u << 20);
+}
+
 /* The answer, if it came: 0 mapped, EAGAIN not yet, or an errno. */
 static int finish(struct ls_gate_view *out)
 {
@@ -84,9 +91,7 @@ static int finish(struct ls_gate_view *out)
 		if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS && c->cmsg_len == CMSG_LEN(sizeof(int)))
 			memcpy(&mfd, CMSG_DATA(c), sizeof(int));
 	err = EPROTO;
-	if (mfd >= 0 && got == (ssize_t)sizeof(msg) && !(mh.msg_flags & (MSG_TRUNC | MSG_CTRUNC)) &&
-	    msg.magic == LS_MAGIC && msg.version == LS_WIRE_VERSION && msg.state_size == sizeof(struct ls_gate_state) &&
-	    msg.map_size >= msg.state_size && msg.map_size <= (1u << 20)) {
+	if (mfd >= 0 && !(mh.msg_flags & (MSG_TRUNC | MSG_CTRUNC)) && ls_gate_msg_ok(&msg, (size_t)got)) {
 		/* Read-only: the map is frozen for user space anyway; this plugin never writes it. */
 		void *p = mmap(NULL, msg.map_size, PROT_READ, MAP_SHARED, mfd, 0);
 		if (p != MAP_FAILED) {

@@ -6,6 +6,9 @@
 #ifndef LOCKSTEP_GATE_H
 #define LOCKSTEP_GATE_H
 
+#include <stdbool.h>
+#include <stddef.h>
+
 #include "../bpf/lockstep_wire.h"
 
 /*
@@ -16,5 +19,8 @@
  * cheap when there is nothing to do: call it at every chunk boundary.
  */
 void ls_gate_poll(struct ls_plugin_info *info);
+
+/* Whether the got bytes received are a gate message this plugin can map (pure: fuzzed). */
+bool ls_gate_msg_ok(const struct ls_gate_msg *msg, size_t got);
 
 #endif
