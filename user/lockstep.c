@@ -2337,10 +2337,14 @@ static int run_monitor(struct ls_run *run)
 
 cleanup:
 	ls_http_stop(run->http);
-	if (run->gate_open && o->verbose)
-		fprintf(stderr, "lockstep-bpf: gate: %u connection(s) from A, %u from B, %u refused; %" PRIu64
+	if (run->gate_open && o->verbose) {
+		char who[160];
+		ls_gate_refusals(&run->gate, who, sizeof(who));
+		fprintf(stderr, "lockstep-bpf: gate: %u connection(s) from A, %u from B, %u refused%s%s%s; %" PRIu64
 				" stream permit(s) handed to the plugins\n",
-			run->gate.served[0], run->gate.served[1], run->gate.refused, run->gate_streams);
+			run->gate.served[0], run->gate.served[1], run->gate.refused, who[0] ? " (" : "", who,
+			who[0] ? ")" : "", run->gate_streams);
+	}
 	if (run->gate_open)
 		ls_gate_server_close(&run->gate);
 	if (epfd >= 0)
