@@ -87,12 +87,6 @@ Test(wirecheck, batch_out_of_range)
 	BAD_BATCH(ring_addr, 0x7f2000000001);
 	BAD_BATCH(ring_addr, ~0ull - 4096 + 1);
 	BAD_BATCH(head_addr, 3);
-	BAD_BATCH(sys_addr, 0x7f3000000004);
-	BAD_BATCH(sys_addr, 0xffffffffffff0000ull);
-	BAD_BATCH(sys_next, ~0ull);
-	i.flags = 0;
-	b = good_batch();
-	cr_expect_not_null(ls_batch_problem(&b, &i), "a syscall log where the info says none");
 }
 
 Test(wirecheck, head_seq)
@@ -138,6 +132,31 @@ Test(wirecheck, sys_span)
 	b.sys_next = 10;
 	cr_expect_not_null(ls_sys_span_of(&b, 63, 1u << 20, &s));
 	cr_expect_not_null(ls_sys_span_of(&b, 200, 1u << 20, &s));
+	b.sys_addr = 0x7f3000000004;
+	cr_expect_not_null(ls_sys_span_of(&b, 16, 1u << 20, &s), "misaligned");
+	b.sys_addr = 0xffffffffffff0000ull;
+	cr_expect_not_null(ls_sys_span_of(&b, 16, 1u << 20, &s), "wraps");
+	b.sys_addr = 0;
+	cr_expect_not_null(ls_sys_span_of(&b, 16, 1u << 20, &s), "none");
+	/* a bad log is the log's problem, not the stream's */
+	struct ls_plugin_info i = good_info();
+	b.sys_next = ~0ull;
+	cr_expect_null(ls_batch_problem(&b, &i));
+}
+
+Test(wirecheck, sys_records)
+{
+	struct ls_sys_rec r[4] = { { .seq = 5, .state = 2 }, { .seq = 9, .state = 2 }, { .seq = 9, .state = 1 },
+				   { .seq = 12, .state = 0 } };
+
+	cr_expect_null(ls_sys_recs_problem(r, 4));
+	r[0].seq = 100; /* the oldest replaced by a newer one during the copy */
+	cr_expect_null(ls_sys_recs_problem(r, 4));
+	r[2].seq = 1;
+	cr_expect_not_null(ls_sys_recs_problem(r, 4));
+	r[2].seq = 9;
+	r[1].state = 7;
+	cr_expect_not_null(ls_sys_recs_problem(r, 4));
 }
 
 Test(wirecheck, tlog_used)

@@ -133,6 +133,7 @@ struct ls_run {
 	bool stop;
 	bool diverged;
 	bool config_mismatch;
+	bool corrupt; /* a side's plugin memory failed its checks (wirecheck.h) */
 	bool timed_out;
 	bool self_ended; /* a side ended by itself (not stopped by us) before the comparison finished */
 	unsigned divergences;
@@ -337,10 +338,12 @@ static void discover_streams(struct ls_run *run)
 			if (c->batch_addr || !addrs[v] || c->corrupt)
 				continue;
 			int e = ls_target_batch(run->t[i].pid, &run->t[i].info, addrs[v], &b, &bad);
-			if (e == -EPROTO) { /* a stream the monitor cannot trust: never compared, and said so once */
+			if (e == -EPROTO) { /* a stream the monitor cannot trust: the comparison ends, saying why */
 				c->corrupt = true;
-				notice(run, "error", "%c (pid %d): vCPU %d's stream is corrupt (%s): it is not compared",
+				notice(run, "error", "%c (pid %d): vCPU %d's stream is corrupt in its memory (%s): stopping",
 				       run->t[i].label, (int)run->t[i].pid, v, bad);
+				run->corrupt = true;
+				run->stop = true;
 			}
 			if (e)
 				continue;
@@ -2299,7 +2302,7 @@ static int run_monitor(struct ls_run *run)
 		outcomes_differ = true;
 	if (run->diverged || outcomes_differ)
 		code = LS_EXIT_DIVERGED;
-	else if (run->config_mismatch)
+	else if (run->config_mismatch || run->corrupt)
 		code = LS_EXIT_USAGE;
 	else if (comparison_complete(run))
 		code = LS_EXIT_OK;

@@ -62,6 +62,10 @@ int ls_target_syslog(pid_t pid, const struct ls_batch *b, uint32_t sys_order, ui
 			return e;
 		}
 	}
+	if ((*problem = ls_sys_recs_problem(r, span->n))) {
+		free(r);
+		return -EPROTO;
+	}
 	*recs = r;
 	return 0;
 }

@@ -44,14 +44,7 @@ const char *ls_batch_problem(const struct ls_batch *b, const struct ls_plugin_in
 		return "ring_addr is not a valid address";
 	if ((b->head_addr & 7) || !range_ok(b->head_addr, sizeof(uint64_t)))
 		return "head_addr is not a valid address";
-	if (b->sys_addr) {
-		if (!(i->flags & LS_INFO_SYSCALLS))
-			return "a syscall log where the plugin says it keeps none";
-		if ((b->sys_addr & 7) || !range_ok(b->sys_addr, sizeof(struct ls_sys_rec) << i->sys_order))
-			return "sys_addr is not a valid address";
-		if (b->sys_next > LS_SYS_NEXT_MAX)
-			return "sys_next is out of range";
-	}
+	/* The syscall log's fields are checked where it is read (ls_sys_span_of): a bad one costs that log only. */
 	return 0;
 }
 
@@ -78,6 +71,8 @@ const char *ls_sys_span_of(const struct ls_batch *b, uint32_t sys_order, uint64_
 	if (next > LS_SYS_NEXT_MAX)
 		return "sys_next is out of range";
 	size = 1ull << sys_order;
+	if ((b->sys_addr & 7) || !range_ok(b->sys_addr, sizeof(struct ls_sys_rec) * size))
+		return "sys_addr is not a valid address";
 	n = next < size ? next : size;
 	if (n > max)
 		n = max;
@@ -97,4 +92,18 @@ const char *ls_tlog_used_problem(const struct ls_plugin_info *i, uint64_t used, 
 	if (used < off)
 		return "tlog_used went backwards";
 	return 0;
+}
+
+const char *ls_sys_recs_problem(const struct ls_sys_rec *r, size_t n)
+{
+	size_t inversions = 0;
+
+	for (size_t k = 0; k < n; k++) {
+		if (r[k].state > LS_SYS_OUT_UNREADABLE) /* 0: the slot the writer is filling */
+			return "a record has an unknown state";
+		if (k && r[k].seq < r[k - 1].seq)
+			inversions++;
+	}
+	/* One step back is the writer overwriting the oldest records during the copy; more is garbage. */
+	return inversions > 1 ? "its records are not in block order" : 0;
 }

@@ -24,8 +24,9 @@ const char *ls_info_problem(const struct ls_plugin_info *i);
 /*
  * NULL when the batch (a stream's struct ls_batch) is usable by a monitor
  * whose plugin info is *i, else why not.  Checks what the monitor derives
- * reads from: its orders equal to the info's, the ring and head and syscall
- * log addresses aligned and not wrapping the address space.
+ * reads from: its orders equal to the info's, the ring and head
+ * addresses aligned and not wrapping the address space.  The syscall log's
+ * fields are ls_sys_span_of's: a bad log costs the classification only.
  */
 const char *ls_batch_problem(const struct ls_batch *b, const struct ls_plugin_info *i);
 
@@ -36,8 +37,8 @@ const char *ls_batch_problem(const struct ls_batch *b, const struct ls_plugin_in
 int ls_head_seq_of(const struct ls_batch *b, uint64_t cur, uint64_t *seq);
 
 /*
- * Which records of a syscall log to copy: the most recent of b->sys_next
- * at most, no more than the log holds (2^sys_order) nor max.  The log
+ * Which records of a syscall log to copy (after checking b->sys_addr and
+ * b->sys_next): the most recent of b->sys_next at most, no more than the log holds (2^sys_order) nor max.  The log
  * ring's slots [slot[k], slot[k] + cnt[k]) for k = 0, 1 (the second is
  * the wrap; cnt[1] may be 0) hold log indices first_index..first_index+n-1.
  */
@@ -46,6 +47,13 @@ struct ls_sys_span {
 	uint64_t slot[2], cnt[2];
 };
 const char *ls_sys_span_of(const struct ls_batch *b, uint32_t sys_order, uint64_t max, struct ls_sys_span *s);
+
+/*
+ * NULL when n records copied from a syscall log can be what the plugin
+ * wrote (states it knows, in block order but for the oldest ones a
+ * concurrent writer may have replaced), else why not.
+ */
+const char *ls_sys_recs_problem(const struct ls_sys_rec *r, size_t n);
 
 /* Syscall log indices past this are refused: no guest makes 2^48 syscalls, and index arithmetic stays far from wrapping. */
 #define LS_SYS_NEXT_MAX (1ull << 48)
