@@ -188,6 +188,7 @@ unit: $(UNIT)
 e2e: all
 	$(Q)bash tests/e2e.sh
 	$(Q)bash tests/e2e-explain.sh
+	$(Q)bash tests/e2e-hostile.sh
 
 check: deps
 	$(Q)$(MAKE) all $(UNIT)
@@ -195,6 +196,7 @@ check: deps
 	$(Q)bash tests/gsym_check.sh
 	$(Q)bash tests/e2e.sh
 	$(Q)bash tests/e2e-explain.sh
+	$(Q)bash tests/e2e-hostile.sh
 
 # The monitor, the plugin and the unit tests built with ASan and UBSan (any
 # finding aborts), then the unit and integration tests run on that build.

@@ -16,4 +16,5 @@ echo "sanitize: unit tests (ASan+UBSan, the plugin's parts included)"
 "$OUT/unit-tests" --jobs 2 || exit 1
 echo "sanitize: integration tests (ASan+UBSan monitor, UBSan plugin)"
 OUTPUT=$OUT bash tests/e2e.sh || exit 1
-OUTPUT=$OUT bash tests/e2e-explain.sh
+OUTPUT=$OUT bash tests/e2e-explain.sh || exit 1
+OUTPUT=$OUT bash tests/e2e-hostile.sh
