@@ -840,11 +840,13 @@ static void read_syscalls(struct ls_run *run, int i, int v, struct ls_enrich *e,
 	memset(log, 0, sizeof(*log));
 	if (!(t->info.flags & LS_INFO_SYSCALLS) || !run->sc[i][v].batch_addr)
 		return;
-	if ((err = ls_target_batch(t->pid, &t->info, run->sc[i][v].batch_addr, &b, &bad)) || !b.sys_addr ||
-	    (err = ls_target_syslog(t->pid, &b, t->info.sys_order, 1ull << LS_MAX_SYS_ORDER, &e->recs[i], &span, &bad))) {
-		if (bad)
-			notice(run, "error", "%c (pid %d): vCPU %d's syscall log not used: %s", t->label, (int)t->pid, v,
-			       bad);
+	if ((err = ls_target_batch(t->pid, &t->info, run->sc[i][v].batch_addr, &b, &bad)) == 0 && !b.sys_addr)
+		return; /* this vCPU's log could not be allocated: the plugin said so at its start */
+	if (err || (err = ls_target_syslog(t->pid, &b, t->info.sys_order, 1ull << LS_MAX_SYS_ORDER, &e->recs[i], &span,
+					   &bad))) {
+		notice(run, "error", "%c (pid %d): vCPU %d's syscall log not used: %s", t->label, (int)t->pid, v,
+		       bad ? bad : strerror(-err));
+		log->problem = bad ? bad : "unreadable"; /* the cause is then unknown, and says why */
 		return;
 	}
 	log->enabled = true;

@@ -425,6 +425,13 @@ enum ls_cause ls_syscmp_classify_span(struct ls_syscmp *r, enum ls_arch arch, co
 	r->caveat = caveat;
 	r->cause = LS_CAUSE_UNKNOWN;
 
+	for (int i = 0; i < 2; i++) {
+		if (!log[i].enabled && log[i].problem) {
+			snprintf(r->headline, sizeof(r->headline), "cause unknown: %c's syscall log could not be used (%s)",
+				 'A' + i, log[i].problem);
+			return r->cause;
+		}
+	}
 	if (!log[0].enabled || !log[1].enabled) {
 		snprintf(r->headline, sizeof(r->headline),
 			 "cause unknown: syscalls are not logged %s (system emulation, or the plugin's syscall log is off)",
