@@ -196,6 +196,25 @@ Test(safeopen, regular_symlink_fifo)
 	cr_expect_eq(ls_open_regular(dir), -EINVAL);
 	cr_expect_eq(ls_open_mapped(-1, 0, 0, "", p), -EINVAL);
 	cr_expect_eq(ls_open_mapped(-1, 0, 0, "", l), -ELOOP);
+	/* A directory component swapped for a link: not followed either. */
+	char d2[80], via[96];
+	snprintf(d2, sizeof(d2), "%s/dirlink", dir);
+	snprintf(via, sizeof(via), "%s/file", d2);
+	cr_assert_eq(symlink(dir, d2), 0);
+	fd = ls_open_regular(via);
+	cr_expect_geq(fd, 0, "O_NOFOLLOW alone follows a directory link");
+	if (fd >= 0)
+		close(fd);
+	char root[64];
+	snprintf(root, sizeof(root), "/proc/%d/root", (int)getpid());
+	cr_expect_eq(ls_open_regular_in(root, via), -ELOOP);
+	cr_expect_eq(ls_open_mapped(-1, 0, 0, root, via), -ELOOP);
+	fd = ls_open_regular_in(root, f);
+	cr_expect_geq(fd, 0, "through /proc/PID/root: %d", fd);
+	if (fd >= 0)
+		close(fd);
+	cr_expect_eq(ls_open_regular_in(root, p), -EINVAL);
+	unlink(d2);
 	unlink(f);
 	unlink(l);
 	unlink(p);

@@ -5,15 +5,16 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <linux/openat2.h>
 #include <stdio.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
-int ls_open_regular(const char *path)
+/* Keep fd only if it is a regular file: the fd, or -errno (-EINVAL for anything else). */
+static int regular_only(int fd)
 {
 	struct stat st;
-	/* O_NONBLOCK: a FIFO opens at once (and is then refused) instead of waiting for a writer. */
-	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY);
 
 	if (fd < 0)
 		return -errno;
@@ -26,8 +27,40 @@ int ls_open_regular(const char *path)
 		close(fd);
 		return -EINVAL;
 	}
-	/* Reads of a regular file never block: the flag can stay. */
+	/* Reads of a regular file never block: O_NONBLOCK can stay. */
 	return fd;
+}
+
+/* O_NONBLOCK: a FIFO opens at once (and is then refused) instead of waiting for a writer. */
+#define LS_SAFE_FLAGS (O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY)
+
+int ls_open_regular(const char *path)
+{
+	return regular_only(open(path, LS_SAFE_FLAGS));
+}
+
+int ls_open_regular_in(const char *root_prefix, const char *path)
+{
+	struct open_how how = { .flags = LS_SAFE_FLAGS, .resolve = RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS };
+	int dir, fd, e;
+
+	if (!root_prefix || !root_prefix[0]) /* our own view (tests, a target gone): its last component only */
+		return ls_open_regular(path);
+	/* The root itself is a magic link (/proc/PID/root): opened as the starting point, not resolved through. */
+	dir = open(root_prefix, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (dir < 0)
+		return -errno;
+	while (*path == '/')
+		path++;
+	fd = (int)syscall(SYS_openat2, dir, path, &how, sizeof(how));
+	e = errno;
+	if (fd < 0 && e == ENOSYS) { /* before Linux 5.6: the last component at least */
+		fd = openat(dir, path, LS_SAFE_FLAGS);
+		e = errno;
+	}
+	close(dir);
+	errno = e;
+	return regular_only(fd);
 }
 
 void ls_map_files_path(char *buf, size_t len, pid_t pid, uint64_t start, uint64_t end)
@@ -52,7 +85,7 @@ int ls_open_mapped(pid_t pid, uint64_t start, uint64_t end, const char *root_pre
 			close(fd);
 		}
 	}
-	if (!path || (size_t)snprintf(p, sizeof(p), "%s%s", root_prefix ? root_prefix : "", path) >= sizeof(p))
-		return -ENAMETOOLONG;
-	return ls_open_regular(p);
+	if (!path)
+		return -ENOENT;
+	return ls_open_regular_in(root_prefix, path);
 }

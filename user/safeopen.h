@@ -21,9 +21,18 @@
 int ls_open_regular(const char *path);
 
 /*
+ * The same for path under a target's root_prefix ("/proc/PID/root"),
+ * following no symlink in any component (maps paths have none: the kernel
+ * prints them resolved), so a directory the target's owner swapped for a
+ * link cannot lead root elsewhere: -ELOOP.  With root_prefix "" (our own
+ * view), ls_open_regular.
+ */
+int ls_open_regular_in(const char *root_prefix, const char *path);
+
+/*
  * The file pid maps at [start, end), read-only: /proc/PID/map_files first,
- * else root_prefix + path through ls_open_regular (root_prefix "" or
- * "/proc/PID/root").  The fd, or -errno of the path's open.
+ * else path under root_prefix through ls_open_regular_in.  The fd, or
+ * -errno of the path's open.
  */
 int ls_open_mapped(pid_t pid, uint64_t start, uint64_t end, const char *root_prefix, const char *path);
 
