@@ -254,13 +254,14 @@ FUZZ_OUT := $(OUTPUT)/fuzz
 FUZZ_TIME ?= 20
 FUZZ_FLAGS := -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all -std=gnu11 -D_GNU_SOURCE \
 	-Wall -Wextra -Werror -Ibpf -Iuser -Iplugin
-FUZZ_TARGETS := wire records tlog syslog gate plugin_args
+FUZZ_TARGETS := wire records tlog syslog gate plugin_args ginputs
 fuzz_srcs_wire := user/wirecheck.c
 fuzz_srcs_records := user/history.c
 fuzz_srcs_tlog := user/tlogread.c
 fuzz_srcs_syslog := user/syscmp.c user/systab.c
 fuzz_srcs_gate := plugin/gate.c plugin/stream.c
 fuzz_srcs_plugin_args := plugin/plugin_args.c user/duration.c
+fuzz_srcs_ginputs := user/ginputs.c user/qemucmd.c
 FUZZ_BINS := $(addprefix $(FUZZ_OUT)/fuzz_,$(FUZZ_TARGETS))
 
 $(FUZZ_OUT):
