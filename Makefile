@@ -31,7 +31,7 @@ ALL_CFLAGS = $(CFLAGS) $(WARN) $(DEPFLAGS) -std=gnu11 -D_GNU_SOURCE $(EXTRA_CFLA
 ALL_LDFLAGS = $(LDFLAGS) $(EXTRA_LDFLAGS)
 
 # Pure logic: no libbpf, no QEMU; unit-tested directly.
-USER_PURE := duration options procmaps qemucmd history report json metrics tlogread align systab syscmp kbtf gatesrv ginputs procmem sidelife relay qstart claim fwdsum
+USER_PURE := duration options procmaps qemucmd history report json metrics tlogread align systab syscmp kbtf gatesrv ginputs procmem sidelife relay qstart claim fwdsum safeopen wirecheck
 USER_SRCS := $(USER_PURE) elfsym target launch follow lockstep fwd
 PLUGIN_PURE := stream plugin_args tlog syslog gate quiet_thread fwd
 # Guest pcs as symbol+offset (libelf) and guest code as text (Capstone), for
@@ -156,7 +156,7 @@ $(OUTPUT)/user/disasm.o: ALL_CFLAGS += $(CAPSTONE_CFLAGS)
 $(OUTPUT)/tests/test_gsym.o: ALL_CFLAGS += -DLS_GUEST_DIR='"$(abspath $(OUTPUT))/guests"'
 
 # Symbolizes pcs of a running QEMU: tests/gsym_check.sh compares it with QEMU's own log.
-$(GSYM_PROBE): tests/gsym_probe.c $(addprefix $(OUTPUT)/user/,gsym.o disasm.o procmaps.o) | $(OUTPUT)/tests
+$(GSYM_PROBE): tests/gsym_probe.c $(addprefix $(OUTPUT)/user/,gsym.o disasm.o procmaps.o safeopen.o) | $(OUTPUT)/tests
 	$(call msg,LINK,$@)
 	$(Q)$(CC) $(ALL_CFLAGS) -MT $@ $(ALL_LDFLAGS) -Iuser $^ $(LIBELF_LIBS) $(CAPSTONE_LIBS) -o $@
 
@@ -252,3 +252,38 @@ clean:
 
 -include $(wildcard $(OUTPUT)/*.d $(OUTPUT)/*/*.d $(OUTPUT)/tests/plugin/*.d)
 -include $(wildcard $(OUTPUT)/guests/*/*.d)
+
+# ---- fuzzing ----
+# libFuzzer targets (clang's -fsanitize=fuzzer, with ASan and UBSan) for
+# every pure reader of what a target's memory holds, and for the plugin's
+# argument parser: each runs FUZZ_TIME seconds from its corpus in
+# tests/fuzz/corpus/NAME (left unchanged: new inputs go to .output/fuzz).
+# A crash leaves its input in .output/fuzz/crash-*: keep it in the corpus.
+FUZZ_OUT := $(OUTPUT)/fuzz
+FUZZ_TIME ?= 20
+FUZZ_FLAGS := -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all -std=gnu11 -D_GNU_SOURCE \
+	-Wall -Wextra -Werror -Ibpf -Iuser -Iplugin
+FUZZ_TARGETS := wire records tlog syslog gate plugin_args ginputs
+fuzz_srcs_wire := user/wirecheck.c
+fuzz_srcs_records := user/history.c
+fuzz_srcs_tlog := user/tlogread.c
+fuzz_srcs_syslog := user/syscmp.c user/systab.c
+fuzz_srcs_gate := plugin/gate.c plugin/stream.c
+fuzz_srcs_plugin_args := plugin/plugin_args.c user/duration.c
+fuzz_srcs_ginputs := user/ginputs.c user/qemucmd.c
+FUZZ_BINS := $(addprefix $(FUZZ_OUT)/fuzz_,$(FUZZ_TARGETS))
+
+$(FUZZ_OUT):
+	$(Q)mkdir -p $@
+
+.SECONDEXPANSION:
+$(FUZZ_OUT)/fuzz_%: tests/fuzz/fuzz_%.c $$(fuzz_srcs_$$*) | $(FUZZ_OUT)
+	$(call msg,FUZZ-CC,$@)
+	$(Q)$(CLANG) $(FUZZ_FLAGS) $^ -lpthread -o $@
+
+.PHONY: fuzz fuzz-build
+fuzz-build: $(FUZZ_BINS)
+
+fuzz: deps
+	$(Q)$(MAKE) fuzz-build
+	$(Q)OUTPUT=$(OUTPUT) FUZZ_TIME=$(FUZZ_TIME) bash tests/fuzz/run.sh $(FUZZ_TARGETS)

@@ -34,6 +34,18 @@
 #define LS_HISTORY 16 /* blocks of history shown before a divergence */
 
 /*
+ * What the plugin accepts (plugin_args.c) and so all the monitor believes
+ * when it reads a plugin's memory: anything beyond is refused as corrupt.
+ */
+#define LS_MIN_BATCH_ORDER 8
+#define LS_MAX_BATCH_ORDER 16 /* LS_MIN_RING_CHUNKS chunks must fit the largest ring */
+#define LS_MAX_RING_ORDER 21 /* 16 MiB a vCPU */
+#define LS_MIN_TLOG_BYTES (64ull << 10)
+#define LS_MAX_TLOG_BYTES (16ull << 30)
+#define LS_MIN_SYS_ORDER 4
+#define LS_MAX_SYS_ORDER 20
+
+/*
  * One executed translation block, as the plugin appends it to its ring: one
  * 64-bit word, pc in the low 48 bits and the block's instruction count in
  * the top 16 (TCG caps blocks at 512 instructions).  The block sequence

@@ -33,6 +33,7 @@ int ls_gate_fwd_err;
 static int busy; /* one thread at a time; the others go on */
 static int conn = -1; /* while LS_GATE_CONNECTING */
 static uint64_t conn_deadline;
+static uint64_t retry_until; /* while the monitor's backlog is full: when to give up (0: not retrying) */
 
 /*
  * Move gate_state from `from` to `to` unless the monitor wrote a new offer
@@ -66,13 +67,23 @@ static int start(const char *name)
 		return errno;
 	/* A full backlog is EAGAIN, not a wait: the vCPU thread must never block here. */
 	if (connect(conn, (struct sockaddr *)&sa, (socklen_t)(offsetof(struct sockaddr_un, sun_path) + 1 + n)) &&
-	    errno != EINPROGRESS)
-		return errno;
+	    errno != EINPROGRESS) {
+		int e = errno;
+		close(conn);
+		conn = -1;
+		return e;
+	}
 	conn_deadline = ls_mono_ns() + LS_GATE_ANSWER_NS;
 	return 0;
 }
 
-/* The answer, if it came: 0 mapped, EAGAIN not yet, or an errno. */
+bool ls_gate_msg_ok(const struct ls_gate_msg *msg, size_t got)
+{
+	return got == sizeof(*msg) && msg->magic == LS_MAGIC && msg->version == LS_WIRE_VERSION &&
+	       msg->state_size == sizeof(struct ls_gate_state) && msg->map_size >= msg->state_size &&
+	       msg->map_size <= (1u << 20);
+}
+
 /* The forwarding channel that came with the answer: mapped and checked, or an errno. */
 static int map_forward(int fd, void **out)
 {
@@ -113,9 +124,7 @@ static int finish(struct ls_gate_view *out)
 		    (c->cmsg_len == CMSG_LEN(sizeof(int)) || c->cmsg_len == CMSG_LEN(2 * sizeof(int))))
 			memcpy(fds, CMSG_DATA(c), c->cmsg_len - CMSG_LEN(0));
 	err = EPROTO;
-	if (fds[0] >= 0 && got == (ssize_t)sizeof(msg) && !(mh.msg_flags & (MSG_TRUNC | MSG_CTRUNC)) &&
-	    msg.magic == LS_MAGIC && msg.version == LS_WIRE_VERSION && msg.state_size == sizeof(struct ls_gate_state) &&
-	    msg.map_size >= msg.state_size && msg.map_size <= (1u << 20)) {
+	if (fds[0] >= 0 && !(mh.msg_flags & (MSG_TRUNC | MSG_CTRUNC)) && ls_gate_msg_ok(&msg, (size_t)got)) {
 		/* Read-only: the map is frozen for user space anyway; this plugin never writes it. */
 		void *p = mmap(NULL, msg.map_size, PROT_READ, MAP_SHARED, fds[0], 0);
 		if (p != MAP_FAILED) {
@@ -160,10 +169,28 @@ void ls_gate_poll(struct ls_plugin_info *info)
 		conn = -1;
 		memcpy(name, (const void *)info->gate_name, sizeof(name));
 		name[sizeof(name) - 1] = 0;
-		if ((err = start(name)) != 0)
+		err = start(name);
+		/*
+		 * A full backlog: anyone can connect to an abstract socket, and a
+		 * flood of strangers fills it although the monitor turns each away
+		 * at once.  Try again at the next chunk boundaries, for as long as
+		 * an answer may take, before giving the gate up.
+		 */
+		if (err == EAGAIN) {
+			uint64_t now = ls_mono_ns();
+			if (!retry_until)
+				retry_until = now + LS_GATE_ANSWER_NS;
+			else if (now >= retry_until) {
+				retry_until = 0;
+				fail(info, LS_GATE_OFFERED, EAGAIN);
+			}
+		} else if (err) {
 			fail(info, LS_GATE_OFFERED, err);
-		else
+		} else {
 			move(info, LS_GATE_OFFERED, LS_GATE_CONNECTING);
+		}
+		if (err != EAGAIN)
+			retry_until = 0;
 	} else if (st == LS_GATE_CONNECTING && conn >= 0) {
 		err = finish(&v);
 		if (!err) {

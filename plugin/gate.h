@@ -6,6 +6,9 @@
 #ifndef LOCKSTEP_GATE_H
 #define LOCKSTEP_GATE_H
 
+#include <stdbool.h>
+#include <stddef.h>
+
 #include "../bpf/lockstep_wire.h"
 
 /*
@@ -25,5 +28,7 @@ void ls_gate_poll(struct ls_plugin_info *info);
  */
 extern void *ls_gate_fwd_map;
 extern int ls_gate_fwd_err;
+/* Whether the got bytes received are a gate message this plugin can map (pure: fuzzed). */
+bool ls_gate_msg_ok(const struct ls_gate_msg *msg, size_t got);
 
 #endif

@@ -10,18 +10,13 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "../bpf/lockstep_wire.h" /* the limits, which the monitor enforces too */
+
 #define LS_DEFAULT_BATCH_ORDER 16 /* 65536 blocks a chunk: one uprobe hit each */
 #define LS_DEFAULT_RING_ORDER 21 /* 2M records = 16 MiB a vCPU, touched lazily */
-#define LS_MIN_BATCH_ORDER 8
-#define LS_MAX_BATCH_ORDER 16 /* LS_MIN_RING_CHUNKS chunks must fit the largest ring */
-#define LS_MAX_RING_ORDER 21 /* 16 MiB a vCPU */
 #define LS_DEFAULT_FLUSH_MS 50
 #define LS_DEFAULT_TLOG_BYTES (64ull << 20) /* translation log, touched lazily */
-#define LS_MIN_TLOG_BYTES (64ull << 10)
-#define LS_MAX_TLOG_BYTES (16ull << 30)
 #define LS_DEFAULT_SYS_ORDER 16 /* 65536 syscall records = 8 MiB a vCPU, touched lazily */
-#define LS_MIN_SYS_ORDER 4
-#define LS_MAX_SYS_ORDER 20
 
 #define LS_PLUGIN_ARGS_USAGE \
 	"batch=BLOCKS (power of two, 256..65536, default 65536),ring=RECORDS (power of two, " \

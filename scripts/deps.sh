@@ -3,7 +3,8 @@
 # run its demo (xz-utils, gzip, coreutils and python3 are also the real-program corpus, tests/e2e-real.sh).  Idempotent: silent when everything is already there.
 set -euo pipefail
 PKGS=(make gcc clang llvm pkg-config libbpf-dev bpftool libelf-dev zlib1g-dev libcriterion-dev libcapstone-dev
-	qemu-user binutils python3 procps xz-utils gzip coreutils time curl bsdutils valgrind gcc-aarch64-linux-gnu libc6-dev-arm64-cross)
+	qemu-user binutils python3 procps xz-utils gzip coreutils time curl bsdutils valgrind gcc-aarch64-linux-gnu
+	libc6-dev-arm64-cross libclang-rt-14-dev)
 
 missing=()
 for p in "${PKGS[@]}"; do

@@ -359,11 +359,11 @@ start_qemu k2 "" "$G/intloop" 2000000000; B=$qpid
 "$MON" -q --pid "$A" --pid "$B" >"$TMP/k.mon" 2>&1 &
 m=$!
 sleep 1.5
-probes_during=$(bpftool perf list 2>/dev/null | grep -cE "uprobe +filename /proc/($A|$B)/root")
+probes_during=$(bpftool perf list 2>/dev/null | grep -cE "uprobe +filename /proc/($A|$B)/(root|map_files)/")
 kill -9 "$m"
 wait "$m" 2>/dev/null
 sleep 0.5
-probes_after=$(bpftool perf list 2>/dev/null | grep -cE "uprobe +filename /proc/($A|$B)/root")
+probes_after=$(bpftool perf list 2>/dev/null | grep -cE "uprobe +filename /proc/($A|$B)/(root|map_files)/")
 alive "$A" && alive "$B" && both_alive=1 || both_alive=0
 wait "$A"; ra=$?
 wait "$B"; rb=$?

@@ -12,6 +12,9 @@
 #include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/un.h>
+#include <sys/wait.h>
+#include <signal.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "gate.h"
@@ -281,4 +284,69 @@ Test(gate, a_forwarding_channel_of_another_size_is_refused_but_the_gate_works)
 	cr_assert_eq(info.gate_state, LS_GATE_MAPPED);
 	cr_assert_null(ls_gate_fwd_map);
 	cr_assert_eq(ls_gate_fwd_err, EMSGSIZE);
+}
+
+/*
+ * A stranger floods the abstract socket (anyone can connect to one: its
+ * name is in /proc/net/unix) and keeps its backlog full.  The plugin must
+ * still get the gate: it tries again at later chunk boundaries instead of
+ * giving up at the first full backlog, and the server turns the flood away
+ * a burst at a time, counted by uid.
+ */
+Test(gate, a_flood_of_strangers_does_not_keep_the_plugin_out)
+{
+	const pid_t pids[2] = { getpid(), 999999 };
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	size_t n = strlen(srv.name);
+	int ready[2];
+
+	memcpy(sa.sun_path + 1, srv.name, n);
+	cr_assert_eq(pipe(ready), 0);
+	pid_t child = fork();
+	cr_assert_geq(child, 0);
+	if (child == 0) {
+		/* Fill the backlog, tell the parent, then keep it full for 10 s at most. */
+		int full = 0;
+		for (int i = 0; i < 2000000; i++) {
+			int c = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+			if (c < 0)
+				_exit(2);
+			int r = connect(c, (struct sockaddr *)&sa, (socklen_t)(offsetof(struct sockaddr_un, sun_path) + 1 + n));
+			int e = errno;
+			close(c);
+			if (r && e == EAGAIN && !full) {
+				full = 1;
+				if (write(ready[1], "x", 1) != 1)
+					_exit(3);
+			}
+			if (full && i % 1024 == 0) {
+				struct timespec ts;
+				clock_gettime(CLOCK_MONOTONIC, &ts);
+				static time_t t0;
+				if (!t0)
+					t0 = ts.tv_sec;
+				if (ts.tv_sec - t0 > 10)
+					break;
+			}
+		}
+		_exit(0);
+	}
+	char x;
+	cr_assert_eq(read(ready[0], &x, 1), 1, "the flood never filled the backlog");
+	cr_assert_eq(ls_gate_offer(&srv, getpid(), (uint64_t)(uintptr_t)&info), 0);
+	ls_gate_poll(&info); /* the backlog is full now */
+	cr_expect_neq(info.gate_state, LS_GATE_FAILED, "gave up at the first full backlog (errno %d)", info.gate_errno);
+	handshake(&srv, pids);
+	kill(child, SIGKILL);
+	waitpid(child, NULL, 0);
+	cr_assert_eq(info.gate_state, LS_GATE_MAPPED, "errno %d", info.gate_errno);
+	cr_assert_eq(srv.served[0], 1);
+	cr_assert_gt(srv.refused, 0);
+	char who[160];
+	ls_gate_refusals(&srv, who, sizeof(who));
+	char want[64];
+	snprintf(want, sizeof(want), "from uid %d", (int)getuid());
+	cr_assert_not_null(strstr(who, want), "%s", who);
+	close(ready[0]);
+	close(ready[1]);
 }

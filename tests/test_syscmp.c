@@ -951,3 +951,14 @@ Test(syscmp, interleaving_is_said_when_the_logs_cannot_be_judged)
 				     "synchronisation code (pthread_cond_signal+0x16)"),
 		  "%s", r.coverage);
 }
+
+/* A log the monitor could not trust (a corrupt target) leaves the cause unknown and says why, not "not logged". */
+Test(syscmp, a_log_that_could_not_be_used_is_named)
+{
+	struct ls_sys_rec rec = { .seq = 1, .num = 39, .state = LS_SYS_RETURNED };
+	struct ls_sys_log log[2] = { { .problem = "sys_next is out of range" }, { .recs = &rec, .n = 1, .enabled = true } };
+	struct ls_syscmp r;
+
+	cr_assert_eq(ls_syscmp_classify(&r, LS_ARCH_X86_64, log, 10), LS_CAUSE_UNKNOWN);
+	cr_assert_str_eq(r.headline, "cause unknown: A's syscall log could not be used (sys_next is out of range)");
+}

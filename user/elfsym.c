@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* elfsym.c - ELF symbol and segment lookup with libelf. */
 #include "elfsym.h"
+#include "safeopen.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -37,16 +38,24 @@ static int find_sym(Elf *e, const char *name, GElf_Sym *out)
 
 int ls_elf_symbol_offset(const char *path, const char *name, uint64_t *file_off, uint64_t *size)
 {
-	int fd, rc = -ENOENT;
+	int fd = ls_open_regular(path), rc;
+
+	if (fd < 0)
+		return fd;
+	rc = ls_elf_symbol_offset_fd(fd, name, file_off, size);
+	close(fd);
+	return rc;
+}
+
+int ls_elf_symbol_offset_fd(int fd, const char *name, uint64_t *file_off, uint64_t *size)
+{
+	int rc = -ENOENT;
 	Elf *e = NULL;
 	GElf_Sym sym;
 	size_t nph;
 
 	if (elf_version(EV_CURRENT) == EV_NONE)
 		return -EINVAL;
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
 	e = elf_begin(fd, ELF_C_READ, NULL);
 	if (!e || elf_kind(e) != ELF_K_ELF) {
 		rc = -ENOEXEC;
@@ -72,6 +81,5 @@ int ls_elf_symbol_offset(const char *path, const char *name, uint64_t *file_off,
 cleanup:
 	if (e)
 		elf_end(e);
-	close(fd);
 	return rc;
 }

@@ -11,4 +11,7 @@
  */
 int ls_elf_symbol_offset(const char *path, const char *name, uint64_t *file_off, uint64_t *size);
 
+/* The same in the open file fd (not closed); a path a target controls is opened with safeopen.h first. */
+int ls_elf_symbol_offset_fd(int fd, const char *name, uint64_t *file_off, uint64_t *size);
+
 #endif

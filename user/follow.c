@@ -109,9 +109,10 @@ int64_t ls_follow_pull(struct ls_follow *f, const struct ls_follow_io io[2], uin
 			continue;
 		if (to - from > max_blocks)
 			to = from + max_blocks;
-		if ((e = ls_target_read(io[i].pid, io[i].batch_addr, &b, sizeof(b))) ||
+		const char *bad;
+		if ((e = ls_target_batch(io[i].pid, io[i].info, io[i].batch_addr, &b, &bad)) ||
 		    (e = ls_target_head_seq(io[i].pid, &b, &h1))) {
-			f->problem = "a QEMU's memory could not be read (did it exit?)";
+			f->problem = e == -EPROTO ? "a QEMU's batch is corrupt" : "a QEMU's memory could not be read (did it exit?)";
 			return e;
 		}
 		uint64_t ring_len = 1ull << b.ring_order;
@@ -125,7 +126,7 @@ int64_t ls_follow_pull(struct ls_follow *f, const struct ls_follow_io io[2], uin
 			return -ENOMEM;
 		}
 		if ((e = ls_target_ring_read(io[i].pid, &b, from, to - from, dst)) ||
-		    (e = ls_target_read(io[i].pid, io[i].batch_addr, &b, sizeof(b))) ||
+		    (e = ls_target_batch(io[i].pid, io[i].info, io[i].batch_addr, &b, &bad)) ||
 		    (e = ls_target_head_seq(io[i].pid, &b, &h2))) {
 			f->rec[i].n -= to - from; /* not copied: what was copied stays exact */
 			f->problem = "a QEMU's ring could not be read (did it exit?)";

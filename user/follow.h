@@ -55,6 +55,7 @@ struct ls_follow_io {
 	uint64_t pub_end; /* blocks published so far */
 	bool final; /* pub_end is its last block (final chunk published, or the QEMU is gone) */
 	const struct ls_tlog *tlog; /* --insn */
+	const struct ls_plugin_info *info; /* what its batch is checked against */
 };
 
 /*

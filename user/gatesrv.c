@@ -39,7 +39,7 @@ int ls_gate_server_open(struct ls_gate_server *g, int state_fd, uint64_t map_siz
 	memcpy(sa.sun_path + 1, g->name, n);
 	fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (fd < 0 || bind(fd, (struct sockaddr *)&sa, (socklen_t)(offsetof(struct sockaddr_un, sun_path) + 1 + n)) ||
-	    listen(fd, 16)) {
+	    listen(fd, SOMAXCONN)) { /* deep: strangers' connects must not fill it before the plugins' */
 		e = -errno;
 		if (fd >= 0)
 			close(fd);
@@ -79,13 +79,57 @@ int ls_gate_offer(const struct ls_gate_server *g, pid_t pid, uint64_t info_addr)
 	return ls_target_write(pid, info_addr + offsetof(struct ls_plugin_info, gate_state), &offered, sizeof(offered));
 }
 
+/* Who was turned away, for the monitor's -v: the uids that refused the most. */
+static void note_refused(struct ls_gate_server *g, uid_t uid)
+{
+	struct ls_gate_refusal *r = g->refused_by, *least = r;
+
+	for (int k = 0; k < LS_GATE_UIDS; k++) {
+		if (r[k].count && r[k].uid == uid) {
+			r[k].count++;
+			return;
+		}
+		if (r[k].count < least->count)
+			least = &r[k];
+	}
+	if (least->count) { /* a table of the heaviest: the lightest entry makes way */
+		g->refused_other += least->count;
+	}
+	*least = (struct ls_gate_refusal){ uid, 1 };
+}
+
+size_t ls_gate_refusals(const struct ls_gate_server *g, char *buf, size_t len)
+{
+	size_t w = 0;
+
+	if (len)
+		buf[0] = 0;
+	for (int k = 0; k < LS_GATE_UIDS; k++) {
+		if (!g->refused_by[k].count)
+			continue;
+		int n = snprintf(buf + w, len > w ? len - w : 0, "%s%u from uid %d", w ? ", " : "",
+				 g->refused_by[k].count, (int)g->refused_by[k].uid);
+		w += n > 0 ? (size_t)n : 0;
+	}
+	if (g->refused_other) {
+		int n = snprintf(buf + w, len > w ? len - w : 0, "%s%u from other uids", w ? ", " : "", g->refused_other);
+		w += n > 0 ? (size_t)n : 0;
+	}
+	return w;
+}
+
 int ls_gate_serve(struct ls_gate_server *g, const pid_t pids[2])
 {
 	int served = 0;
 
 	if (g->listen_fd < 0)
 		return 0;
-	for (;;) {
+	/*
+	 * At most LS_GATE_ACCEPT_BURST a call: a flood of connects (anyone can
+	 * reach an abstract socket) must not hold the event loop; the socket
+	 * stays readable and the next wake takes the rest.
+	 */
+	for (unsigned burst = 0; burst < LS_GATE_ACCEPT_BURST; burst++) {
 		int c = accept4(g->listen_fd, NULL, NULL, SOCK_CLOEXEC);
 		if (c < 0) {
 			if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR || errno == ECONNABORTED)
@@ -102,6 +146,7 @@ int ls_gate_serve(struct ls_gate_server *g, const pid_t pids[2])
 			side = -1;
 		if (side < 0) {
 			g->refused++;
+			note_refused(g, len == sizeof(cred) ? cred.uid : (uid_t)-1);
 			close(c);
 			continue;
 		}
@@ -123,6 +168,7 @@ int ls_gate_serve(struct ls_gate_server *g, const pid_t pids[2])
 		}
 		close(c);
 	}
+	return served;
 }
 
 int ls_gate_state(pid_t pid, uint64_t info_addr, uint32_t *state, int32_t *err)

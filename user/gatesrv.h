@@ -16,6 +16,9 @@
 
 #include "lockstep_wire.h"
 
+#define LS_GATE_UIDS 4 /* refusals counted by uid for these many uids */
+#define LS_GATE_ACCEPT_BURST 256 /* connections answered in one ls_gate_serve call at most */
+
 struct ls_gate_server {
 	int listen_fd; /* -1 when closed */
 	int state_fd; /* mmapable, frozen for user space: what the plugins map (read-only) */
@@ -23,6 +26,11 @@ struct ls_gate_server {
 	char name[sizeof(((struct ls_plugin_info *)0)->gate_name)];
 	struct ls_gate_msg msg;
 	unsigned served[2], refused; /* each side is served once: a second connection from it is refused */
+	struct ls_gate_refusal {
+		uid_t uid;
+		unsigned count;
+	} refused_by[LS_GATE_UIDS]; /* the refused, by uid (the heaviest kept) */
+	unsigned refused_other;
 };
 
 /*
@@ -50,10 +58,17 @@ int ls_gate_offer(const struct ls_gate_server *g, pid_t pid, uint64_t info_addr)
 /*
  * Answer every pending connection: the first from process pids[i] gets the
  * state (served[i]++); anyone else, and any later one from that process, is
- * turned away (refused++).  Returns how many were served, or -errno when
- * the socket broke (the caller stops serving it); never blocks.
+ * turned away (refused++) at once, whoever they are; at most
+ * LS_GATE_ACCEPT_BURST a call.  Returns how many were served, or -errno
+ * when the socket broke (the caller stops serving it); never blocks.
  */
 int ls_gate_serve(struct ls_gate_server *g, const pid_t pids[2]);
+
+/*
+ * "N from uid U, ..." for the refused connections (who flooded the gate);
+ * the length, like snprintf.
+ */
+size_t ls_gate_refusals(const struct ls_gate_server *g, char *buf, size_t len);
 
 /* Read the plugin's gate_state and gate_errno.  0 or -errno. */
 int ls_gate_state(pid_t pid, uint64_t info_addr, uint32_t *state, int32_t *err);

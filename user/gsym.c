@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "procmaps.h"
+#include "safeopen.h"
 
 #define HOST_PAGE 4096ull
 
@@ -227,40 +228,30 @@ static const struct gsym_map *find_map(const struct ls_gsym *g, uint64_t host)
 
 /* ---- ELF parsing ---- */
 
+/*
+ * The guest's files are named by the target (its maps, its root): reached
+ * through map_files, or by path only as a regular file, never following a
+ * final symlink or waiting on a FIFO (safeopen.h).
+ */
 static int open_mapped(struct ls_gsym *g, const struct gsym_map *m, char *err, size_t errlen)
 {
-	char path[4096 + 64], mf[96];
 	struct stat st;
-	int fd, e;
+	int fd;
 
-	if ((size_t)snprintf(path, sizeof(path), "%s%s", g->root, m->path) >= sizeof(path)) {
-		snprintf(err, errlen, "path too long");
-		return -1;
-	}
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	e = errno;
-	if (fd >= 0 && (!m->inode || (fstat(fd, &st) == 0 && st.st_ino == m->inode)))
-		return fd;
-	/* Missing, or another file now (rebuilt, deleted): the mapping itself, if reachable. */
-	if (g->pid > 0) {
-		snprintf(mf, sizeof(mf), "/proc/%d/map_files/%llx-%llx", g->pid, (unsigned long long)m->start,
-			 (unsigned long long)m->end);
-		int fd2 = open(mf, O_RDONLY | O_CLOEXEC);
-		if (fd2 >= 0) {
-			if (fd >= 0)
-				close(fd);
-			return fd2;
-		}
-	}
-	if (fd >= 0) /* another inode, but maybe an overlay: the best there is */
+	fd = ls_open_mapped(g->pid, m->start, m->end, g->root, m->path);
+	if (fd >= 0)
 		return fd;
 	/* The process has exited (its /proc/PID/root is gone): the same file from here, if the inode says so. */
-	if (g->root[0] && m->inode && (fd = open(m->path, O_RDONLY | O_CLOEXEC)) >= 0) {
-		if (fstat(fd, &st) == 0 && st.st_ino == m->inode)
-			return fd;
-		close(fd);
+	if (g->root[0] && m->inode) {
+		int fd2 = ls_open_regular(m->path);
+		if (fd2 >= 0) {
+			if (fstat(fd2, &st) == 0 && st.st_ino == m->inode)
+				return fd2;
+			close(fd2);
+		}
 	}
-	snprintf(err, errlen, "cannot open: %s", strerror(e));
+	snprintf(err, errlen, "cannot open: %s", fd == -ELOOP ? "a symlink (not followed)" :
+			      fd == -EINVAL ? "not a regular file" : strerror(-fd));
 	return -1;
 }
 

@@ -71,6 +71,7 @@ struct ls_stream_ctl {
 	 */
 	bool pre_final;
 	uint64_t pre_end;
+	bool corrupt; /* its batch failed ls_batch_problem: ignored */
 };
 
 /*
@@ -149,6 +150,7 @@ struct ls_run {
 	bool stop;
 	bool diverged;
 	bool config_mismatch;
+	bool corrupt; /* a side's plugin memory failed its checks (wirecheck.h) */
 	bool timed_out;
 	bool self_ended; /* a side ended by itself (not stopped by us) before the comparison finished */
 	unsigned divergences;
@@ -165,6 +167,7 @@ struct ls_run {
 	/* user-space comparison: after a divergence, or every vCPU with --insn */
 	struct ls_follow fol[LS_MAX_VCPUS];
 	struct ls_tlog tlog[2]; /* each side's translation log, as far as read */
+	bool tlog_bad[2]; /* its tlog_used was impossible: reading stopped */
 	uint64_t tlog_off[2];
 	bool fol_skip[LS_MAX_VCPUS]; /* the follower's first region was already reported by the kernel path */
 	bool fol_pending[LS_MAX_VCPUS]; /* a region's report waits for its blocks after the divergence */
@@ -300,15 +303,18 @@ static int check_kernel(void)
  * Copy records [lo, hi) of one side out of its ring.  Records the writer may
  * have recycled while we copied are cut off, not shown stale.
  */
-static int copy_records(pid_t pid, uint64_t batch_addr, uint64_t lo, uint64_t hi, struct ls_side_records *out,
-			uint64_t **buf, const char **problem)
+static int copy_records(const struct ls_target *t, uint64_t batch_addr, uint64_t lo, uint64_t hi,
+			struct ls_side_records *out, uint64_t **buf, const char **problem)
 {
+	pid_t pid = t->pid;
 	struct ls_batch b;
 	uint64_t h1, h2;
 	int e;
 
-	if ((e = ls_target_read(pid, batch_addr, &b, sizeof(b))) || (e = ls_target_head_seq(pid, &b, &h1))) {
-		*problem = "the process's memory could not be read (did it exit?)";
+	if ((e = ls_target_batch(pid, &t->info, batch_addr, &b, problem)))
+		return e;
+	if ((e = ls_target_head_seq(pid, &b, &h1))) {
+		*problem = "its ring's head pointer is unreadable or outside the ring";
 		return e;
 	}
 	uint64_t ring_len = 1ull << b.ring_order;
@@ -329,8 +335,8 @@ static int copy_records(pid_t pid, uint64_t batch_addr, uint64_t lo, uint64_t hi
 		*problem = "the process's ring could not be read";
 		return e;
 	}
-	if ((e = ls_target_read(pid, batch_addr, &b, sizeof(b))) || (e = ls_target_head_seq(pid, &b, &h2))) {
-		*problem = "the process's memory could not be read after the copy (did it exit?)";
+	if ((e = ls_target_batch(pid, &t->info, batch_addr, &b, problem)) || (e = ls_target_head_seq(pid, &b, &h2))) {
+		*problem = "the process's memory could not be read after the copy (did it exit, or corrupt its batch?)";
 		return e;
 	}
 	uint64_t valid_lo = h2 > ring_len ? h2 - ring_len : 0;
@@ -360,7 +366,18 @@ static void discover_streams(struct ls_run *run)
 		for (int v = 0; v < LS_MAX_VCPUS; v++) {
 			struct ls_stream_ctl *c = &run->sc[i][v];
 			struct ls_batch b;
-			if (c->batch_addr || !addrs[v] || ls_target_read(run->t[i].pid, addrs[v], &b, sizeof(b)))
+			const char *bad = NULL;
+			if (c->batch_addr || !addrs[v] || c->corrupt)
+				continue;
+			int e = ls_target_batch(run->t[i].pid, &run->t[i].info, addrs[v], &b, &bad);
+			if (e == -EPROTO) { /* a stream the monitor cannot trust: the comparison ends, saying why */
+				c->corrupt = true;
+				notice(run, "error", "%c (pid %d): vCPU %d's stream is corrupt in its memory (%s): stopping",
+				       run->t[i].label, (int)run->t[i].pid, v, bad);
+				run->corrupt = true;
+				run->stop = true;
+			}
+			if (e)
 				continue;
 			c->batch_addr = addrs[v];
 			/* Its last publication's chunk, or the one after it if that one was full. */
@@ -720,10 +737,18 @@ static void tlog_pull(struct ls_run *run, int i)
 	uint64_t used, off = run->tlog_off[i];
 	static uint8_t buf[1 << 20];
 
-	if (run->ended[i] ||
+	if (run->ended[i] || run->tlog_bad[i] ||
 	    ls_target_read(t->pid, t->info_addr + __builtin_offsetof(struct ls_plugin_info, tlog_used), &used,
 			   sizeof(used)))
 		return;
+	const char *bad = ls_tlog_used_problem(&t->info, used, off);
+	if (bad) {
+		if (!run->tlog_bad[i])
+			notice(run, "error", "%c (pid %d): its translation log is corrupt (%s): no more of it is read",
+			       t->label, (int)t->pid, bad);
+		run->tlog_bad[i] = true;
+		return;
+	}
 	while (off < used) {
 		size_t n = used - off < sizeof(buf) ? used - off : sizeof(buf);
 		if (ls_target_read(t->pid, t->info.tlog_addr + off, buf, n) || ls_tlog_feed(&run->tlog[i], buf, n) < 0)
@@ -804,7 +829,8 @@ static void freeze(struct ls_run *run, int v, const struct ls_divergence *d)
 	/* Where each stopped: the divergent vCPU's write position, which the report can compare with the divergence. */
 	for (int i = 0; i < 2; i++) {
 		struct ls_batch b;
-		if (run->sc[i][v].batch_addr && !ls_target_read(run->t[i].pid, run->sc[i][v].batch_addr, &b, sizeof(b)) &&
+		const char *bad;
+		if (run->sc[i][v].batch_addr && !ls_target_batch(run->t[i].pid, &run->t[i].info, run->sc[i][v].batch_addr, &b, &bad) &&
 		    !ls_target_head_seq(run->t[i].pid, &b, &at[i]))
 			known[i] = true;
 	}
@@ -945,9 +971,15 @@ static struct ls_gsym *load_gsym(struct ls_run *run, int i)
 	char path[64], root[64];
 	struct ls_gsym *g = NULL;
 
-	/* guest_base is set at the first translation, after we first read the info. */
-	if (ls_target_read(t->pid, t->info_addr, &info, sizeof(info)) == 0)
-		t->info = info;
+	/*
+	 * guest_base is set at the first translation, after we first read the
+	 * info: take it alone (the rest was checked at the attach, and the
+	 * target may have changed it since).
+	 */
+	if (ls_target_read(t->pid, t->info_addr, &info, sizeof(info)) == 0) {
+		t->info.guest_base = info.guest_base;
+		t->info.flags = (t->info.flags & ~LS_INFO_GUEST_BASE) | (info.flags & LS_INFO_GUEST_BASE);
+	}
 	if (!(t->info.flags & LS_INFO_GUEST_BASE))
 		return NULL;
 	snprintf(path, sizeof(path), "/proc/%d/maps", (int)t->pid);
@@ -1005,30 +1037,34 @@ static void insn_line(struct ls_run *run, struct ls_enrich *e, int i, uint64_t w
 	}
 }
 
-/* The syscall log of side i's vCPU v, copied (most recent 2^sys_order at most). */
+/*
+ * The syscall log of side i's vCPU v, copied (most recent 2^sys_order at
+ * most).  A log the monitor cannot read or trust is said, not guessed from.
+ */
 static void read_syscalls(struct ls_run *run, int i, int v, struct ls_enrich *e, struct ls_sys_log *log)
 {
 	const struct ls_target *t = &run->t[i];
+	struct ls_sys_span span;
+	const char *bad = NULL;
 	struct ls_batch b;
+	int err;
 
 	memset(log, 0, sizeof(*log));
-	if (!(t->info.flags & LS_INFO_SYSCALLS) || !run->sc[i][v].batch_addr ||
-	    ls_target_read(t->pid, run->sc[i][v].batch_addr, &b, sizeof(b)) || !b.sys_addr)
+	if (!(t->info.flags & LS_INFO_SYSCALLS) || !run->sc[i][v].batch_addr)
 		return;
-	log->enabled = true;
-	uint64_t size = 1ull << t->info.sys_order, next = b.sys_next, n = next < size ? next : size;
-	if (!n || !(e->recs[i] = calloc(n, sizeof(struct ls_sys_rec))))
+	if ((err = ls_target_batch(t->pid, &t->info, run->sc[i][v].batch_addr, &b, &bad)) == 0 && !b.sys_addr)
+		return; /* this vCPU's log could not be allocated: the plugin said so at its start */
+	if (err || (err = ls_target_syslog(t->pid, &b, t->info.sys_order, 1ull << LS_MAX_SYS_ORDER, &e->recs[i], &span,
+					   &bad))) {
+		notice(run, "error", "%c (pid %d): vCPU %d's syscall log not used: %s", t->label, (int)t->pid, v,
+		       bad ? bad : strerror(-err));
+		log->problem = bad ? bad : "unreadable"; /* the cause is then unknown, and says why */
 		return;
-	/* Before the copy: a QEMU that exits halfway leaves the records read so far, never n without recs. */
-	log->recs = e->recs[i];
-	log->first_index = next - n;
-	for (uint64_t k = 0; k < n; k++) {
-		uint64_t idx = next - n + k;
-		if (ls_target_read(t->pid, b.sys_addr + (idx & (size - 1)) * sizeof(struct ls_sys_rec), &e->recs[i][k],
-				   sizeof(struct ls_sys_rec)))
-			return;
-		log->n = k + 1;
 	}
+	log->enabled = true;
+	log->recs = e->recs[i];
+	log->n = e->recs[i] ? span.n : 0;
+	log->first_index = span.first_index;
 }
 
 /* Records from the block before blk (the last one both ran) on, as enrich() takes them. */
@@ -1336,7 +1372,7 @@ static void handle_divergence(struct ls_run *run, const struct ls_event *ev, boo
 	/* Stop both sides at their next chunk before their rings move on. */
 	update_permits(run, true);
 	for (i = 0; i < 2; i++) {
-		if (copy_records(run->t[i].pid, ev->batch_addr[i], lo, hi, &rec[i], &buf[i], &d.problem))
+		if (copy_records(&run->t[i], ev->batch_addr[i], lo, hi, &rec[i], &buf[i], &d.problem))
 			goto print;
 		if (ls_records_anchor(&rec[i], ev->range_hi, ev->insn_end[i])) {
 			d.problem = "the faster side had already overwritten the divergent chunk";
@@ -1431,7 +1467,9 @@ static bool held_at(struct ls_run *run, int i, int v, uint64_t t, struct ls_batc
 {
 	uint64_t head;
 
-	if (ls_target_read(run->t[i].pid, run->sc[i][v].batch_addr, b, sizeof(*b)) ||
+	const char *bad;
+
+	if (ls_target_batch(run->t[i].pid, &run->t[i].info, run->sc[i][v].batch_addr, b, &bad) ||
 	    ls_target_head_seq(run->t[i].pid, b, &head))
 		return false;
 	/* A stream that published its last chunk at or before T waits at exit: as held as it gets. */
@@ -1698,7 +1736,7 @@ static bool follow_tick(struct ls_run *run)
 			continue;
 		for (int i = 0; i < 2; i++)
 			io[i] = (struct ls_follow_io){ run->t[i].pid, run->sc[i][v].batch_addr, pub[v][i], fin[v][i],
-						      &run->tlog[i] };
+						      &run->tlog[i], &run->t[i].info };
 	round:;
 		int64_t pulled = ls_follow_pull(f, io, LS_FOLLOW_ROUND);
 		if (pulled < 0) {
@@ -1782,7 +1820,7 @@ static void backlog_compare(struct ls_run *run, int v, const struct ls_batch b[2
 	const char *problem = NULL;
 
 	for (int i = 0; i < 2; i++) {
-		if (copy_records(run->t[i].pid, run->sc[i][v].batch_addr, lo, hi, &rec[i], &buf[i], &problem)) {
+		if (copy_records(&run->t[i], run->sc[i][v].batch_addr, lo, hi, &rec[i], &buf[i], &problem)) {
 			notice(run, "notice", "vCPU %d: blocks before %" PRIu64 " not compared: %c: %s", v, hi,
 			       run->desc[i].label, problem ? problem : "cannot copy its ring");
 			goto out;
@@ -1908,7 +1946,7 @@ static void tail_compare(struct ls_run *run, int v)
 	if (lo >= common)
 		return;
 	for (int i = 0; i < 2; i++) {
-		if (copy_records(run->t[i].pid, run->sc[i][v].batch_addr, lo, pub[i], &rec[i], &buf[i], &problem) ||
+		if (copy_records(&run->t[i], run->sc[i][v].batch_addr, lo, pub[i], &rec[i], &buf[i], &problem) ||
 		    rec[i].first_seq != lo || rec[i].first_seq + rec[i].n < common) {
 			notice(run, "notice", "vCPU %d: blocks %" PRIu64 " to %" PRIu64 " not compared: %c: %s", v, lo,
 			       common - 1, run->desc[i].label, problem ? problem : "its ring no longer holds them");
@@ -2751,7 +2789,7 @@ static int run_monitor(struct ls_run *run)
 		outcomes_differ = true;
 	if (run->diverged || outcomes_differ || run->fwd_mm_reported)
 		code = LS_EXIT_DIVERGED;
-	else if (run->config_mismatch)
+	else if (run->config_mismatch || run->corrupt)
 		code = LS_EXIT_USAGE;
 	else if (comparison_complete(run) || execd_alike_all_compared(run, &sum))
 		code = LS_EXIT_OK;
@@ -2809,10 +2847,14 @@ static int run_monitor(struct ls_run *run)
 
 cleanup:
 	ls_http_stop(run->http);
-	if (run->gate_open && o->verbose)
-		fprintf(stderr, "lockstep-bpf: gate: %u connection(s) from A, %u from B, %u refused; %" PRIu64
+	if (run->gate_open && o->verbose) {
+		char who[160];
+		ls_gate_refusals(&run->gate, who, sizeof(who));
+		fprintf(stderr, "lockstep-bpf: gate: %u connection(s) from A, %u from B, %u refused%s%s%s; %" PRIu64
 				" stream permit(s) handed to the plugins\n",
-			run->gate.served[0], run->gate.served[1], run->gate.refused, run->gate_streams);
+			run->gate.served[0], run->gate.served[1], run->gate.refused, who[0] ? " (" : "", who,
+			who[0] ? ")" : "", run->gate_streams);
+	}
 	if (run->gate_open)
 		ls_gate_server_close(&run->gate);
 	if (run->fwd)

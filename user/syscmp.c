@@ -627,6 +627,13 @@ enum ls_cause ls_syscmp_classify_span(struct ls_syscmp *r, enum ls_arch arch, co
 	r->caveat = caveat;
 	r->cause = LS_CAUSE_UNKNOWN;
 
+	for (int i = 0; i < 2; i++) {
+		if (!log[i].enabled && log[i].problem) {
+			snprintf(r->headline, sizeof(r->headline), "cause unknown: %c's syscall log could not be used (%s)",
+				 'A' + i, log[i].problem);
+			return r->cause;
+		}
+	}
 	if (!log[0].enabled || !log[1].enabled) {
 		snprintf(r->headline, sizeof(r->headline),
 			 "cause unknown: syscalls are not logged %s (system emulation, or the plugin's syscall log is off)",
@@ -658,15 +665,19 @@ enum ls_cause ls_syscmp_classify_span(struct ls_syscmp *r, enum ls_arch arch, co
 		r->from = log[0].first_index;
 	if ((int64_t)log[1].first_index - r->shift > (int64_t)r->from)
 		r->from = (uint64_t)((int64_t)log[1].first_index - r->shift);
-	hi = end[0] < (uint64_t)((int64_t)end[1] - r->shift) ? end[0] : (uint64_t)((int64_t)end[1] - r->shift);
+	/* In signed arithmetic: B's end in A's numbering is below 0 when its span starts past its divergence. */
+	int64_t end_b = (int64_t)end[1] - r->shift;
+	hi = end_b < 0 ? 0 : (uint64_t)end_b < end[0] ? (uint64_t)end_b : end[0];
 	if (hi < r->from)
 		hi = r->from;
 	r->lost = r->from - lo[0];
 	r->extra[0] = end[0] > hi ? end[0] - hi : 0;
-	r->extra[1] = (uint64_t)((int64_t)end[1] - r->shift) > hi ? (uint64_t)((int64_t)end[1] - r->shift) - hi : 0;
+	r->extra[1] = end_b > 0 && (uint64_t)end_b > hi ? (uint64_t)end_b - hi : 0;
 
 	for (k = r->from; k < hi; k++) {
 		const struct ls_sys_rec *a = rec_at(&log[0], k), *b = rec_b(r, k);
+		if (!a || !b) /* logs whose records are not in block order (a corrupt target): pair no further */
+			break;
 		unsigned mask, d = pair_diff(r, a, b, &mask);
 
 		/* Out of step: made at other points, or (paired by order) another syscall altogether. */

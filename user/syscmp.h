@@ -53,6 +53,7 @@ struct ls_sys_log {
 	size_t n;
 	uint64_t first_index; /* log index of recs[0]; the ones before it were overwritten (ring wrapped) */
 	bool enabled; /* the plugin logs syscalls (LS_INFO_SYSCALLS and a non-zero sys_addr) */
+	const char *problem; /* not enabled because the log could not be read or trusted: why (static) */
 };
 
 /*

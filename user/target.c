@@ -17,18 +17,60 @@
 #include "procmaps.h"
 #include "qemucmd.h"
 #include "qstart.h"
+#include "safeopen.h"
+#include "wirecheck.h"
+
+int ls_target_batch(pid_t pid, const struct ls_plugin_info *info, uint64_t addr, struct ls_batch *b,
+		    const char **problem)
+{
+	int e = ls_target_read(pid, addr, b, sizeof(*b));
+
+	if (e) {
+		*problem = "its memory could not be read (did it exit?)";
+		return e;
+	}
+	if ((*problem = ls_batch_problem(b, info)))
+		return -EPROTO;
+	return 0;
+}
 
 int ls_target_head_seq(pid_t pid, const struct ls_batch *b, uint64_t *head_seq)
 {
-	uint64_t cur, ring_len = 1ull << b->ring_order, pub_end = (b->chunk << b->batch_order) + b->nblocks;
+	uint64_t cur;
 	int e = ls_target_read(pid, b->head_addr, &cur, sizeof(cur));
 
-	if (e)
-		return e;
-	uint64_t idx = (cur - b->ring_addr) / sizeof(struct ls_rec);
-	if (cur < b->ring_addr || idx > ring_len)
-		return -EFAULT;
-	*head_seq = pub_end + ((idx - pub_end) & (ring_len - 1));
+	return e ? e : ls_head_seq_of(b, cur, head_seq);
+}
+
+int ls_target_syslog(pid_t pid, const struct ls_batch *b, uint32_t sys_order, uint64_t max, struct ls_sys_rec **recs,
+		     struct ls_sys_span *span, const char **problem)
+{
+	struct ls_sys_rec *r;
+	int e;
+
+	*recs = NULL;
+	if ((*problem = ls_sys_span_of(b, sys_order, max, span)))
+		return -EPROTO;
+	if (!span->n)
+		return 0;
+	if (!(r = calloc(span->n, sizeof(*r)))) {
+		*problem = "out of memory";
+		return -ENOMEM;
+	}
+	/* At most two reads (the log wraps once), each as large as it comes: never a call per record. */
+	for (int k = 0, at = 0; k < 2; at += (int)span->cnt[k], k++) {
+		if (span->cnt[k] &&
+		    (e = ls_target_read(pid, b->sys_addr + span->slot[k] * sizeof(*r), r + at, span->cnt[k] * sizeof(*r)))) {
+			free(r);
+			*problem = "its syscall log could not be read";
+			return e;
+		}
+	}
+	if ((*problem = ls_sys_recs_problem(r, span->n))) {
+		free(r);
+		return -EPROTO;
+	}
+	*recs = r;
 	return 0;
 }
 
@@ -96,26 +138,37 @@ char *ls_read_file(const char *path, size_t *len_out, int *err)
 struct find_ctx {
 	const struct ls_target *t;
 	char path[PATH_MAX];
-	uint64_t off;
+	uint64_t off, start, end;
 	int checked;
 };
 
 static int find_plugin_cb(const struct ls_map *m, void *vctx)
 {
 	struct find_ctx *c = vctx;
-	char probe[PATH_MAX + 32];
+	char root[64], path[PATH_MAX];
 	uint64_t off, size;
 
 	/* The plugin is a file mapped executable; look only at each one's text mapping. */
 	if (!m->path || m->path[0] != '/' || m->perms[2] != 'x' || m->path_len >= PATH_MAX)
 		return 0;
-	snprintf(probe, sizeof(probe), "/proc/%d/root%.*s", (int)c->t->pid, (int)m->path_len, m->path);
+	memcpy(path, m->path, m->path_len);
+	path[m->path_len] = 0;
+	/*
+	 * The mapped inode itself, not whatever the target's owner has put at
+	 * its path since (a FIFO would block us, a symlink point root elsewhere).
+	 */
+	snprintf(root, sizeof(root), "/proc/%d/root", (int)c->t->pid);
+	int fd = ls_open_mapped(c->t->pid, m->start, m->end, root, path);
+	if (fd < 0)
+		return 0;
 	c->checked++;
-	if (ls_elf_symbol_offset(probe, "lockstep_plugin_info", &off, &size) == 0 &&
-	    size >= LS_INFO_V1_SIZE) { /* older formats are shorter: read their version, then refuse */
-		memcpy(c->path, m->path, m->path_len);
-		c->path[m->path_len] = 0;
+	int e = ls_elf_symbol_offset_fd(fd, "lockstep_plugin_info", &off, &size);
+	close(fd);
+	if (e == 0 && size >= LS_INFO_V1_SIZE) { /* older formats are shorter: read their version, then refuse */
+		memcpy(c->path, path, m->path_len + 1);
 		c->off = off;
+		c->start = m->start;
+		c->end = m->end;
 		return 1;
 	}
 	return 0;
@@ -262,7 +315,13 @@ int ls_target_open(struct ls_target *t, pid_t pid, char label, char *err, size_t
 		snprintf(t->cmdline, sizeof(t->cmdline), "%s", cmd);
 	}
 	snprintf(t->plugin_path, sizeof(t->plugin_path), "%s", c.path);
-	snprintf(t->probe_path, sizeof(t->probe_path), "/proc/%d/root%s", (int)pid, c.path);
+	/* The uprobe goes on the inode mapped, reached the same way (libbpf opens it to find the function). */
+	ls_map_files_path(t->probe_path, sizeof(t->probe_path), pid, c.start, c.end);
+	int pfd = open(t->probe_path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+	if (pfd >= 0)
+		close(pfd);
+	else /* without CAP_SYS_ADMIN: the path, which ls_open_mapped found to be a regular file */
+		snprintf(t->probe_path, sizeof(t->probe_path), "/proc/%d/root%s", (int)pid, c.path);
 	t->info_addr = ls_maps_offset_to_addr(maps, c.path, c.off);
 	if (!t->info_addr) {
 		snprintf(err, errlen, "%c: pid %d maps %s but not its data segment", label, (int)pid, c.path);
@@ -316,6 +375,12 @@ int ls_target_open(struct ls_target *t, pid_t pid, char label, char *err, size_t
 			 "syscall log 2^%d-2^%d): its memory was changed",
 			 label, (int)pid, in->batch_order, in->ring_order, in->sys_order, LS_MIN_BATCH_ORDER,
 			 LS_MAX_BATCH_ORDER, LS_MAX_RING_ORDER, LS_MIN_SYS_ORDER, LS_MAX_SYS_ORDER);
+		goto cleanup;
+	}
+	const char *bad = ls_info_problem(&t->info);
+	if (bad) {
+		snprintf(err, errlen, "%c: pid %d: the lockstep plugin's info in its memory is corrupt (%s): refusing it",
+			 label, (int)pid, bad);
 		goto cleanup;
 	}
 	rc = 0;

@@ -15,12 +15,13 @@
 
 #include "lockstep_wire.h"
 #include "procmem.h"
+#include "wirecheck.h"
 
 struct ls_target {
 	pid_t pid;
 	char label;
 	char plugin_path[PATH_MAX]; /* in the target's mount namespace */
-	char probe_path[PATH_MAX + 32]; /* /proc/PID/root/...: the same file from here */
+	char probe_path[PATH_MAX + 32]; /* /proc/PID/map_files/...: the mapped plugin itself, from here */
 	uint64_t info_addr;
 	struct ls_plugin_info info;
 	char exe[PATH_MAX];
@@ -47,7 +48,23 @@ bool ls_target_gone(pid_t pid);
 char *ls_read_file(const char *path, size_t *len_out, int *err);
 
 
-/* The writer's next block sequence number, from its head pointer and last publication *b. */
+/*
+ * Read the struct ls_batch at addr and check it against the plugin's info
+ * (wirecheck.h): 0, -errno of the read, or -EPROTO; *problem says which.
+ * Every batch the monitor acts on comes through here.
+ */
+int ls_target_batch(pid_t pid, const struct ls_plugin_info *info, uint64_t addr, struct ls_batch *b,
+		    const char **problem);
+
+/*
+ * Copy the most recent records of the syscall log of batch *b (checked),
+ * max at most, in at most two reads: 0 with *recs malloc'ed (NULL when the
+ * span is empty) and *span saying which, or -errno with *problem.
+ */
+int ls_target_syslog(pid_t pid, const struct ls_batch *b, uint32_t sys_order, uint64_t max, struct ls_sys_rec **recs,
+		     struct ls_sys_span *span, const char **problem);
+
+/* The writer's next block sequence number, from its head pointer and last publication *b (checked). */
 int ls_target_head_seq(pid_t pid, const struct ls_batch *b, uint64_t *head_seq);
 
 /*
