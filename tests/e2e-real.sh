@@ -25,6 +25,8 @@ done
 run_mon() {
 	local name=$1
 	shift
+	# -o never overwrites: a name run again (the xz -T2 retries) starts from an empty directory.
+	rm -rf "$TMP/$name.d"
 	timeout -s INT 600 "$MON" run -q -o "$TMP/$name.d" "$@" >"$TMP/$name.mon" 2>&1
 	mrc=$?
 }
