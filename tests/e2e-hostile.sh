@@ -213,5 +213,23 @@ else
 	ko "$t" "exit=$mrc, $n connects by the flooders" "$(grep -i "gate\|result" "$TMP/t6.mon" | grep -v "^libbpf" | tail -10)"
 fi
 
+# --- 7. a translation log that claims to have grown by gigabytes ---------------------
+t="a translation log claiming 3 GiB used (of a 4G log): the monitor reads at most 1 GiB of it, says so, stays small"
+start_nobody a7 "$H/liblockstep.so" "wait=30s,tlog=4G" "$H/branchy" a 3000000; A=$qpid
+start_nobody b7 "$H/liblockstep.so" "wait=30s,tlog=4G" "$H/branchy" a 3000000; B=$qpid
+$POKE "$A" "$H/liblockstep.so" --for 10 info.tlog_used=$((3 << 30)) >"$TMP/t7.poke" & # the plugin's own stores would undo one write
+poke=$!
+for _ in $(seq 200); do grep -q poked "$TMP/t7.poke" && break; sleep 0.05; done # written once before the monitor looks
+timeout -k 10 -s INT 120 $TIME -o "$TMP/t7.rss" -f %M "$MON" --insn --pid "$A" --pid "$B" >"$TMP/t7.mon" 2>&1
+mrc=$?
+stop "$A" "$B"
+wait "$poke" 2>/dev/null
+if grep -q "A (pid $A): its translation log passed the 1024 MiB the monitor reads of it: blocks translated after that are not disassembled" "$TMP/t7.mon" &&
+	rss_ok "$TMP/t7.rss" && [ "$mrc" -le 4 ]; then
+	ok "$t (exit $mrc, peak RSS $(tail -1 "$TMP/t7.rss") KiB)"
+else
+	ko "$t" "exit=$mrc, peak RSS $(tail -1 "$TMP/t7.rss") KiB" "$(grep -v '^libbpf' "$TMP/t7.mon" | tail -8)"
+fi
+
 echo "e2e-hostile: $pass passed, $fail failed"
 [ "$fail" = 0 ]

@@ -41,7 +41,8 @@ def main():
     rd = lambda a, fmt: struct.unpack('<' + fmt, os.pread(mem, struct.calcsize(fmt), a))[0]
     batch = 0
     for _ in range(2000):  # vCPU 0's stream appears at its first translation
-        batch = rd(rd(ia + 16, 'Q'), 'Q')
+        ba = rd(ia + 16, 'Q')  # 0 until the plugin has installed itself
+        batch = rd(ba, 'Q') if ba else 0
         if batch:
             break
         time.sleep(0.005)

@@ -167,7 +167,8 @@ struct ls_run {
 	/* user-space comparison: after a divergence, or every vCPU with --insn */
 	struct ls_follow fol[LS_MAX_VCPUS];
 	struct ls_tlog tlog[2]; /* each side's translation log, as far as read */
-	bool tlog_bad[2]; /* its tlog_used was impossible: reading stopped */
+	bool tlog_bad[2]; /* its tlog_used was impossible, or the monitor read all it reads: reading stopped */
+	bool tlog_capped[2]; /* its log grew past LS_MONITOR_TLOG_MAX: said once */
 	uint64_t tlog_off[2];
 	bool fol_skip[LS_MAX_VCPUS]; /* the follower's first region was already reported by the kernel path */
 	bool fol_pending[LS_MAX_VCPUS]; /* a region's report waits for its blocks after the divergence */
@@ -730,6 +731,13 @@ static bool update_permits(struct ls_run *run, bool force)
 	return all_gated;
 }
 
+/*
+ * How much of a side's translation log the monitor copies at most (a root
+ * process's memory, asked for by a QEMU that may run a hostile guest): the
+ * plugin's default log is 64 MiB, its maximum 16 GiB.
+ */
+#define LS_MONITOR_TLOG_MAX (1ull << 30)
+
 /* Read what side i's translation log gained since the last look. */
 static void tlog_pull(struct ls_run *run, int i)
 {
@@ -749,13 +757,28 @@ static void tlog_pull(struct ls_run *run, int i)
 		run->tlog_bad[i] = true;
 		return;
 	}
-	while (off < used) {
+	/* The monitor's own bound, whatever size the plugin was given: its copy lives in our memory. */
+	if (used > LS_MONITOR_TLOG_MAX) {
+		if (!run->tlog_capped[i])
+			notice(run, "notice",
+			       "%c (pid %d): its translation log passed the %llu MiB the monitor reads of it: blocks "
+			       "translated after that are not disassembled",
+			       t->label, (int)t->pid, (unsigned long long)(LS_MONITOR_TLOG_MAX >> 20));
+		run->tlog_capped[i] = true;
+		used = LS_MONITOR_TLOG_MAX;
+	}
+	/* At most 64 MiB a call, so a log that grew by gigabytes cannot hold up the loop (and the leases). */
+	uint64_t budget = 64ull << 20;
+	while (off < used && budget) {
 		size_t n = used - off < sizeof(buf) ? used - off : sizeof(buf);
+		budget -= n < budget ? n : budget;
 		if (ls_target_read(t->pid, t->info.tlog_addr + off, buf, n) || ls_tlog_feed(&run->tlog[i], buf, n) < 0)
 			break;
 		off += n;
 	}
 	run->tlog_off[i] = off;
+	if (off >= LS_MONITOR_TLOG_MAX || run->tlog[i].corrupt || run->tlog[i].nomem)
+		run->tlog_bad[i] = true; /* all of it the monitor reads, or parsing stopped for good */
 }
 
 /* From now on user space compares vCPU v, from block pos[i] of side i (cum[i] instructions before it). */

@@ -362,21 +362,9 @@ int ls_target_open(struct ls_target *t, pid_t pid, char label, char *err, size_t
 	}
 	/*
 	 * Everything later shifts by these orders (1 << batch_order and so on):
-	 * read from the target, they are checked against what the plugin's own
-	 * argument parser lets through before anything uses them.
+	 * read from the target, every field is checked against what the plugin's
+	 * own argument parser lets through before anything uses it.
 	 */
-	const struct ls_plugin_info *in = &t->info;
-	if (in->batch_order < LS_MIN_BATCH_ORDER || in->batch_order > LS_MAX_BATCH_ORDER ||
-	    in->ring_order > LS_MAX_RING_ORDER || in->ring_order < in->batch_order + 4 ||
-	    ((in->flags & LS_INFO_SYSCALLS) && (in->sys_order < LS_MIN_SYS_ORDER || in->sys_order > LS_MAX_SYS_ORDER))) {
-		snprintf(err, errlen,
-			 "%c: pid %d: the lockstep plugin says chunks of 2^%u blocks, a ring of 2^%u records and a "
-			 "syscall log of 2^%u, outside what any plugin accepts (chunks 2^%d-2^%d, ring 16 chunks to 2^%d, "
-			 "syscall log 2^%d-2^%d): its memory was changed",
-			 label, (int)pid, in->batch_order, in->ring_order, in->sys_order, LS_MIN_BATCH_ORDER,
-			 LS_MAX_BATCH_ORDER, LS_MAX_RING_ORDER, LS_MIN_SYS_ORDER, LS_MAX_SYS_ORDER);
-		goto cleanup;
-	}
 	const char *bad = ls_info_problem(&t->info);
 	if (bad) {
 		snprintf(err, errlen, "%c: pid %d: the lockstep plugin's info in its memory is corrupt (%s): refusing it",
