@@ -14,6 +14,7 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -517,7 +518,20 @@ QEMU_PLUGIN_EXPORT int qemu_plugin_install(qemu_plugin_id_t id, const qemu_info_
 	qemu_plugin_register_vcpu_syscall_cb(id, on_syscall);
 	qemu_plugin_register_vcpu_syscall_ret_cb(id, on_syscall_ret);
 	if (args.flush_ms) {
-		if (pthread_create(&flusher, NULL, flusher_main, NULL) == 0) {
+		/*
+		 * The flusher inherits the signal mask: with every signal blocked,
+		 * the kernel never hands it a process-directed guest signal (a
+		 * SIGALRM from setitimer), which QEMU's handler, expecting a vCPU
+		 * thread, would crash on.
+		 */
+		sigset_t all, old;
+		int perr;
+
+		sigfillset(&all);
+		pthread_sigmask(SIG_BLOCK, &all, &old);
+		perr = pthread_create(&flusher, NULL, flusher_main, NULL);
+		pthread_sigmask(SIG_SETMASK, &old, NULL);
+		if (perr == 0) {
 			pthread_detach(flusher);
 			flusher_running = true;
 		} else {
