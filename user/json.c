@@ -124,6 +124,13 @@ static void interleaving_obj(FILE *f, const struct ls_divergence *d)
 	fputc('}', f);
 }
 
+static void signal_obj(FILE *f, const struct ls_divergence *d)
+{
+	fprintf(f, "{\"kind\":\"signal\",\"likely\":%s,\"why\":", d->signal_likely ? "true" : "false");
+	ls_json_str(f, d->signal);
+	fputc('}', f);
+}
+
 static void insn_obj(FILE *f, const struct ls_insn_line *l)
 {
 	fprintf(f, "{\"addr\":\"0x%" PRIx64 "\",\"symbol\":", l->addr);
@@ -192,21 +199,34 @@ void ls_json_divergence(FILE *f, const struct ls_side_desc sides[2], const struc
 		else
 			fputs("null", f);
 		fputs(",\"candidates\":[", f);
+		/* As the text lists them: leading signal/interleaving, other syscalls, the rest, then pids. */
 		bool comma = false;
-		if (d->interleaving && d->interleaving_likely) {
-			interleaving_obj(f, d);
-			comma = true;
-		}
-		for (size_t k = 0; k < d->ncandidates; k++) {
-			if (comma)
-				fputc(',', f);
-			syscall_obj(f, &d->candidates[k], true);
-			comma = true;
-		}
-		if (d->interleaving && !d->interleaving_likely) {
-			if (comma)
-				fputc(',', f);
-			interleaving_obj(f, d);
+		for (int pass = 0; pass < 4; pass++) {
+			bool lead = pass == 0;
+
+			if (pass == 0 || pass == 2) {
+				if (d->signal && (d->specific_first || d->signal_likely) == lead) {
+					if (comma)
+						fputc(',', f);
+					signal_obj(f, d);
+					comma = true;
+				}
+				if (d->interleaving && (d->specific_first || d->interleaving_likely) == lead) {
+					if (comma)
+						fputc(',', f);
+					interleaving_obj(f, d);
+					comma = true;
+				}
+				continue;
+			}
+			for (size_t k = 0; k < d->ncandidates; k++) {
+				if (d->candidates[k].pid != (pass == 3))
+					continue;
+				if (comma)
+					fputc(',', f);
+				syscall_obj(f, &d->candidates[k], true);
+				comma = true;
+			}
 		}
 		fputc(']', f);
 		fputs(",\"started_differently\":", f);
