@@ -189,6 +189,7 @@ e2e: all
 	$(Q)bash tests/e2e.sh
 	$(Q)bash tests/e2e-explain.sh
 	$(Q)bash tests/e2e-real.sh
+	$(Q)bash tests/e2e-signals.sh
 
 check: deps
 	$(Q)$(MAKE) all $(UNIT)
@@ -197,6 +198,7 @@ check: deps
 	$(Q)bash tests/e2e.sh
 	$(Q)bash tests/e2e-explain.sh
 	$(Q)bash tests/e2e-real.sh
+	$(Q)bash tests/e2e-signals.sh
 
 # The monitor, the plugin and the unit tests built with ASan and UBSan (any
 # finding aborts), then the unit and integration tests run on that build.

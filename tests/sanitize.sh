@@ -17,4 +17,5 @@ echo "sanitize: unit tests (ASan+UBSan, the plugin's parts included)"
 echo "sanitize: integration tests (ASan+UBSan monitor, UBSan plugin)"
 OUTPUT=$OUT bash tests/e2e.sh || exit 1
 OUTPUT=$OUT bash tests/e2e-explain.sh || exit 1
-OUTPUT=$OUT bash tests/e2e-real.sh
+OUTPUT=$OUT bash tests/e2e-real.sh || exit 1
+OUTPUT=$OUT bash tests/e2e-signals.sh

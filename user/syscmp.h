@@ -13,7 +13,9 @@
  * getrandom is harmless, Python's hash seed is not); when several differed,
  * the report lists them all, most recent first, and says the data does not
  * tell which.  A guest with several threads adds thread interleaving as a
- * candidate, which no syscall log records.  If every pair returned the same
+ * candidate, which no syscall log records; so does an asynchronous signal
+ * when the control flow says a side was interrupted (struct
+ * ls_syscmp_signals).  If every pair returned the same
  * on a single-threaded guest, the sides computed differently from the same
  * inputs: "same inputs", suspect code generation -- as far as syscalls are
  * the inputs (see caveat).
