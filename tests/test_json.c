@@ -189,8 +189,8 @@ Test(json, a_likely_signal_leads_and_pids_come_last)
 	struct ls_side_desc sides[2] = { { 'A', 10, "q", "q", "g", "0.1.0" }, { 'B', 11, "q", "q", "g", "0.1.0" } };
 	struct ls_divergence d = { .found = true, .seq = 7, .seq_b = 7, .cause_key = "inputs_differed",
 				   .cause = "an asynchronous signal or inputs ..." };
-	struct ls_cause_syscall cands[2] = { { .have = true, .name = "getpid", .num = 39, .index = 18, .count = 2, .pid = true },
-					     { .have = true, .name = "getrandom", .num = 318, .index = 8, .count = 1 } };
+	struct ls_cause_syscall cands[2] = { { .have = true, .name = "getrandom", .num = 318, .index = 20, .count = 1 },
+					     { .have = true, .name = "getpid", .num = 39, .index = 18, .count = 2, .pid = true } };
 	char *buf = NULL;
 	size_t len = 0;
 	FILE *f = open_memstream(&buf, &len);

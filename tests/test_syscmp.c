@@ -1165,3 +1165,39 @@ Test(syscmp, both_sides_interrupted_by_different_signals)
 				   "without a call: signal handlers";
 	cr_assert(!strncmp(r.signal_why, want, sizeof(want) - 1), "%s", r.signal_why);
 }
+
+Test(syscmp, a_handler_reported_as_an_old_action_is_recognised_by_address)
+{
+	/* sigaction(SIGALRM, &sa, NULL), later sigaction(SIGALRM, NULL, &old): the log keeps what the second wrote. */
+	struct ls_syscmp_signals s = {
+		.next = { LS_SUCC_UNKNOWN, LS_SUCC_UNKNOWN },
+		.succ_why = { "jmp rax is indirect: any target is possible", "jmp rax is indirect: any target is possible" },
+		.sym = { "(no symbols: guest map unknown)", "(no symbols: guest map unknown)" },
+		.pc = { 0x401643, 0x401686 },
+		.last_block = { 500, 500 },
+	};
+	uint8_t old[32] = { 0 };
+
+	both(10, NR_RT_SIGACTION, 14, 0x7ffe0000, 0, 0);
+	size_t k = both(20, NR_RT_SIGACTION, 14, 0, 0x7ffe0100, 0);
+	put_le64(old, 0x401643);
+	set_out(&ra[k], old, 32, 0x77);
+	set_out(&rb[k], old, 32, 0x77);
+	cr_assert_eq(classify_signals(&s), LS_CAUSE_SIGNAL, "%s", r.headline);
+	cr_assert(r.signal_likely, "%s", r.signal_why);
+	cr_assert_eq(r.interrupted, 0);
+	cr_assert(strstr(r.signal_why, "; 0x401643, where A went on, is the SIGALRM handler (the old action rt_sigaction #1 "
+				       "reported)"),
+		  "%s", r.signal_why);
+
+	/* SIG_IGN (1) as the old action is no address. */
+	setup();
+	both(10, NR_RT_SIGACTION, 14, 0x7ffe0000, 0, 0);
+	k = both(20, NR_RT_SIGACTION, 14, 0, 0x7ffe0100, 0);
+	memset(old, 0, sizeof(old));
+	old[0] = 1;
+	set_out(&ra[k], old, 32, 0x78);
+	set_out(&rb[k], old, 32, 0x78);
+	s.pc[0] = 1;
+	cr_assert_eq(classify_signals(&s), LS_CAUSE_SAME_INPUTS, "%s", r.headline);
+}

@@ -199,12 +199,15 @@ void ls_json_divergence(FILE *f, const struct ls_side_desc sides[2], const struc
 		else
 			fputs("null", f);
 		fputs(",\"candidates\":[", f);
-		/* As the text lists them: leading signal/interleaving, other syscalls, the rest, then pids. */
-		bool comma = false;
-		for (int pass = 0; pass < 4; pass++) {
-			bool lead = pass == 0;
+		/* As the text lists them: leading signal/interleaving, the syscalls, the rest before the first pid. */
+		bool comma = false, trailing_done = false;
+		for (size_t step = 0; step <= d->ncandidates + 1; step++) {
+			const struct ls_cause_syscall *c = step && step <= d->ncandidates ? &d->candidates[step - 1] : NULL;
 
-			if (pass == 0 || pass == 2) {
+			if (step == 0 || (!trailing_done && ((c && c->pid) || step == d->ncandidates + 1))) {
+				bool lead = step == 0;
+
+				trailing_done = !lead;
 				if (d->signal && (d->specific_first || d->signal_likely) == lead) {
 					if (comma)
 						fputc(',', f);
@@ -217,16 +220,13 @@ void ls_json_divergence(FILE *f, const struct ls_side_desc sides[2], const struc
 					interleaving_obj(f, d);
 					comma = true;
 				}
+			}
+			if (!c)
 				continue;
-			}
-			for (size_t k = 0; k < d->ncandidates; k++) {
-				if (d->candidates[k].pid != (pass == 3))
-					continue;
-				if (comma)
-					fputc(',', f);
-				syscall_obj(f, &d->candidates[k], true);
-				comma = true;
-			}
+			if (comma)
+				fputc(',', f);
+			syscall_obj(f, c, true);
+			comma = true;
 		}
 		fputc(']', f);
 		fputs(",\"started_differently\":", f);

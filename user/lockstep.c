@@ -839,6 +839,7 @@ static void signal_facts(struct ls_run *run, const struct ls_divergence *d, stru
 			s->syscall_next[i] = pc == addr + len;
 		}
 		s->succ_why[i] = e->succ_why[i];
+		s->pc[i] = pc;
 	}
 }
 

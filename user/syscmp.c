@@ -591,6 +591,10 @@ static void judge_signals(struct ls_syscmp *r, const struct ls_syscmp_signals *s
 	static const char *const rets[] = { "rt_sigreturn", "sigreturn", NULL };
 	static const char *const jumpy[] = { "rt_sigreturn", "sigreturn", "execve", "execveat", "exit", "exit_group", NULL };
 	struct sig_list act = { 0 }, timer = { 0 }, sent = { 0 }, ret = { 0 };
+	struct {
+		uint64_t idx, sig;
+		bool found;
+	} known[2] = { 0 }; /* side i's divergent pc is a handler an rt_sigaction reported as the old action */
 	const struct ls_sys_log *l = &r->log[0];
 	const char *timer_name = NULL, *sent_name = NULL;
 	enum ls_succ next[2] = { s->next[0], s->next[1] };
@@ -602,6 +606,15 @@ static void judge_signals(struct ls_syscmp *r, const struct ls_syscmp_signals *s
 		const struct ls_sys_rec *x = &l->recs[j];
 		uint64_t k = l->first_index + j;
 
+		/* The old action it wrote starts with the handler (64-bit targets); 0 and 1 are SIG_DFL, SIG_IGN. */
+		if (is_name(r->arch, x->num, acts) && x->args[2] && x->state == LS_SYS_RETURNED && !x->ret &&
+		    x->out_len >= 8 && (uint64_t)le64(x->out_head) > 1)
+			for (int i = 0; i < 2; i++)
+				if ((uint64_t)le64(x->out_head) == s->pc[i]) {
+					known[i].found = true;
+					known[i].idx = k;
+					known[i].sig = x->args[0];
+				}
 		if (is_name(r->arch, x->num, acts) && x->args[1])
 			list_add(&act, k, x->args[0]);
 		else if (is_name(r->arch, x->num, timers) && !(is_name(r->arch, x->num, alarm) && !x->args[0])) {
@@ -636,14 +649,15 @@ static void judge_signals(struct ls_syscmp *r, const struct ls_syscmp_signals *s
 		return; /* the guest's own control flow went both ways: the data decided */
 	for (int i = 0; i < 2; i++) {
 		interrupted[i] = next[i] == LS_SUCC_NO;
-		entry[i] = next[i] != LS_SUCC_YES && function_entry(s->sym[i]);
+		entry[i] = next[i] != LS_SUCC_YES && (function_entry(s->sym[i]) || known[i].found);
 	}
 	bool cut = interrupted[0] || interrupted[1], entered = entry[0] != entry[1];
 	bool armed = timer.total || sent.total || ret_after;
 	if (!cut && !(entered && act.total) && !(act.total && armed))
 		return;
 	r->signal = true;
-	r->signal_likely = (cut && (act.total || armed)) || (entered && act.total && armed);
+	r->signal_likely = (cut && (act.total || armed)) || (entered && act.total && armed) ||
+			   (entered && (known[0].found || known[1].found));
 	r->interrupted = interrupted[0] != interrupted[1] ? (interrupted[1] ? 1 : 0)
 			 : entered			   ? (entry[1] ? 1 : 0)
 							   : -1;
@@ -671,6 +685,14 @@ static void judge_signals(struct ls_syscmp *r, const struct ls_syscmp_signals *s
 		W("where the last common block goes cannot be told (%s)",
 		  s->succ_why[0] && s->succ_why[0][0] ? s->succ_why[0] : "no instruction known");
 	}
+	for (int i = 0; i < 2; i++)
+		if (known[i].found && next[i] != LS_SUCC_YES) {
+			char sn[24];
+
+			sig_name(sn, sizeof(sn), known[i].sig);
+			W("; 0x%" PRIx64 ", where %c went on, is the %s handler (the old action rt_sigaction #%" PRIu64 " reported)",
+			  s->pc[i], 'A' + i, sn, known[i].idx);
+		}
 	char list[160];
 	if (act.total) {
 		list_fmt(list, sizeof(list), &act, true);
@@ -690,9 +712,9 @@ static void judge_signals(struct ls_syscmp *r, const struct ls_syscmp_signals *s
 		W("; handlers returned before it (%zu rt_sigreturn)", ret.total);
 	for (int i = 0; i < 2 && ret_after; i++)
 		if (after[i] >= 0 && (after[i ^ 1] < 0 || after[i] < after[i ^ 1])) {
-			W("; %c returned from a handler after it (%s %zu syscalls later%s)", 'A' + i,
+			W("; %c returned from a handler after it (%s, %zu syscall%s later%s)", 'A' + i,
 			  name_of(r->arch, r->log[i].recs[r->before[i] + (size_t)after[i]].num, nb, sizeof(nb)), (size_t)after[i] + 1,
-			  after[i ^ 1] < 0 ? (i ? ", A's log has none" : ", B's log has none") : "");
+			  after[i] ? "s" : "", after[i ^ 1] < 0 ? (i ? "; A's log has none" : "; B's log has none") : "");
 			break;
 		}
 #undef W
@@ -738,8 +760,9 @@ static void fmt_values(const struct ls_syscmp *r, const struct ls_sys_rec *a, co
 /*
  * Several candidates: the headline names them all, one line each says what
  * it returned.  Order: the specific explanations (signal, interleaving)
- * when they lead, the syscalls whose value is not a pid, the specific ones
- * that do not lead, then pids (which differ in any two runs).
+ * first when they lead (likely, or every syscall candidate a pid), then the
+ * syscalls most recent first, the other specific ones before the first pid
+ * (which differs in any two runs) or last.
  */
 static void describe_candidates(struct ls_syscmp *r)
 {
@@ -756,11 +779,16 @@ static void describe_candidates(struct ls_syscmp *r)
 			      r->signal && r->signal_likely ? "the first is the likely one" : "the data does not tell which");
 #define HL(...) (hl += hl < sizeof(r->headline) ? (size_t)snprintf(r->headline + hl, sizeof(r->headline) - hl, __VA_ARGS__) : 0)
 #define CL(...) (cl += cl < sizeof(r->candidates) ? (size_t)snprintf(r->candidates + cl, sizeof(r->candidates) - cl, __VA_ARGS__) : 0)
-	/* pass 0: leading specifics; 1: other syscalls; 2: trailing specifics; 3: pids */
-	for (int pass = 0; pass < 4; pass++) {
-		bool lead = pass == 0;
+	/* step 0: leading specifics; 1..ncand: syscalls, the trailing specifics before the first pid; then the rest */
+	bool trailing_done = false;
+	for (size_t step = 0; step <= r->ncand + 1; step++) {
+		const struct ls_sys_cand *c = step && step <= r->ncand ? &r->cand[step - 1] : NULL;
+		bool pid = c && ls_pid_syscall(ls_sys_name(r->arch, c->num));
 
-		if (pass == 0 || pass == 2) {
+		if (step == 0 || (!trailing_done && (pid || step == r->ncand + 1))) {
+			bool lead = step == 0;
+
+			trailing_done = !lead;
 			if (r->signal && (r->specific_first || r->signal_likely) == lead) {
 				HL("%sasynchronous signal", nh++ ? ", " : "");
 				CL("%sasynchronous signal (%s): %s; a signal's delivery point differs between runs, code "
@@ -776,28 +804,25 @@ static void describe_candidates(struct ls_syscmp *r)
 					CL("%sthread interleaving: %s, whose interleaving is not recorded", cl ? "\n" : "",
 					   r->interleaving_why);
 			}
+		}
+		if (!c)
 			continue;
-		}
-		for (size_t i = 0; i < r->ncand; i++) {
-			const struct ls_sys_cand *c = &r->cand[i];
-			const struct ls_sys_rec *a = rec_at(&r->log[0], c->index), *b = rec_b(r, c->index);
-			const char *name = name_of(r->arch, c->num, nb, sizeof(nb));
-			char v[200];
 
-			if (ls_pid_syscall(ls_sys_name(r->arch, c->num)) != (pass == 3))
-				continue;
-			HL("%s%s #%" PRIu64, nh++ ? ", " : "", name, c->index);
-			fmt_values(r, a, b, c->diff, v, sizeof(v));
-			CL("%s%s #%" PRIu64 " at block %" PRIu64 ": %s%s", cl ? "\n" : "", name, c->index, (uint64_t)a->seq, v,
-			   pass == 3 ? " (a process or thread id: it differs in any two runs)" : "");
-			if (c->count > 1)
-				CL(" (%" PRIu64 " of its calls differed, the first #%" PRIu64 ")", c->count, c->first);
-		}
-		if (pass == 3 && r->cand_dropped) {
-			HL(", and %" PRIu64 " earlier syscall%s", r->cand_dropped, r->cand_dropped == 1 ? "" : "s");
-			CL("\n%" PRIu64 " further syscall%s returned differently earlier (not listed)", r->cand_dropped,
-			   r->cand_dropped == 1 ? "" : "s");
-		}
+		const struct ls_sys_rec *a = rec_at(&r->log[0], c->index), *b = rec_b(r, c->index);
+		const char *name = name_of(r->arch, c->num, nb, sizeof(nb));
+		char v[200];
+
+		HL("%s%s #%" PRIu64, nh++ ? ", " : "", name, c->index);
+		fmt_values(r, a, b, c->diff, v, sizeof(v));
+		CL("%s%s #%" PRIu64 " at block %" PRIu64 ": %s%s", cl ? "\n" : "", name, c->index, (uint64_t)a->seq, v,
+		   pid ? " (a process or thread id: it differs in any two runs)" : "");
+		if (c->count > 1)
+			CL(" (%" PRIu64 " of its calls differed, the first #%" PRIu64 ")", c->count, c->first);
+	}
+	if (r->cand_dropped) {
+		HL(", and %" PRIu64 " earlier syscall%s", r->cand_dropped, r->cand_dropped == 1 ? "" : "s");
+		CL("\n%" PRIu64 " further syscall%s returned differently earlier (not listed)", r->cand_dropped,
+		   r->cand_dropped == 1 ? "" : "s");
 	}
 #undef HL
 #undef CL

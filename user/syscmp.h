@@ -97,13 +97,15 @@ struct ls_syscmp_threads {
  * that no call reached is a handler's entry.  The handler's address itself
  * is not known: rt_sigaction's new action is input the log does not keep
  * (it records what a syscall writes, the old action), and the guest memory
- * it pointed to (glibc's copy on the stack) is long reused by then.
+ * it pointed to (glibc's copy on the stack) is long reused by then; only
+ * a later rt_sigaction that asked for the old action shows it.
  */
 struct ls_syscmp_signals {
 	enum ls_succ next[2]; /* side i's divergent block as a successor of its last common block */
 	bool syscall_next[2]; /* LS_SUCC_SYSCALL: the divergent block is where that syscall returns to */
 	const char *succ_why[2]; /* succ.h's explanation, or NULL */
 	const char *sym[2]; /* symbols at the divergent pcs ("on_alarm", "step+0x1b"), NULL or "" unknown */
+	uint64_t pc[2]; /* the divergent pcs: a handler's address when an rt_sigaction reported it as the old action */
 	uint64_t last_block[2]; /* each side's last common block */
 };
 
