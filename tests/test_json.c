@@ -187,3 +187,36 @@ Test(json, the_culprit_syscall_is_an_object)
 		  "%s", buf);
 	free(buf);
 }
+
+Test(json, a_likely_signal_leads_and_pids_come_last)
+{
+	struct ls_side_desc sides[2] = { { 'A', 10, "q", "q", "g", "0.1.0" }, { 'B', 11, "q", "q", "g", "0.1.0" } };
+	struct ls_divergence d = { .found = true, .seq = 7, .seq_b = 7, .cause_key = "inputs_differed",
+				   .cause = "an asynchronous signal or inputs ..." };
+	struct ls_cause_syscall cands[2] = { { .have = true, .name = "getrandom", .num = 318, .index = 20, .count = 1 },
+					     { .have = true, .name = "getpid", .num = 39, .index = 18, .count = 2, .pid = true } };
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
+
+	for (int i = 0; i < 2; i++)
+		for (int s = 0; s < 2; s++) {
+			cands[i].state[s] = "returned";
+			cands[i].out_hex[s] = "";
+		}
+	d.culprit = cands[0];
+	d.candidates = cands;
+	d.ncandidates = 2;
+	d.signal = "A was interrupted after block 6";
+	d.signal_likely = true;
+	d.interleaving = "the guest ran 2 threads";
+	ls_json_divergence(f, sides, &d, 1, 0.5);
+	fclose(f);
+	const char *sig = strstr(buf, "\"candidates\":[{\"kind\":\"signal\",\"likely\":true,\"why\":\"A was interrupted "
+				      "after block 6\"},{\"kind\":\"syscall\",\"name\":\"getrandom\"");
+	cr_assert(sig, "%s", buf);
+	const char *thr = strstr(sig, "{\"kind\":\"thread_interleaving\",\"likely\":false,\"why\":\"the guest ran 2 "
+				      "threads\"},{\"kind\":\"syscall\",\"name\":\"getpid\"");
+	cr_assert(thr, "the possible interleaving before the pid: %s", buf);
+	free(buf);
+}

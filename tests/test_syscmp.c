@@ -699,7 +699,8 @@ Test(syscmp, no_input_is_excluded_for_differing_in_every_run)
 	cr_assert_str_eq(r.headline, "inputs differed before the divergence (2 candidates; the data does not tell which): "
 				     "getrandom #1, set_tid_address #0");
 	cr_assert_str_eq(r.candidates, "getrandom #1 at block 4: wrote A 8 bytes 1122334455667788, B 8 bytes "
-				       "9922334455667788\nset_tid_address #0 at block 2: returned A 1234, B 1240");
+				       "9922334455667788\nset_tid_address #0 at block 2: returned A 1234, B 1240 (a process or "
+				       "thread id: it differs in any two runs)");
 	cr_assert_not_null(r.caveat, "several candidates: say what is not recorded");
 	cr_assert_null(strstr(r.coverage, "not counted"), "%s", r.coverage);
 }
@@ -855,11 +856,11 @@ Test(syscmp, interleaving_without_evidence_is_one_possibility)
 				     "syscalls before it all returned the same, but the guest ran 2 threads, whose "
 				     "interleaving is not recorded");
 
-	/* With inputs that differed it comes last, after the syscalls. */
+	/* With inputs that differed it comes after them, but before a pid (which differs in any two runs). */
 	startup_that_differs();
 	cr_assert_eq(classify_threads(&t), LS_CAUSE_INPUTS);
-	cr_assert(strstr(r.headline, "(3 candidates; the data does not tell which): getrandom #4, set_tid_address #3, "
-				     "thread interleaving"),
+	cr_assert(strstr(r.headline, "(3 candidates; the data does not tell which): getrandom #4, thread interleaving, "
+				     "set_tid_address #3"),
 		  "%s", r.headline);
 	cr_assert(strstr(r.candidates, "\nthread interleaving: the guest ran 2 threads, whose interleaving is not recorded"),
 		  "%s", r.candidates);
@@ -961,4 +962,253 @@ Test(syscmp, a_log_that_could_not_be_used_is_named)
 
 	cr_assert_eq(ls_syscmp_classify(&r, LS_ARCH_X86_64, log, 10), LS_CAUSE_UNKNOWN);
 	cr_assert_str_eq(r.headline, "cause unknown: A's syscall log could not be used (sys_next is out of range)");
+}
+
+/* ---- asynchronous signals ---- */
+
+#define NR_RT_SIGACTION 13
+#define NR_RT_SIGRETURN 15
+#define NR_ALARM 37
+#define NR_SETITIMER 38
+#define NR_KILL 62
+
+/* The signals guest (tests/guests/signals.c) up to its loop: handlers, a timer, kill(getpid(), SIGUSR1). */
+static void signals_prefix(bool pids)
+{
+	both(8931, NR_RT_SIGACTION, 14, 0x4000800280, 0, 0);
+	both(8978, NR_RT_SIGACTION, 10, 0x4000800280, 0, 0);
+	both(8992, NR_SETITIMER, 0, 0x40008003d0, 0, 0);
+	size_t k = both(9000, NR_GETPID, 0, 0, 0, 8294);
+	if (pids)
+		rb[k].ret = 8295;
+	k = both(9003, NR_KILL, 8294, 10, 0, 0);
+	if (pids)
+		rb[k].args[0] = 8295;
+	both(9010, NR_RT_SIGRETURN, 0, 0, 0, -513);
+}
+
+/* A went on at the SIGALRM handler after step's loop branch, B around the loop. */
+static struct ls_syscmp_signals handler_on_a = {
+	.next = { LS_SUCC_NO, LS_SUCC_YES },
+	.succ_why = { "jne 0x401686 goes to 0x401686 or 0x401699 only", "jne 0x401686 can go to 0x401686" },
+	.sym = { "on_alarm", "step+0x1b" },
+	.last_block = { 79736, 79736 },
+};
+
+static enum ls_cause classify_signals(const struct ls_syscmp_signals *s)
+{
+	const struct ls_syscmp_span span = { .div_seq = { 79737, 79737 }, .signals = s };
+
+	return ls_syscmp_classify_span(&r, LS_ARCH_X86_64, logs, &span);
+}
+
+Test(syscmp, a_side_interrupted_at_a_handler_names_an_asynchronous_signal_first)
+{
+	signals_prefix(true);
+	cr_assert_eq(classify_signals(&handler_on_a), LS_CAUSE_INPUTS, "%s", r.headline);
+	cr_assert(r.signal);
+	cr_assert(r.signal_likely);
+	cr_assert_eq(r.interrupted, 0);
+	cr_assert(r.specific_first);
+	cr_assert_str_eq(r.signal_why,
+			 "A was interrupted after block 79736 (jne 0x401686 goes to 0x401686 or 0x401699 only; A went on at "
+			 "on_alarm, a function entered without a call: a signal handler); the guest set signal actions with "
+			 "rt_sigaction #0 (SIGALRM), #1 (SIGUSR1); it armed a timer with setitimer #2; it sent signals with "
+			 "kill #4; handlers returned before it (1 rt_sigreturn)");
+	cr_assert_str_eq(r.headline, "an asynchronous signal or inputs that differed before the divergence (2 candidates; "
+				     "the first is the likely one): asynchronous signal, getpid #3");
+	cr_assert(!strncmp(r.candidates, "asynchronous signal (likely): A was interrupted", 47), "%s", r.candidates);
+	cr_assert(strstr(r.candidates, "code generation is not implied\ngetpid #3 at block 9000: returned A 8294, B 8295 "
+				       "(a process or thread id: it differs in any two runs)"),
+		  "%s", r.candidates);
+	cr_assert_null(strstr(r.headline, "suspect code generation"));
+}
+
+Test(syscmp, same_inputs_and_an_interrupted_side_is_a_signal_not_code_generation)
+{
+	signals_prefix(false);
+	cr_assert_eq(classify_signals(&handler_on_a), LS_CAUSE_SIGNAL, "%s", r.headline);
+	cr_assert_str_eq(ls_cause_name(r.cause), "asynchronous_signal");
+	cr_assert(!strncmp(r.headline, "asynchronous signal, most likely: A was interrupted after block 79736", 69), "%s",
+		  r.headline);
+	cr_assert(strstr(r.headline, "code generation is not implied"), "%s", r.headline);
+	cr_assert_null(strstr(r.headline, "suspect"));
+	cr_assert_not_null(r.caveat);
+	cr_assert(strstr(r.caveat, "inferred"), "%s", r.caveat);
+
+	struct ls_syscmp_fields f;
+	ls_syscmp_fields(&r, &f);
+	cr_assert_str_eq(f.cause, "asynchronous_signal");
+	cr_assert_not(f.have_syscall);
+}
+
+Test(syscmp, both_sides_followed_the_branch_so_no_signal)
+{
+	struct ls_syscmp_signals s = handler_on_a;
+
+	s.next[0] = LS_SUCC_YES;
+	s.sym[0] = "step+0x2e";
+	signals_prefix(false);
+	cr_assert_eq(classify_signals(&s), LS_CAUSE_SAME_INPUTS, "%s", r.headline);
+	cr_assert_not(r.signal);
+	cr_assert_str_eq(r.headline, "same inputs, different execution: suspect code generation");
+}
+
+Test(syscmp, an_indirect_branch_leaves_a_signal_possible_with_a_timer)
+{
+	struct ls_syscmp_signals s = {
+		.next = { LS_SUCC_UNKNOWN, LS_SUCC_UNKNOWN },
+		.succ_why = { "jmp rax is indirect: any target is possible", "jmp rax is indirect: any target is possible" },
+		.sym = { "dispatch+0x40", "dispatch+0x80" },
+		.last_block = { 500, 500 },
+	};
+
+	signals_prefix(false);
+	cr_assert_eq(classify_signals(&s), LS_CAUSE_SIGNAL, "%s", r.headline);
+	cr_assert_not(r.signal_likely);
+	cr_assert_eq(r.interrupted, -1);
+	cr_assert(!strncmp(r.headline, "an asynchronous signal or code generation (the data does not tell which): the "
+				       "syscalls before it all returned the same, and where the last common block goes "
+				       "cannot be told (jmp rax is indirect",
+			   160),
+		  "%s", r.headline);
+
+	/* Without signal actions, a timer or a signal sent, an indirect jump proves nothing: code generation. */
+	setup();
+	both(3, NR_BRK, 0, 0, 0, 0x4c9000);
+	cr_assert_eq(classify_signals(&s), LS_CAUSE_SAME_INPUTS);
+	cr_assert_not(r.signal);
+}
+
+Test(syscmp, after_rt_sigreturn_the_side_at_a_function_entry_took_a_signal)
+{
+	/* The signals guest's second shape: a SIGUSR1 handler returns, and B goes straight into on_alarm. */
+	struct ls_syscmp_signals s = {
+		.next = { LS_SUCC_SYSCALL, LS_SUCC_SYSCALL },
+		.succ_why = { "syscall returns to 0x401a27 unless the syscall moves the pc",
+			      "syscall returns to 0x401a27 unless the syscall moves the pc" },
+		.sym = { "step+0x1b", "on_alarm" },
+		.last_block = { 65740, 65740 },
+	};
+
+	signals_prefix(false);
+	const struct ls_syscmp_span span = { .div_seq = { 9011, 9011 }, .signals = &s };
+	cr_assert_eq(ls_syscmp_classify_span(&r, LS_ARCH_X86_64, logs, &span), LS_CAUSE_SIGNAL, "%s", r.headline);
+	cr_assert(r.signal_likely, "%s", r.signal_why);
+	cr_assert_eq(r.interrupted, 1);
+	cr_assert(!strncmp(r.signal_why, "B went on at on_alarm, a function's first instruction that no call reached", 74),
+		  "%s", r.signal_why);
+
+	/* A syscall that returns where it was made: B's handler entry is no successor. */
+	setup();
+	signals_prefix(false);
+	both(9011, NR_KILL, 8294, 10, 0, 0);
+	s.syscall_next[0] = true;
+	s.sym[0] = "main+0x24a";
+	const struct ls_syscmp_span span2 = { .div_seq = { 9012, 9012 }, .signals = &s };
+	cr_assert_eq(ls_syscmp_classify_span(&r, LS_ARCH_X86_64, logs, &span2), LS_CAUSE_SIGNAL, "%s", r.headline);
+	cr_assert(r.signal_likely);
+	cr_assert_eq(r.interrupted, 1);
+	cr_assert(!strncmp(r.signal_why, "B was interrupted after block 65740", 35), "%s", r.signal_why);
+}
+
+Test(syscmp, an_interrupted_side_without_any_signal_setup_is_only_possible)
+{
+	both(3, NR_BRK, 0, 0, 0, 0x4c9000);
+	cr_assert_eq(classify_signals(&handler_on_a), LS_CAUSE_SIGNAL, "%s", r.headline);
+	cr_assert_not(r.signal_likely);
+	cr_assert(strstr(r.signal_why, "; no rt_sigaction is in the log before it"), "%s", r.signal_why);
+	cr_assert_null(strstr(r.headline, "suspect"));
+}
+
+Test(syscmp, alarm_zero_disarms_and_is_no_timer)
+{
+	struct ls_syscmp_signals s = {
+		.next = { LS_SUCC_UNKNOWN, LS_SUCC_UNKNOWN },
+		.sym = { "f+0x4", "f+0x8" },
+	};
+
+	both(3, NR_RT_SIGACTION, 14, 0x7ffe0000, 0, 0);
+	both(4, NR_ALARM, 0, 0, 0, 0);
+	cr_assert_eq(classify_signals(&s), LS_CAUSE_SAME_INPUTS, "%s", r.headline);
+	ra[1].args[0] = rb[1].args[0] = 1;
+	cr_assert_eq(classify_signals(&s), LS_CAUSE_SIGNAL, "%s", r.headline);
+	cr_assert(strstr(r.signal_why, "it armed a timer with alarm #1"), "%s", r.signal_why);
+}
+
+Test(syscmp, a_pid_goes_after_a_possible_signal)
+{
+	struct ls_syscmp_signals s = {
+		.next = { LS_SUCC_RETURN, LS_SUCC_RETURN },
+		.succ_why = { "ret returns to an address from the stack", "ret returns to an address from the stack" },
+		.sym = { "main+0x30", "loop+0x8" },
+		.last_block = { 90, 90 },
+	};
+
+	signals_prefix(true);
+	cr_assert_eq(classify_signals(&s), LS_CAUSE_INPUTS, "%s", r.headline);
+	cr_assert_not(r.signal_likely);
+	cr_assert(r.specific_first, "every syscall candidate is a pid");
+	cr_assert(strstr(r.headline, "(2 candidates; the data does not tell which): asynchronous signal, getpid #3"), "%s",
+		  r.headline);
+	cr_assert(!strncmp(r.candidates, "asynchronous signal (possible): ", 32), "%s", r.candidates);
+}
+
+Test(syscmp, both_sides_interrupted_by_different_signals)
+{
+	/* After kill(getpid(), SIGUSR1): A runs the SIGUSR1 handler, B the SIGALRM one that arrived first. */
+	struct ls_syscmp_signals s = {
+		.next = { LS_SUCC_SYSCALL, LS_SUCC_SYSCALL },
+		.succ_why = { "syscall returns to 0x408cf7 unless the syscall moves the pc",
+			      "syscall returns to 0x408cf7 unless the syscall moves the pc" },
+		.sym = { "on_usr1", "on_alarm" },
+		.last_block = { 189256, 189256 },
+	};
+
+	signals_prefix(false);
+	both(189250, NR_KILL, 8294, 10, 0, 0);
+	const struct ls_syscmp_span span = { .div_seq = { 189257, 189257 }, .signals = &s };
+	cr_assert_eq(ls_syscmp_classify_span(&r, LS_ARCH_X86_64, logs, &span), LS_CAUSE_SIGNAL, "%s", r.headline);
+	cr_assert(r.signal_likely);
+	cr_assert_eq(r.interrupted, -1);
+	static const char want[] = "both sides were interrupted after block 189256 (syscall returns to 0x408cf7 unless "
+				   "the syscall moves the pc): A went on at on_usr1, B at on_alarm, functions entered "
+				   "without a call: signal handlers";
+	cr_assert(!strncmp(r.signal_why, want, sizeof(want) - 1), "%s", r.signal_why);
+}
+
+Test(syscmp, a_handler_reported_as_an_old_action_is_recognised_by_address)
+{
+	/* sigaction(SIGALRM, &sa, NULL), later sigaction(SIGALRM, NULL, &old): the log keeps what the second wrote. */
+	struct ls_syscmp_signals s = {
+		.next = { LS_SUCC_UNKNOWN, LS_SUCC_UNKNOWN },
+		.succ_why = { "jmp rax is indirect: any target is possible", "jmp rax is indirect: any target is possible" },
+		.sym = { "(no symbols: guest map unknown)", "(no symbols: guest map unknown)" },
+		.pc = { 0x401643, 0x401686 },
+		.last_block = { 500, 500 },
+	};
+	uint8_t old[32] = { 0 };
+
+	both(10, NR_RT_SIGACTION, 14, 0x7ffe0000, 0, 0);
+	size_t k = both(20, NR_RT_SIGACTION, 14, 0, 0x7ffe0100, 0);
+	put_le64(old, 0x401643);
+	set_out(&ra[k], old, 32, 0x77);
+	set_out(&rb[k], old, 32, 0x77);
+	cr_assert_eq(classify_signals(&s), LS_CAUSE_SIGNAL, "%s", r.headline);
+	cr_assert(r.signal_likely, "%s", r.signal_why);
+	cr_assert_eq(r.interrupted, 0);
+	cr_assert(strstr(r.signal_why, "; 0x401643, where A went on, is the SIGALRM handler (the old action rt_sigaction #1 "
+				       "reported)"),
+		  "%s", r.signal_why);
+
+	/* SIG_IGN (1) as the old action is no address. */
+	setup();
+	both(10, NR_RT_SIGACTION, 14, 0x7ffe0000, 0, 0);
+	k = both(20, NR_RT_SIGACTION, 14, 0, 0x7ffe0100, 0);
+	memset(old, 0, sizeof(old));
+	old[0] = 1;
+	set_out(&ra[k], old, 32, 0x78);
+	set_out(&rb[k], old, 32, 0x78);
+	s.pc[0] = 1;
+	cr_assert_eq(classify_signals(&s), LS_CAUSE_SAME_INPUTS, "%s", r.headline);
 }

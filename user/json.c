@@ -124,6 +124,13 @@ static void interleaving_obj(FILE *f, const struct ls_divergence *d)
 	fputc('}', f);
 }
 
+static void signal_obj(FILE *f, const struct ls_divergence *d)
+{
+	fprintf(f, "{\"kind\":\"signal\",\"likely\":%s,\"why\":", d->signal_likely ? "true" : "false");
+	ls_json_str(f, d->signal);
+	fputc('}', f);
+}
+
 static void insn_obj(FILE *f, const struct ls_insn_line *l)
 {
 	fprintf(f, "{\"addr\":\"0x%" PRIx64 "\",\"symbol\":", l->addr);
@@ -192,21 +199,34 @@ void ls_json_divergence(FILE *f, const struct ls_side_desc sides[2], const struc
 		else
 			fputs("null", f);
 		fputs(",\"candidates\":[", f);
-		bool comma = false;
-		if (d->interleaving && d->interleaving_likely) {
-			interleaving_obj(f, d);
-			comma = true;
-		}
-		for (size_t k = 0; k < d->ncandidates; k++) {
+		/* As the text lists them: leading signal/interleaving, the syscalls, the rest before the first pid. */
+		bool comma = false, trailing_done = false;
+		for (size_t step = 0; step <= d->ncandidates + 1; step++) {
+			const struct ls_cause_syscall *c = step && step <= d->ncandidates ? &d->candidates[step - 1] : NULL;
+
+			if (step == 0 || (!trailing_done && ((c && c->pid) || step == d->ncandidates + 1))) {
+				bool lead = step == 0;
+
+				trailing_done = !lead;
+				if (d->signal && (d->specific_first || d->signal_likely) == lead) {
+					if (comma)
+						fputc(',', f);
+					signal_obj(f, d);
+					comma = true;
+				}
+				if (d->interleaving && (d->specific_first || d->interleaving_likely) == lead) {
+					if (comma)
+						fputc(',', f);
+					interleaving_obj(f, d);
+					comma = true;
+				}
+			}
+			if (!c)
+				continue;
 			if (comma)
 				fputc(',', f);
-			syscall_obj(f, &d->candidates[k], true);
+			syscall_obj(f, c, true);
 			comma = true;
-		}
-		if (d->interleaving && !d->interleaving_likely) {
-			if (comma)
-				fputc(',', f);
-			interleaving_obj(f, d);
 		}
 		fputc(']', f);
 		fputs(",\"started_differently\":", f);

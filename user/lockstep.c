@@ -929,6 +929,9 @@ struct ls_enrich {
 	struct ls_cause_syscall cands[LS_SYSCMP_MAX_CANDS];
 	char interleaving[200];
 	const char *insn_text[2 * LS_TLOG_MAX_INSNS]; /* the divergent blocks' instructions, for the interleaving rule */
+	struct ls_insn_line last[2]; /* each side's last instruction in common, for the signal rule */
+	char succ_why[2][200];
+	char signal[640];
 };
 
 /* A candidate as a report carries it. */
@@ -948,6 +951,7 @@ static void cause_syscall(const struct ls_syscmp_fields *f, struct ls_cause_sysc
 	c->out_len[1] = f->b_out_len;
 	c->out_hex[0] = f->a_out_hex;
 	c->out_hex[1] = f->b_out_hex;
+	c->pid = ls_pid_syscall(f->syscall);
 }
 
 /*
@@ -985,6 +989,60 @@ static void thread_facts(const struct ls_run *run, const struct ls_divergence *d
 		for (size_t k = 0; k < d->ndis[i] && t->ninsns < sizeof(e->insn_text) / sizeof(e->insn_text[0]); k++)
 			e->insn_text[t->ninsns++] = d->dis[i][k].text;
 	t->insns = e->insn_text;
+}
+
+static void insn_line(struct ls_run *run, struct ls_enrich *e, int i, uint64_t word, uint32_t k,
+		      struct ls_insn_line *l);
+
+/*
+ * What the signal rule needs (syscmp.h): whether each side's divergent
+ * instruction can follow the last one both ran.  From the instruction
+ * streams when they were compared (block cuts do not matter there: common
+ * is the last instruction both ran, first[i] each side's next one), else
+ * from the last instruction of the block before each side's divergent one.
+ * common_len: the common instruction's size in bytes (0: unknown).
+ */
+static void signal_facts(struct ls_run *run, const struct ls_divergence *d, struct ls_enrich *e, const uint64_t *words[2],
+			 const size_t nw[2], const size_t dblock[2], unsigned common_len, struct ls_syscmp_signals *s)
+{
+	memset(s, 0, sizeof(*s));
+	for (int i = 0; i < 2; i++) {
+		const char *text = NULL;
+		uint64_t addr = 0, pc = d->pc[i];
+		unsigned len = 0;
+
+		s->last_block[i] = d->block[i] ? d->block[i] - 1 : 0;
+		s->sym[i] = d->sym[i];
+		if (d->insn_found && d->have_common && common_len) {
+			text = d->common.text;
+			addr = d->common.addr;
+			len = common_len;
+			pc = d->first[i].addr;
+			s->sym[i] = d->first[i].sym;
+		} else if (dblock[i] >= 1 && nw[i] > dblock[i]) {
+			uint64_t w = words[i][dblock[i] - 1];
+			const struct ls_tb *tb = ls_tlog_find(&run->tlog[i], ls_rec_pc(w), ls_rec_ninsns(w));
+
+			if (!tb)
+				tb = ls_tlog_find(&run->tlog[i ^ 1], ls_rec_pc(w), ls_rec_ninsns(w));
+			if (tb && tb->ninsns) {
+				insn_line(run, e, i, w, tb->ninsns - 1, &e->last[i]);
+				text = e->last[i].text;
+				addr = e->last[i].addr;
+				len = tb->len[tb->ninsns - 1];
+			}
+		}
+		if (!text) {
+			snprintf(e->succ_why[i], sizeof(e->succ_why[i]), "the last block both ran is not in the translation log");
+			s->next[i] = LS_SUCC_UNKNOWN;
+		} else {
+			s->next[i] = ls_successor(run->dis ? ls_disasm_target(run->dis) : NULL, text, addr, len, pc,
+						  e->succ_why[i], sizeof(e->succ_why[i]));
+			s->syscall_next[i] = pc == addr + len;
+		}
+		s->succ_why[i] = e->succ_why[i];
+		s->pc[i] = pc;
+	}
 }
 
 static struct ls_gsym *load_gsym(struct ls_run *run, int i)
@@ -1143,6 +1201,7 @@ static void enrich(struct ls_run *run, struct ls_divergence *d, struct ls_enrich
 	/* The first divergent instruction. */
 	struct ls_insn_div idiv;
 	int64_t first_k[2] = { -1, -1 };
+	unsigned common_len = 0;
 	if (dinsn[0] >= 0 && dinsn[1] >= 0) {
 		first_k[0] = dinsn[0];
 		first_k[1] = dinsn[1];
@@ -1160,8 +1219,14 @@ static void enrich(struct ls_run *run, struct ls_divergence *d, struct ls_enrich
 				if (idiv.first[i].block == dblock[i])
 					first_k[i] = idiv.first[i].insn;
 			}
-			if ((d->have_common = idiv.have_common))
-				insn_line(run, e, 0, words[0][idiv.common[0].block], idiv.common[0].insn, &d->common);
+			if ((d->have_common = idiv.have_common)) {
+				const uint64_t cw = words[0][idiv.common[0].block];
+				const struct ls_tb *ctb = ls_tlog_find(&run->tlog[0], ls_rec_pc(cw), ls_rec_ninsns(cw));
+
+				insn_line(run, e, 0, cw, idiv.common[0].insn, &d->common);
+				if (ctb && idiv.common[0].insn < ctb->ninsns)
+					common_len = ctb->len[idiv.common[0].insn];
+			}
 		} else if (r == LS_INSN_SAME) {
 			d->insn_problem = "the blocks hold the same instructions, cut differently: rerun with --insn";
 		} else {
@@ -1211,8 +1276,10 @@ static void enrich(struct ls_run *run, struct ls_divergence *d, struct ls_enrich
 	struct ls_sys_log log[2];
 	struct ls_syscmp sc;
 	struct ls_syscmp_threads threads;
-	struct ls_syscmp_span span = { .div_seq = { d->block[0], d->block[1] }, .threads = &threads };
+	struct ls_syscmp_signals sigs;
+	struct ls_syscmp_span span = { .div_seq = { d->block[0], d->block[1] }, .threads = &threads, .signals = &sigs };
 	thread_facts(run, d, e, v, &threads);
+	signal_facts(run, d, e, words, nw, dblock, common_len, &sigs);
 	if (run->rejoined[v])
 		for (int i = 0; i < 2; i++)
 			span.from_seq[i] = run->rejoin_blk[v][i];
@@ -1293,6 +1360,12 @@ static void enrich(struct ls_run *run, struct ls_divergence *d, struct ls_enrich
 		d->interleaving = e->interleaving;
 		d->interleaving_likely = sc.interleaving_likely;
 	}
+	if (sc.signal) {
+		snprintf(e->signal, sizeof(e->signal), "%s", sc.signal_why);
+		d->signal = e->signal;
+		d->signal_likely = sc.signal_likely;
+	}
+	d->specific_first = sc.specific_first;
 	if (launch)
 		d->started_differently = run->gin.inputs;
 	if (run->gin_known && run->gin.opts)
@@ -1302,7 +1375,7 @@ static void enrich(struct ls_run *run, struct ls_divergence *d, struct ls_enrich
 		ls_syscmp_table(&sc, 8, e->syscalls + w, sizeof(e->syscalls) - w);
 		d->syscalls = e->syscalls;
 	}
-	if (!strcmp(key, "same_inputs") || cause == LS_CAUSE_INTERLEAVING || several)
+	if (!strcmp(key, "same_inputs") || cause == LS_CAUSE_INTERLEAVING || cause == LS_CAUSE_SIGNAL || several)
 		d->caveat = sc.caveat;
 
 	/* What to do next. */
@@ -1316,6 +1389,14 @@ static void enrich(struct ls_run *run, struct ls_divergence *d, struct ls_enrich
 			 "start both guests with the same arguments, environment and working directory (QEMU's -E/-U "
 			 "and the\n    shell they run from), then run again: a divergence left then is worth a "
 			 "closer look.\n");
+	else if (sc.signal && (sc.signal_likely || (cause != LS_CAUSE_INPUTS && !sc.interleaving_likely)))
+		snprintf(e->next, sizeof(e->next),
+			 "a signal's delivery point is not deterministic: it depends on the host's timing, so two runs "
+			 "take it at\n    different blocks, and that is not code generation.  To compare code "
+			 "generation, run the guest without\n    its timer or asynchronous signals (or with them "
+			 "blocked)%s%s.\n",
+			 sc.interleaving ? "; its threads may have run in another order too" : "",
+			 cause == LS_CAUSE_INPUTS ? ", and make the inputs listed the same on both sides" : "");
 	else if (sc.interleaving && (sc.interleaving_likely || cause != LS_CAUSE_INPUTS))
 		snprintf(e->next, sizeof(e->next),
 			 "the guest's threads may have run in another order on the two sides, which no QEMU option "

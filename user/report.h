@@ -56,6 +56,7 @@ struct ls_cause_syscall {
 	int64_t num;
 	uint64_t index, block; /* log index (A's numbering), and the block it was made at on A */
 	uint64_t count; /* calls of this syscall whose results differed (index is the last) */
+	bool pid; /* its value is a process or thread id: it differs in any two runs */
 	const char *state[2]; /* "returned", "entered", "out_unreadable" */
 	int64_t ret[2];
 	uint32_t out_len[2];
@@ -102,6 +103,11 @@ struct ls_divergence {
 	size_t ncandidates;
 	const char *interleaving;
 	bool interleaving_likely;
+	/* An asynchronous signal, when `signal` says why (NULL: not a candidate). */
+	const char *signal;
+	bool signal_likely;
+	/* Signal and interleaving go first: likely, or every syscall candidate is a pid. */
+	bool specific_first;
 	const char *started_differently; /* what the guests were given differently at start, or NULL */
 	const char *qemu_options; /* QEMU options that differ, or NULL */
 	const char *cause; /* one line */

@@ -15,6 +15,10 @@ static const char caveat[] = "not recorded as inputs here: rdtsc, rdrand and cpu
 static const char caveat_cands[] = "the candidates are the inputs recorded here; not recorded: rdtsc, rdrand and cpuid "
 				   "results, AT_RANDOM and the auxv, signals, shared memory";
 
+static const char caveat_signal[] = "no log records where a signal was delivered: it is inferred from where control went "
+				    "and from the syscalls that set signals up; not recorded as inputs here: rdtsc, "
+				    "rdrand and cpuid results, AT_RANDOM and the auxv, shared memory";
+
 /*
  * How many arguments a syscall takes, by name (the same on every arch), so
  * unused argument registers (whatever the guest left there) are neither
@@ -499,6 +503,225 @@ static void judge_threads(struct ls_syscmp *r, const struct ls_syscmp_threads *t
 	snprintf(r->interleaving_why, sizeof(r->interleaving_why), "the guest ran %u threads", t->n);
 }
 
+bool ls_pid_syscall(const char *name)
+{
+	static const char *const pids[] = { "getpid", "gettid", "getppid", "set_tid_address", "getpgid", "getpgrp", "getsid" };
+
+	for (size_t i = 0; name && i < sizeof(pids) / sizeof(pids[0]); i++)
+		if (!strcmp(name, pids[i]))
+			return true;
+	return false;
+}
+
+static bool is_name(enum ls_arch arch, int64_t num, const char *const *names)
+{
+	const char *n = ls_sys_name(arch, num);
+
+	for (; n && *names; names++)
+		if (!strcmp(n, *names))
+			return true;
+	return false;
+}
+
+/* A symbol at a function's first instruction: "on_alarm", "libc.so.6:handler"; not "f+0x4", "(...)", "[heap]". */
+static bool function_entry(const char *sym)
+{
+	return sym && sym[0] && sym[0] != '(' && sym[0] != '[' && !strchr(sym, '+') && !strchr(sym, ' ') &&
+	       strcmp(sym, "unmapped");
+}
+
+/* "SIGALRM", or "signal 40". */
+static void sig_name(char *buf, size_t size, uint64_t sig)
+{
+	const char *n = sig > 0 && sig < 65 ? sigabbrev_np((int)sig) : NULL;
+
+	if (n)
+		snprintf(buf, size, "SIG%s", n);
+	else
+		snprintf(buf, size, "signal %" PRIu64, sig);
+}
+
+/* Up to 3 syscalls of a kind as "rt_sigaction #13 (SIGALRM), #14 (SIGUSR1)", the most recent last; "" when none. */
+struct sig_list {
+	uint64_t idx[3], arg[3];
+	size_t n, total;
+};
+
+static void list_add(struct sig_list *l, uint64_t idx, uint64_t arg)
+{
+	if (l->n == 3) {
+		memmove(&l->idx[0], &l->idx[1], 2 * sizeof(l->idx[0]));
+		memmove(&l->arg[0], &l->arg[1], 2 * sizeof(l->arg[0]));
+		l->n--;
+	}
+	l->idx[l->n] = idx;
+	l->arg[l->n++] = arg;
+	l->total++;
+}
+
+static void list_fmt(char *buf, size_t size, const struct sig_list *l, bool sigs)
+{
+	size_t k = 0;
+
+	buf[0] = '\0';
+	if (l->total > l->n)
+		k += (size_t)snprintf(buf, size, "%zu calls, the last ", l->total);
+	for (size_t i = 0; i < l->n && k < size; i++) {
+		char sn[24] = "";
+
+		if (sigs)
+			sig_name(sn, sizeof(sn), l->arg[i]);
+		k += (size_t)snprintf(buf + k, size - k, "%s#%" PRIu64 "%s%s%s", i ? ", " : "", l->idx[i], sigs ? " (" : "", sn,
+				      sigs ? ")" : "");
+	}
+}
+
+/*
+ * The signal rule (syscmp.h, struct ls_syscmp_signals).  Runs before the
+ * cause is chosen; the evidence is A's log before the divergence (the two
+ * agree there) and, for rt_sigreturn, each side's log after it.
+ */
+static void judge_signals(struct ls_syscmp *r, const struct ls_syscmp_signals *s)
+{
+	static const char *const acts[] = { "rt_sigaction", "sigaction", NULL };
+	static const char *const timers[] = { "setitimer", "alarm", "timer_settime", "timer_create", "timerfd_settime", NULL };
+	static const char *const alarm[] = { "alarm", NULL };
+	static const char *const sends[] = { "kill", "tkill", "tgkill", "rt_sigqueueinfo", "rt_tgsigqueueinfo",
+					     "pidfd_send_signal", NULL };
+	static const char *const rets[] = { "rt_sigreturn", "sigreturn", NULL };
+	static const char *const jumpy[] = { "rt_sigreturn", "sigreturn", "execve", "execveat", "exit", "exit_group", NULL };
+	struct sig_list act = { 0 }, timer = { 0 }, sent = { 0 }, ret = { 0 };
+	struct {
+		uint64_t idx, sig;
+		bool found;
+	} known[2] = { 0 }; /* side i's divergent pc is a handler an rt_sigaction reported as the old action */
+	const struct ls_sys_log *l = &r->log[0];
+	const char *timer_name = NULL, *sent_name = NULL;
+	enum ls_succ next[2] = { s->next[0], s->next[1] };
+	bool entry[2], interrupted[2];
+	char nb[32];
+
+	r->interrupted = -1;
+	for (size_t j = 0; j < r->before[0]; j++) {
+		const struct ls_sys_rec *x = &l->recs[j];
+		uint64_t k = l->first_index + j;
+
+		/* The old action it wrote starts with the handler (64-bit targets); 0 and 1 are SIG_DFL, SIG_IGN. */
+		if (is_name(r->arch, x->num, acts) && x->args[2] && x->state == LS_SYS_RETURNED && !x->ret &&
+		    x->out_len >= 8 && (uint64_t)le64(x->out_head) > 1)
+			for (int i = 0; i < 2; i++)
+				if ((uint64_t)le64(x->out_head) == s->pc[i]) {
+					known[i].found = true;
+					known[i].idx = k;
+					known[i].sig = x->args[0];
+				}
+		if (is_name(r->arch, x->num, acts) && x->args[1])
+			list_add(&act, k, x->args[0]);
+		else if (is_name(r->arch, x->num, timers) && !(is_name(r->arch, x->num, alarm) && !x->args[0])) {
+			list_add(&timer, k, 0); /* alarm(0) disarms */
+			timer_name = ls_sys_name(r->arch, x->num);
+		} else if (is_name(r->arch, x->num, sends)) {
+			list_add(&sent, k, 0);
+			sent_name = ls_sys_name(r->arch, x->num);
+		}
+		else if (is_name(r->arch, x->num, rets))
+			list_add(&ret, k, 0);
+	}
+	/* rt_sigreturn after the divergence on one side only (or elsewhere): a handler ran there. */
+	int64_t after[2] = { -1, -1 };
+	for (int i = 0; i < 2; i++)
+		for (size_t j = r->before[i]; j < r->log[i].n && after[i] < 0; j++)
+			if (is_name(r->arch, r->log[i].recs[j].num, rets))
+				after[i] = (int64_t)(j - r->before[i]);
+	bool ret_after = after[0] != after[1];
+
+	/* A syscall at the end of the last common block: where it returns, unless it moves the pc itself. */
+	for (int i = 0; i < 2; i++) {
+		if (next[i] != LS_SUCC_SYSCALL)
+			continue;
+		const struct ls_sys_rec *x = r->before[i] ? &r->log[i].recs[r->before[i] - 1] : NULL;
+		if (!x || is_name(r->arch, x->num, jumpy))
+			next[i] = LS_SUCC_UNKNOWN;
+		else
+			next[i] = s->syscall_next[i] ? LS_SUCC_YES : LS_SUCC_NO;
+	}
+	if (next[0] == LS_SUCC_YES && next[1] == LS_SUCC_YES)
+		return; /* the guest's own control flow went both ways: the data decided */
+	for (int i = 0; i < 2; i++) {
+		interrupted[i] = next[i] == LS_SUCC_NO;
+		entry[i] = next[i] != LS_SUCC_YES && (function_entry(s->sym[i]) || known[i].found);
+	}
+	bool cut = interrupted[0] || interrupted[1], entered = entry[0] != entry[1];
+	bool armed = timer.total || sent.total || ret_after;
+	if (!cut && !(entered && act.total) && !(act.total && armed))
+		return;
+	r->signal = true;
+	r->signal_likely = (cut && (act.total || armed)) || (entered && act.total && armed) ||
+			   (entered && (known[0].found || known[1].found));
+	r->interrupted = interrupted[0] != interrupted[1] ? (interrupted[1] ? 1 : 0)
+			 : entered			   ? (entry[1] ? 1 : 0)
+							   : -1;
+
+	size_t k = 0;
+#define W(...) (k += k < sizeof(r->signal_why) ? (size_t)snprintf(r->signal_why + k, sizeof(r->signal_why) - k, __VA_ARGS__) : 0)
+	int v = r->interrupted;
+	if (v >= 0 && interrupted[v]) {
+		W("%c was interrupted after block %" PRIu64 " (%s; %c went on at %s%s)", 'A' + v, s->last_block[v],
+		  s->succ_why[v] && s->succ_why[v][0] ? s->succ_why[v] : "not a possible successor", 'A' + v,
+		  s->sym[v] && s->sym[v][0] ? s->sym[v] : "another block",
+		  entry[v] ? ", a function entered without a call: a signal handler" : "");
+	} else if (cut) {
+		W("both sides were interrupted after block %" PRIu64 " (%s): A went on at %s, B at %s%s", s->last_block[0],
+		  s->succ_why[0] && s->succ_why[0][0] ? s->succ_why[0] : "no possible successor",
+		  s->sym[0] && s->sym[0][0] ? s->sym[0] : "another block", s->sym[1] && s->sym[1][0] ? s->sym[1] : "another block",
+		  entry[0] && entry[1] ? ", functions entered without a call: signal handlers (different signals, or "
+					 "one taken first)"
+				       : "");
+	} else if (v >= 0) {
+		W("%c went on at %s, a function's first instruction that no call reached (a signal handler's entry), "
+		  "after block %" PRIu64 " (%s)",
+		  'A' + v, s->sym[v], s->last_block[v], s->succ_why[v] && s->succ_why[v][0] ? s->succ_why[v] : "its successor unknown");
+	} else {
+		W("where the last common block goes cannot be told (%s)",
+		  s->succ_why[0] && s->succ_why[0][0] ? s->succ_why[0] : "no instruction known");
+	}
+	for (int i = 0; i < 2; i++)
+		if (known[i].found && next[i] != LS_SUCC_YES) {
+			char sn[24];
+
+			sig_name(sn, sizeof(sn), known[i].sig);
+			W("; 0x%" PRIx64 ", where %c went on, is the %s handler (the old action rt_sigaction #%" PRIu64 " reported)",
+			  s->pc[i], 'A' + i, sn, known[i].idx);
+		}
+	char list[160];
+	if (act.total) {
+		list_fmt(list, sizeof(list), &act, true);
+		W("; the guest set signal actions with rt_sigaction %s", list);
+	} else {
+		W("; no rt_sigaction is in the log before it%s", r->log[0].first_index ? " (the ring wrapped)" : "");
+	}
+	if (timer.total) {
+		list_fmt(list, sizeof(list), &timer, false);
+		W("; it armed a timer with %s %s", timer_name, list);
+	}
+	if (sent.total) {
+		list_fmt(list, sizeof(list), &sent, false);
+		W("; it sent signals with %s %s", sent_name, list);
+	}
+	if (ret.total)
+		W("; handlers returned before it (%zu rt_sigreturn)", ret.total);
+	for (int i = 0; i < 2 && ret_after; i++)
+		if (after[i] >= 0 && (after[i ^ 1] < 0 || after[i] < after[i ^ 1])) {
+			W("; %c returned from a handler after it (%s, %zu syscall%s later%s)", 'A' + i,
+			  name_of(r->arch, r->log[i].recs[r->before[i] + (size_t)after[i]].num, nb, sizeof(nb)), (size_t)after[i] + 1,
+			  after[i] ? "s" : "", after[i ^ 1] < 0 ? (i ? "; A's log has none" : "; B's log has none") : "");
+			break;
+		}
+#undef W
+	if (k >= sizeof(r->signal_why))
+		memcpy(r->signal_why + sizeof(r->signal_why) - 4, "...", 4);
+}
+
 /* What a candidate pair returned on both sides: "returned A 3, B 4; wrote A 16 bytes ..., B ...". */
 static void fmt_values(const struct ls_syscmp *r, const struct ls_sys_rec *a, const struct ls_sys_rec *b, unsigned d,
 		       char *buf, size_t size)
@@ -534,41 +757,72 @@ static void fmt_values(const struct ls_syscmp *r, const struct ls_sys_rec *a, co
 	}
 }
 
-/* Several candidates: the headline names them all, one line each says what it returned. */
+/*
+ * Several candidates: the headline names them all, one line each says what
+ * it returned.  Order: the specific explanations (signal, interleaving)
+ * first when they lead (likely, or every syscall candidate a pid), then the
+ * syscalls most recent first, the other specific ones before the first pid
+ * (which differs in any two runs) or last.
+ */
 static void describe_candidates(struct ls_syscmp *r)
 {
-	size_t total = r->ncand + (r->interleaving ? 1 : 0), hl, cl = 0;
-	char nb[32];
+	size_t total = r->ncand + (r->interleaving ? 1 : 0) + (r->signal ? 1 : 0), hl, cl = 0, nh = 0;
+	char nb[32], what[120];
 
-	hl = (size_t)snprintf(r->headline, sizeof(r->headline), "%s (%zu candidates; the data does not tell which): %s",
-			      r->interleaving ? "thread interleaving or inputs that differed before the divergence"
-					      : "inputs differed before the divergence",
+	snprintf(what, sizeof(what), "%s%s%sinputs that differed before the divergence",
+		 r->signal ? "an asynchronous signal" : "", r->signal && r->interleaving ? ", " : r->signal ? " or " : "",
+		 r->interleaving ? "thread interleaving or " : "");
+	if (!r->signal && !r->interleaving)
+		snprintf(what, sizeof(what), "inputs differed before the divergence");
+	hl = (size_t)snprintf(r->headline, sizeof(r->headline), "%s (%zu candidates; %s): ", what,
 			      total + (r->cand_dropped ? (size_t)r->cand_dropped : 0),
-			      r->interleaving && r->interleaving_likely ? "thread interleaving, " : "");
+			      r->signal && r->signal_likely ? "the first is the likely one" : "the data does not tell which");
 #define HL(...) (hl += hl < sizeof(r->headline) ? (size_t)snprintf(r->headline + hl, sizeof(r->headline) - hl, __VA_ARGS__) : 0)
 #define CL(...) (cl += cl < sizeof(r->candidates) ? (size_t)snprintf(r->candidates + cl, sizeof(r->candidates) - cl, __VA_ARGS__) : 0)
-	if (r->interleaving && r->interleaving_likely)
-		CL("thread interleaving: %s; code generation is not implied", r->interleaving_why);
-	for (size_t i = 0; i < r->ncand; i++) {
-		const struct ls_sys_cand *c = &r->cand[i];
+	/* step 0: leading specifics; 1..ncand: syscalls, the trailing specifics before the first pid; then the rest */
+	bool trailing_done = false;
+	for (size_t step = 0; step <= r->ncand + 1; step++) {
+		const struct ls_sys_cand *c = step && step <= r->ncand ? &r->cand[step - 1] : NULL;
+		bool pid = c && ls_pid_syscall(ls_sys_name(r->arch, c->num));
+
+		if (step == 0 || (!trailing_done && (pid || step == r->ncand + 1))) {
+			bool lead = step == 0;
+
+			trailing_done = !lead;
+			if (r->signal && (r->specific_first || r->signal_likely) == lead) {
+				HL("%sasynchronous signal", nh++ ? ", " : "");
+				CL("%sasynchronous signal (%s): %s; a signal's delivery point differs between runs, code "
+				   "generation is not implied",
+				   cl ? "\n" : "", r->signal_likely ? "likely" : "possible", r->signal_why);
+			}
+			if (r->interleaving && (r->specific_first || r->interleaving_likely) == lead) {
+				HL("%sthread interleaving", nh++ ? ", " : "");
+				if (r->interleaving_likely)
+					CL("%sthread interleaving: %s; code generation is not implied", cl ? "\n" : "",
+					   r->interleaving_why);
+				else
+					CL("%sthread interleaving: %s, whose interleaving is not recorded", cl ? "\n" : "",
+					   r->interleaving_why);
+			}
+		}
+		if (!c)
+			continue;
+
 		const struct ls_sys_rec *a = rec_at(&r->log[0], c->index), *b = rec_b(r, c->index);
 		const char *name = name_of(r->arch, c->num, nb, sizeof(nb));
 		char v[200];
 
-		HL("%s%s #%" PRIu64, i ? ", " : "", name, c->index);
+		HL("%s%s #%" PRIu64, nh++ ? ", " : "", name, c->index);
 		fmt_values(r, a, b, c->diff, v, sizeof(v));
-		CL("%s%s #%" PRIu64 " at block %" PRIu64 ": %s", cl ? "\n" : "", name, c->index, (uint64_t)a->seq, v);
+		CL("%s%s #%" PRIu64 " at block %" PRIu64 ": %s%s", cl ? "\n" : "", name, c->index, (uint64_t)a->seq, v,
+		   pid ? " (a process or thread id: it differs in any two runs)" : "");
 		if (c->count > 1)
 			CL(" (%" PRIu64 " of its calls differed, the first #%" PRIu64 ")", c->count, c->first);
 	}
-	if (r->cand_dropped)
+	if (r->cand_dropped) {
 		HL(", and %" PRIu64 " earlier syscall%s", r->cand_dropped, r->cand_dropped == 1 ? "" : "s");
-	if (r->cand_dropped)
 		CL("\n%" PRIu64 " further syscall%s returned differently earlier (not listed)", r->cand_dropped,
 		   r->cand_dropped == 1 ? "" : "s");
-	if (r->interleaving && !r->interleaving_likely) {
-		HL(", thread interleaving");
-		CL("\nthread interleaving: %s, whose interleaving is not recorded", r->interleaving_why);
 	}
 #undef HL
 #undef CL
@@ -587,6 +841,8 @@ const char *ls_cause_name(enum ls_cause c)
 		return "same_inputs";
 	case LS_CAUSE_INTERLEAVING:
 		return "thread_interleaving";
+	case LS_CAUSE_SIGNAL:
+		return "asynchronous_signal";
 	default:
 		return "unknown";
 	}
@@ -731,6 +987,18 @@ enum ls_cause ls_syscmp_classify_span(struct ls_syscmp *r, enum ls_arch arch, co
 		t.n = (unsigned)(1 + r->threads_made);
 	if (t.n > 1)
 		judge_threads(r, &t);
+	r->interrupted = -1;
+	if (span->signals)
+		judge_signals(r, span->signals);
+	/* Pids differ in any two runs: a more specific explanation goes before them. */
+	r->specific_first = r->signal_likely || r->interleaving_likely;
+	if ((r->signal || r->interleaving) && !r->cand_dropped) {
+		bool all_pids = true;
+
+		for (size_t i = 0; i < r->ncand; i++)
+			all_pids &= ls_pid_syscall(ls_sys_name(arch, r->cand[i].num));
+		r->specific_first |= all_pids;
+	}
 
 	/* What the classification does not cover. */
 	if (r->lost)
@@ -784,7 +1052,7 @@ enum ls_cause ls_syscmp_classify_span(struct ls_syscmp *r, enum ls_arch arch, co
 
 	if (r->have_args)
 		describe_args(r, rec_at(&log[0], r->args_index), rec_b(r, r->args_index));
-	size_t total = r->ncand + (r->interleaving ? 1 : 0) + (r->cand_dropped ? 1 : 0);
+	size_t total = r->ncand + (r->interleaving ? 1 : 0) + (r->signal ? 1 : 0) + (r->cand_dropped ? 1 : 0);
 	if (r->ncand && total == 1) {
 		r->cause = LS_CAUSE_INPUTS;
 		describe_culprit(r, rec_at(&log[0], r->culprit), rec_b(r, r->culprit));
@@ -804,8 +1072,24 @@ enum ls_cause ls_syscmp_classify_span(struct ls_syscmp *r, enum ls_arch arch, co
 	} else if (r->to == r->from && (r->extra[0] || r->extra[1])) {
 		snprintf(r->headline, sizeof(r->headline),
 			 "cause unknown: only %c's log has syscalls before the divergence", r->extra[0] ? 'A' : 'B');
+	} else if (r->signal && (r->signal_likely || !r->interleaving)) {
+		r->cause = LS_CAUSE_SIGNAL;
+		if (r->signal_likely)
+			snprintf(r->headline, sizeof(r->headline),
+				 "asynchronous signal, most likely: %s; the syscalls before it all returned the same%s; a "
+				 "signal's delivery point differs between runs, code generation is not implied",
+				 r->signal_why, r->interleaving ? " (thread interleaving is possible too)" : "");
+		else
+			snprintf(r->headline, sizeof(r->headline),
+				 "an asynchronous signal or code generation (the data does not tell which): the syscalls "
+				 "before it all returned the same, and %s",
+				 r->signal_why);
+		if (r->to == r->from)
+			add(r->coverage, sizeof(r->coverage), "no syscall was made before the divergence");
 	} else if (r->interleaving) {
 		r->cause = LS_CAUSE_INTERLEAVING;
+		if (r->signal)
+			add(r->coverage, sizeof(r->coverage), "an asynchronous signal is a candidate too: %s", r->signal_why);
 		if (r->interleaving_likely)
 			snprintf(r->headline, sizeof(r->headline),
 				 "thread interleaving, most likely: this thread's syscalls before it all returned the same, "
@@ -824,10 +1108,15 @@ enum ls_cause ls_syscmp_classify_span(struct ls_syscmp *r, enum ls_arch arch, co
 		if (r->to == r->from)
 			add(r->coverage, sizeof(r->coverage), "no syscall was made before the divergence");
 	}
+	if (r->cause == LS_CAUSE_UNKNOWN && r->signal)
+		add(r->coverage, sizeof(r->coverage), "an asynchronous signal is a candidate%s: %s",
+		    r->signal_likely ? ", a likely one" : "", r->signal_why);
 	if (r->cause == LS_CAUSE_UNKNOWN && r->interleaving)
 		add(r->coverage, sizeof(r->coverage), "thread interleaving is a candidate%s: %s",
 		    r->interleaving_likely ? ", a likely one" : "", r->interleaving_why);
-	if (r->cause != LS_CAUSE_SAME_INPUTS && r->cause != LS_CAUSE_UNKNOWN && total > 1)
+	if (r->cause == LS_CAUSE_SIGNAL)
+		r->caveat = caveat_signal;
+	else if (r->cause != LS_CAUSE_SAME_INPUTS && r->cause != LS_CAUSE_UNKNOWN && total > 1)
 		r->caveat = caveat_cands;
 	else if (r->cause == LS_CAUSE_INPUTS)
 		r->caveat = NULL;

@@ -13,7 +13,9 @@
  * getrandom is harmless, Python's hash seed is not); when several differed,
  * the report lists them all, most recent first, and says the data does not
  * tell which.  A guest with several threads adds thread interleaving as a
- * candidate, which no syscall log records.  If every pair returned the same
+ * candidate, which no syscall log records; so does an asynchronous signal
+ * when the control flow says a side was interrupted (struct
+ * ls_syscmp_signals).  If every pair returned the same
  * on a single-threaded guest, the sides computed differently from the same
  * inputs: "same inputs", suspect code generation -- as far as syscalls are
  * the inputs (see caveat).
@@ -27,6 +29,7 @@
 #include <stdio.h>
 
 #include "lockstep_wire.h"
+#include "succ.h"
 #include "systab.h"
 
 enum ls_cause {
@@ -34,6 +37,7 @@ enum ls_cause {
 	LS_CAUSE_INPUTS, /* a syscall returned something else on the two sides */
 	LS_CAUSE_SAME_INPUTS, /* every recorded syscall before the divergence returned the same */
 	LS_CAUSE_INTERLEAVING, /* every syscall of this thread returned the same, but the guest ran several */
+	LS_CAUSE_SIGNAL, /* every syscall returned the same, and a signal interrupted one side (or may have) */
 };
 
 /* What differs in a pair of records (a bit mask). */
@@ -83,6 +87,30 @@ struct ls_syscmp_threads {
 };
 
 /*
+ * What the monitor knows of the control flow at the divergence, for the
+ * signal rule.  A side whose divergent block is no possible successor of
+ * the last block both ran (succ.h) was interrupted: an asynchronous signal
+ * (delivered where the host's timing put it, so at different blocks in two
+ * runs) -- likely when the syscall logs show the guest set signal actions
+ * (rt_sigaction with a new action), armed a timer (setitimer, alarm,
+ * timer_settime), sent signals (kill, tgkill...) or returned from handlers
+ * (rt_sigreturn).  A divergent block at a function's first instruction
+ * that no call reached is a handler's entry.  The handler's address itself
+ * is not known: rt_sigaction's new action is input the log does not keep
+ * (it records what a syscall writes, the old action), and the guest memory
+ * it pointed to (glibc's copy on the stack) is long reused by then; only
+ * a later rt_sigaction that asked for the old action shows it.
+ */
+struct ls_syscmp_signals {
+	enum ls_succ next[2]; /* side i's divergent block as a successor of its last common block */
+	bool syscall_next[2]; /* LS_SUCC_SYSCALL: the divergent block is where that syscall returns to */
+	const char *succ_why[2]; /* succ.h's explanation, or NULL */
+	const char *sym[2]; /* symbols at the divergent pcs ("on_alarm", "step+0x1b"), NULL or "" unknown */
+	uint64_t pc[2]; /* the divergent pcs: a handler's address when an rt_sigaction reported it as the old action */
+	uint64_t last_block[2]; /* each side's last common block */
+};
+
+/*
  * A pair forwarded from A to B (--forward-inputs) returned the same by
  * construction: it is no candidate, whatever its record says.  NULL: none.
  */
@@ -93,6 +121,7 @@ struct ls_syscmp_span {
 	uint64_t div_seq[2];
 	bool by_order;
 	const struct ls_syscmp_threads *threads; /* NULL: one thread */
+	const struct ls_syscmp_signals *signals; /* NULL: the control flow is not known */
 	ls_syscmp_forwarded_fn *forwarded;
 	void *forwarded_ctx;
 };
@@ -139,6 +168,11 @@ struct ls_syscmp {
 	bool interleaving; /* thread interleaving is a candidate (several threads) */
 	bool interleaving_likely; /* and the divergence is in synchronisation code, or follows a futex or a partner */
 	char interleaving_why[200]; /* "the divergence is in pthread_cond_signal+0x2c, 3 threads ran" */
+	bool signal; /* an asynchronous signal is a candidate */
+	bool signal_likely; /* and the control flow or a handler's entry says one interrupted a side */
+	int interrupted; /* the side it interrupted (0 A, 1 B), -1 not known */
+	char signal_why[640]; /* "A was interrupted after block 79736 (...); the guest armed a timer with setitimer #15" */
+	bool specific_first; /* signal and interleaving lead the candidates (likely, or every syscall candidate a pid) */
 	bool have_culprit; /* INPUTS: */
 	uint64_t culprit; /* log index of the most recent pair whose results differ */
 	unsigned culprit_diff; /* its LS_SYSDIFF_* */
@@ -147,7 +181,7 @@ struct ls_syscmp {
 	unsigned args_diff; /* its LS_SYSDIFF_*; args_mask: which arguments */
 	unsigned args_mask;
 	/* Text: one line each, no newline; "" when there is nothing to say. */
-	char headline[640]; /* "inputs differed: clock_gettime #3 at block 1234 returned different data" */
+	char headline[1024]; /* "inputs differed: clock_gettime #3 at block 1234 returned different data" */
 	char detail[320]; /* INPUTS, one candidate: what differed, both sides */
 	char candidates[2400]; /* several candidates: one line each, "\n"-separated, what each returned */
 	char args_note[320]; /* "arguments differed first at ..." */
@@ -186,7 +220,7 @@ void ls_syscmp_fprint_table(FILE *f, const struct ls_syscmp *r, unsigned last);
 
 /* The classification as JSON-ready fields (for user/json.c). */
 struct ls_syscmp_fields {
-	const char *cause; /* "inputs_differed", "same_inputs", "thread_interleaving", "unknown" */
+	const char *cause; /* "inputs_differed", "same_inputs", "thread_interleaving", "asynchronous_signal", "unknown" */
 	const char *headline;
 	bool have_syscall; /* INPUTS: the fields below describe the culprit pair (or candidate k) */
 	uint64_t count; /* pairs of this syscall whose results differed */
@@ -210,7 +244,10 @@ bool ls_sync_symbol(const char *sym);
 /* A disassembled instruction that is atomic read-modify-write ("lock cmpxchg", "ldaxr", "cas"...). */
 bool ls_atomic_insn(const char *text);
 
-/* "inputs_differed", "same_inputs", "thread_interleaving", "unknown". */
+/* A syscall whose result is a process or thread id: it differs between any two runs by construction. */
+bool ls_pid_syscall(const char *name);
+
+/* "inputs_differed", "same_inputs", "thread_interleaving", "asynchronous_signal", "unknown". */
 const char *ls_cause_name(enum ls_cause c);
 
 #endif
