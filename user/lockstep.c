@@ -42,6 +42,7 @@
 #include "claim.h"
 #include "ginputs.h"
 #include "qstart.h"
+#include "renew.h"
 #include "report.h"
 #include "syscmp.h"
 #include "target.h"
@@ -111,6 +112,7 @@ struct ls_run {
 	struct ls_backlog bk[LS_MAX_VCPUS];
 	struct ls_tail tail[LS_MAX_VCPUS];
 	uint64_t lease_ns;
+	struct ls_renewer renew; /* renews the leases update_permits granted, apart from this loop */
 	uint32_t window; /* chunks a side may lead: the smaller of the two sides' ls_window */
 	/* the gate: plugins that pace themselves from the correlator's state */
 	struct ls_gate_server gate;
@@ -341,7 +343,7 @@ static void discover_streams(struct ls_run *run)
 			struct ls_batch b;
 			if (c->batch_addr || !addrs[v] || ls_target_read(run->t[i].pid, addrs[v], &b, sizeof(b)))
 				continue;
-			c->batch_addr = addrs[v];
+			__atomic_store_n(&c->batch_addr, addrs[v], __ATOMIC_RELEASE); /* the renewer reads it */
 			/* Its last publication's chunk, or the one after it if that one was full. */
 			c->attach_chunk = b.pub_id ? b.chunk + ((b.flags & LS_PUB_FULL) ? 1 : 0) : 0;
 			c->permit = 0;
@@ -580,6 +582,31 @@ static bool gate_fields(struct ls_run *run, int i, struct ls_stream_ctl *c)
 }
 
 /*
+ * The renewal thread's round (renew.h): extend the lease of every stream
+ * this loop has granted one, leaving its permit alone.  Only the lease: a
+ * permit is this loop's decision, and a stream never granted a lease (a
+ * QEMU waiting with wait=) is let go by this loop's first one.
+ */
+static void renew_leases(void *ctx, uint64_t now)
+{
+	struct ls_run *run = ctx;
+
+	for (int i = 0; i < 2; i++) {
+		if (__atomic_load_n(&run->ended[i], __ATOMIC_ACQUIRE))
+			continue;
+		for (int v = 0; v < LS_MAX_VCPUS; v++) {
+			struct ls_stream_ctl *c = &run->sc[i][v];
+			uint64_t addr = __atomic_load_n(&c->batch_addr, __ATOMIC_ACQUIRE);
+			uint64_t until = now + run->lease_ns;
+			if (!addr || !__atomic_load_n(&c->lease_written_ns, __ATOMIC_ACQUIRE))
+				continue;
+			ls_target_write(run->t[i].pid, addr + offsetof(struct ls_batch, lease_until_ns), &until,
+					sizeof(until));
+		}
+	}
+}
+
+/*
  * Grant each stream the chunks it may write (ls_permit) and renew the
  * lease.  A write happens only when the permit moved or the lease is half
  * used, so an idle pair costs a few reads of mmapped memory per tick.  A
@@ -594,6 +621,7 @@ static bool update_permits(struct ls_run *run, bool force)
 	int frozen = LS_READ(ctl->frozen) && !LS_READ(ctl->released);
 	bool all_gated = true;
 
+	ls_renewer_beat(&run->renew); /* this loop is alive: its leases may be renewed */
 	for (int i = 0; i < 2; i++)
 		gate_check(run, i);
 	for (int v = 0; v < LS_MAX_VCPUS; v++) {
@@ -620,9 +648,18 @@ static bool update_permits(struct ls_run *run, bool force)
 				all_gated = false;
 			if (!force && p == c->permit && now - c->lease_written_ns < run->lease_ns / 4)
 				continue;
-			if (write_permit(run->t[i].pid, c->batch_addr, p, now + run->lease_ns) == 0) {
+			/*
+			 * Once granted, a lease is the renewal thread's: this loop writes the
+			 * permit alone, so a write delayed here (preempted between its clock
+			 * read and its write) can never shorten a lease renewed meanwhile.
+			 */
+			int w = c->lease_written_ns && run->renew.running
+					? ls_target_write(run->t[i].pid, c->batch_addr + offsetof(struct ls_batch, permit_chunk),
+							  &p, sizeof(p))
+					: write_permit(run->t[i].pid, c->batch_addr, p, now_ns() + run->lease_ns);
+			if (w == 0) {
 				c->permit = p;
-				c->lease_written_ns = now;
+				__atomic_store_n(&c->lease_written_ns, now, __ATOMIC_RELEASE);
 			}
 		}
 	}
@@ -2160,6 +2197,14 @@ static int run_monitor(struct ls_run *run)
 		goto cleanup;
 	}
 	run->lease_ns = (uint64_t)o->lease_ms * 1000000ull;
+	err = ls_renewer_start(&run->renew, run->lease_ns, LS_RENEW_STALL_NS, renew_leases, run);
+	if (err) {
+		code = fail("cannot start the lease renewal thread: %s", strerror(-err));
+		goto cleanup;
+	}
+	if (o->verbose)
+		fprintf(stderr, "lockstep-bpf: leases renewed every %.0f ms by a thread of their own%s\n",
+			run->renew.period_ns / 1e6, run->renew.realtime ? " (real-time priority)" : " (normal priority: no CAP_SYS_NICE)");
 	ls_tlog_init(&run->tlog[0]);
 	ls_tlog_init(&run->tlog[1]);
 	discover_streams(run);
@@ -2383,6 +2428,7 @@ static int run_monitor(struct ls_run *run)
 		}
 	}
 	/* Let waiting QEMUs go at once rather than when their lease expires. */
+	ls_renewer_stop(&run->renew);
 	run->skel->bss->control.released = 1;
 	update_permits(run, true);
 
@@ -2440,6 +2486,10 @@ static int run_monitor(struct ls_run *run)
 	}
 
 cleanup:
+	ls_renewer_stop(&run->renew);
+	if (o->verbose && run->renew.renewals)
+		fprintf(stderr, "lockstep-bpf: leases: %" PRIu64 " renewal rounds, %" PRIu64 " skipped (main loop stalled), longest gap %.1f ms, longest round %.1f ms\n",
+			run->renew.renewals, run->renew.stalled, run->renew.max_gap_ns / 1e6, run->renew.max_round_ns / 1e6);
 	ls_http_stop(run->http);
 	if (run->gate_open && o->verbose)
 		fprintf(stderr, "lockstep-bpf: gate: %u connection(s) from A, %u from B, %u refused; %" PRIu64
