@@ -2433,6 +2433,14 @@ static int run_monitor(struct ls_run *run)
 	update_permits(run, true);
 
 	collect(run, &sum);
+	/* Why a side may have run past the window: say it when the leases themselves may have lapsed. */
+	if (run->renew.max_gap_ns > run->lease_ns || run->renew.stalled)
+		notice(run, "notice",
+		       "the leases may have lapsed: the renewal thread %s%s%.0f ms apart (lease %u ms); a QEMU whose "
+		       "lease lapsed ran on unpaced (its blocks past the window are counted as overruns)",
+		       run->renew.stalled ? "skipped rounds for a main loop stuck over 10 s" : "",
+		       run->renew.stalled ? ", and ran up to " : "ran up to ", run->renew.max_gap_ns / 1e6,
+		       o->lease_ms);
 	bool outcomes_differ = false;
 	if (run->child && run->child[0].reaped && run->child[1].reaped &&
 	    run->child[0].wstatus != run->child[1].wstatus && comparison_complete(run))
