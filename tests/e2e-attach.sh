@@ -178,7 +178,7 @@ for k in $(seq 24); do
 	good=no
 	case $rc in
 	1) [ "$blk" = "$want" ] && good=yes ;;
-	2) grep -q "not loaded\|not initialised\|exited" "$TMP/c$k.mon" && good=yes ;;
+	2) grep -q "not loaded\|not initialised\|exited\|does not exist" "$TMP/c$k.mon" && good=yes ;;
 	esac
 	grep -q "no divergence" "$TMP/c$k.mon" && good=no
 	seen="$seen $rc"
