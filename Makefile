@@ -31,7 +31,7 @@ ALL_CFLAGS = $(CFLAGS) $(WARN) $(DEPFLAGS) -std=gnu11 -D_GNU_SOURCE $(EXTRA_CFLA
 ALL_LDFLAGS = $(LDFLAGS) $(EXTRA_LDFLAGS)
 
 # Pure logic: no libbpf, no QEMU; unit-tested directly.
-USER_PURE := duration options procmaps qemucmd history report json metrics tlogread align systab syscmp kbtf gatesrv ginputs procmem sidelife relay qstart claim fwdsum safeopen wirecheck succ
+USER_PURE := duration options procmaps qemucmd history report json metrics tlogread align systab syscmp kbtf gatesrv ginputs procmem sidelife relay qstart claim fwdsum safeopen wirecheck succ renew
 USER_SRCS := $(USER_PURE) elfsym target launch follow lockstep fwd
 PLUGIN_PURE := stream plugin_args tlog syslog gate quiet_thread fwd
 # Guest pcs as symbol+offset (libelf) and guest code as text (Capstone), for

@@ -48,6 +48,7 @@
 #include "claim.h"
 #include "ginputs.h"
 #include "qstart.h"
+#include "renew.h"
 #include "report.h"
 #include "sidelife.h"
 #include "syscmp.h"
@@ -120,6 +121,7 @@ struct ls_run {
 	struct ls_backlog bk[LS_MAX_VCPUS];
 	struct ls_tail tail[LS_MAX_VCPUS];
 	uint64_t lease_ns;
+	struct ls_renewer renew; /* renews the leases update_permits granted, apart from this loop */
 	uint32_t window; /* chunks a side may lead: the smaller of the two sides' ls_window */
 	/* the gate: plugins that pace themselves from the correlator's state */
 	struct ls_gate_server gate;
@@ -380,7 +382,7 @@ static void discover_streams(struct ls_run *run)
 			}
 			if (e)
 				continue;
-			c->batch_addr = addrs[v];
+			__atomic_store_n(&c->batch_addr, addrs[v], __ATOMIC_RELEASE); /* the renewer reads it */
 			/* Its last publication's chunk, or the one after it if that one was full. */
 			c->attach_chunk = b.pub_id ? b.chunk + ((b.flags & LS_PUB_FULL) ? 1 : 0) : 0;
 			/* Hostile input: only a count the chunk can hold is taken. */
@@ -682,6 +684,31 @@ static bool gate_fields(struct ls_run *run, int i, struct ls_stream_ctl *c)
 }
 
 /*
+ * The renewal thread's round (renew.h): extend the lease of every stream
+ * this loop has granted one, leaving its permit alone.  Only the lease: a
+ * permit is this loop's decision, and a stream never granted a lease (a
+ * QEMU waiting with wait=) is let go by this loop's first one.
+ */
+static void renew_leases(void *ctx, uint64_t now)
+{
+	struct ls_run *run = ctx;
+
+	for (int i = 0; i < 2; i++) {
+		if (__atomic_load_n(&run->ended[i], __ATOMIC_ACQUIRE))
+			continue;
+		for (int v = 0; v < LS_MAX_VCPUS; v++) {
+			struct ls_stream_ctl *c = &run->sc[i][v];
+			uint64_t addr = __atomic_load_n(&c->batch_addr, __ATOMIC_ACQUIRE);
+			uint64_t until = now + run->lease_ns;
+			if (!addr || !__atomic_load_n(&c->lease_written_ns, __ATOMIC_ACQUIRE))
+				continue;
+			ls_target_write(run->t[i].pid, addr + offsetof(struct ls_batch, lease_until_ns), &until,
+					sizeof(until));
+		}
+	}
+}
+
+/*
  * Grant each stream the chunks it may write (ls_permit) and renew the
  * lease.  A write happens only when the permit moved or the lease is half
  * used, so an idle pair costs a few reads of mmapped memory per tick.  A
@@ -696,6 +723,7 @@ static bool update_permits(struct ls_run *run, bool force)
 	int frozen = LS_READ(ctl->frozen) && !LS_READ(ctl->released);
 	bool all_gated = true;
 
+	ls_renewer_beat(&run->renew); /* this loop is alive: its leases may be renewed */
 	for (int i = 0; i < 2; i++)
 		gate_check(run, i);
 	for (int v = 0; v < LS_MAX_VCPUS; v++) {
@@ -722,9 +750,18 @@ static bool update_permits(struct ls_run *run, bool force)
 				all_gated = false;
 			if (!force && p == c->permit && now - c->lease_written_ns < run->lease_ns / 4)
 				continue;
-			if (write_permit(run->t[i].pid, c->batch_addr, p, now + run->lease_ns) == 0) {
+			/*
+			 * Once granted, a lease is the renewal thread's: this loop writes the
+			 * permit alone, so a write delayed here (preempted between its clock
+			 * read and its write) can never shorten a lease renewed meanwhile.
+			 */
+			int w = c->lease_written_ns && run->renew.running
+					? ls_target_write(run->t[i].pid, c->batch_addr + offsetof(struct ls_batch, permit_chunk),
+							  &p, sizeof(p))
+					: write_permit(run->t[i].pid, c->batch_addr, p, now_ns() + run->lease_ns);
+			if (w == 0) {
 				c->permit = p;
-				c->lease_written_ns = now;
+				__atomic_store_n(&c->lease_written_ns, now, __ATOMIC_RELEASE);
 			}
 		}
 	}
@@ -1962,13 +1999,17 @@ static void backlog_hold(struct ls_run *run)
 	uint64_t deadline = now_ns() + LS_BACKLOG_WAIT_NS;
 	bool any = false, all;
 
+	/*
+	 * Chunk 0 too: a side still in its first chunk may publish it before
+	 * its uprobe goes in, and the kernel would then start at chunk 1.  So
+	 * is a pair with one side's stream not created yet (vCPU 0 always
+	 * exists): the hold waits for it.
+	 */
 	for (int v = 0; v < LS_MAX_VCPUS; v++) {
 		const struct ls_stream_ctl *a = &run->sc[0][v], *b = &run->sc[1][v];
-		if (!a->batch_addr || !b->batch_addr)
+		if (v && !a->batch_addr && !b->batch_addr)
 			continue;
 		uint64_t t = a->attach_chunk > b->attach_chunk ? a->attach_chunk : b->attach_chunk;
-		if (!t)
-			continue; /* both in their first chunk: the kernel will see all of it */
 		run->bk[v] = (struct ls_backlog){ .active = true, .target = t };
 		any = true;
 	}
@@ -1978,12 +2019,19 @@ static void backlog_hold(struct ls_run *run)
 	do {
 		struct timespec ts = { 0, 1000000 };
 		nanosleep(&ts, NULL);
+		discover_streams(run); /* a vCPU's stream created meanwhile is held at T as well */
 		all = true;
 		for (int v = 0; v < LS_MAX_VCPUS; v++) {
 			struct ls_backlog *bk = &run->bk[v];
 			struct ls_batch b[2] = {};
 			bool held = bk->active;
 			for (int i = 0; bk->active && i < 2; i++) {
+				if (!run->sc[i][v].batch_addr) {
+					held = false;
+					continue;
+				}
+				if (run->sc[i][v].attach_chunk > bk->target)
+					bk->target = run->sc[i][v].attach_chunk;
 				held &= held_at(run, i, v, bk->target, &b[i]);
 				if (b[i].chunk > bk->target) /* it was past T before its permit landed */
 					bk->target = b[i].chunk;
@@ -1998,12 +2046,19 @@ static void backlog_hold(struct ls_run *run)
 		if (!bk->active || bk->done)
 			continue;
 		/* What each had published when the monitor attached: the summary counts the same. */
-		notice(run, "notice",
-		       "vCPU %d: the blocks published before the attach are not compared (A %" PRIu64 ", B %" PRIu64
-		       "): a side did not reach block %" PRIu64 " within %.0f s (blocked in a system call?), so the "
-		       "comparison starts at the first chunk both publish later",
-		       v, run->sc[0][v].attach_end, run->sc[1][v].attach_end,
-		       (bk->target + 1) << run->t[0].info.batch_order, LS_BACKLOG_WAIT_NS / 1e9);
+		if (!run->sc[0][v].batch_addr || !run->sc[1][v].batch_addr)
+			notice(run, "notice",
+			       "vCPU %d: %c has no stream for it after %.0f s: the blocks published before the attach are "
+			       "not compared (A %" PRIu64 ", B %" PRIu64 ", counted in the summary)",
+			       v, run->t[run->sc[0][v].batch_addr ? 1 : 0].label, LS_BACKLOG_WAIT_NS / 1e9,
+			       run->sc[0][v].attach_end, run->sc[1][v].attach_end);
+		else
+			notice(run, "notice",
+			       "vCPU %d: the blocks published before the attach are not compared (A %" PRIu64 ", B %" PRIu64
+			       "): a side did not reach block %" PRIu64 " within %.0f s (blocked in a system call?), so the "
+			       "comparison starts at the first chunk both publish later",
+			       v, run->sc[0][v].attach_end, run->sc[1][v].attach_end,
+			       (bk->target + 1) << run->t[0].info.batch_order, LS_BACKLOG_WAIT_NS / 1e9);
 		bk->active = false;
 	}
 	update_permits(run, true);
@@ -2611,6 +2666,14 @@ static int run_monitor(struct ls_run *run)
 		goto cleanup;
 	}
 	run->lease_ns = (uint64_t)o->lease_ms * 1000000ull;
+	err = ls_renewer_start(&run->renew, run->lease_ns, LS_RENEW_STALL_NS, renew_leases, run);
+	if (err) {
+		code = fail("cannot start the lease renewal thread: %s", strerror(-err));
+		goto cleanup;
+	}
+	if (o->verbose)
+		fprintf(stderr, "lockstep-bpf: leases renewed every %.0f ms by a thread of their own%s\n",
+			run->renew.period_ns / 1e6, run->renew.realtime ? " (real-time priority)" : " (normal priority: no CAP_SYS_NICE)");
 	ls_tlog_init(&run->tlog[0]);
 	ls_tlog_init(&run->tlog[1]);
 	discover_streams(run);
@@ -2882,11 +2945,20 @@ static int run_monitor(struct ls_run *run)
 		}
 	}
 	/* Let waiting QEMUs go at once rather than when their lease expires. */
+	ls_renewer_stop(&run->renew);
 	run->skel->bss->control.released = 1;
 	update_permits(run, true);
 
 	fwd_check_mismatch(run); /* B may have found it while the QEMUs were ending */
 	collect(run, &sum);
+	/* Why a side may have run past the window: say it when the leases themselves may have lapsed. */
+	if (run->renew.max_gap_ns > run->lease_ns || run->renew.stalled)
+		notice(run, "notice",
+		       "the leases may have lapsed: the renewal thread %s%s%.0f ms apart (lease %u ms); a QEMU whose "
+		       "lease lapsed ran on unpaced (its blocks past the window are counted as overruns)",
+		       run->renew.stalled ? "skipped rounds for a main loop stuck over 10 s" : "",
+		       run->renew.stalled ? ", and ran up to " : "ran up to ", run->renew.max_gap_ns / 1e6,
+		       o->lease_ms);
 	bool outcomes_differ = false;
 	if (run->child && run->child[0].reaped && run->child[1].reaped &&
 	    run->child[0].wstatus != run->child[1].wstatus && comparison_complete(run))
@@ -2931,6 +3003,16 @@ static int run_monitor(struct ls_run *run)
 		char a[64], b[64];
 		snprintf(result, sizeof(result), "DIVERGED: every block matched, but A %s and B %s",
 			 ls_child_how(&run->child[0], a, sizeof(a)), ls_child_how(&run->child[1], b, sizeof(b)));
+	} else if (code == LS_EXIT_OK && (sum.side[0].early || sum.side[1].early)) {
+		/*
+		 * Still exit 0 (README: a late attach cannot compare what the rings
+		 * no longer held), but the verdict itself says it did not cover everything.
+		 */
+		uint64_t early = sum.side[0].early > sum.side[1].early ? sum.side[0].early : sum.side[1].early;
+		snprintf(result, sizeof(result),
+			 "no divergence in the %" PRIu64 " blocks compared; %" PRIu64
+			 " published before the attach were not compared (no longer in the rings)",
+			 sum.compared_blocks, early);
 	} else {
 		snprintf(result, sizeof(result), "%s", verdict[code]);
 	}
@@ -2950,6 +3032,10 @@ static int run_monitor(struct ls_run *run)
 	}
 
 cleanup:
+	ls_renewer_stop(&run->renew);
+	if (o->verbose && run->renew.renewals)
+		fprintf(stderr, "lockstep-bpf: leases: %" PRIu64 " renewal rounds, %" PRIu64 " skipped (main loop stalled), longest gap %.1f ms, longest round %.1f ms\n",
+			run->renew.renewals, run->renew.stalled, run->renew.max_gap_ns / 1e6, run->renew.max_round_ns / 1e6);
 	ls_http_stop(run->http);
 	if (run->gate_open && o->verbose) {
 		char who[160];

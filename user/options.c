@@ -126,7 +126,7 @@ enum {
 	{ "timeout", OPT_TIMEOUT, "TIME", 0, "Stop after TIME (e.g. 90s, 10m, 2h; a bare number is seconds): exit 4", \
 	  1 },                                                                                                    \
 	{ "lease", OPT_LEASE, "MS", 0,                                                                            \
-	  "How long a held QEMU waits for this monitor before running on by itself (10-60000, default 250)", 1 }, \
+	  "How long a held QEMU waits for a dead or stopped monitor before running on by itself (10-60000, default 250; a live monitor is waited for while its main loop is alive, at most 10 s stuck)", 1 }, \
 	{ "no-gate", OPT_NO_GATE, NULL, 0,                                                                        \
 	  "Do not let the plugins pace themselves from the kernel's state: the monitor grants every permit, "     \
 	  "every millisecond (slower; for comparison, or where the plugins cannot reach the monitor's socket)",  \
