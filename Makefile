@@ -31,7 +31,7 @@ ALL_CFLAGS = $(CFLAGS) $(WARN) $(DEPFLAGS) -std=gnu11 -D_GNU_SOURCE $(EXTRA_CFLA
 ALL_LDFLAGS = $(LDFLAGS) $(EXTRA_LDFLAGS)
 
 # Pure logic: no libbpf, no QEMU; unit-tested directly.
-USER_PURE := duration options procmaps qemucmd history report json metrics tlogread align systab syscmp kbtf gatesrv ginputs procmem sidelife relay qstart claim fwdsum safeopen wirecheck succ renew
+USER_PURE := duration options procmaps qemucmd history report json metrics tlogread align systab syscmp kbtf gatesrv ginputs procmem sidelife relay qstart claim fwdsum safeopen wirecheck succ renew textbuf
 USER_SRCS := $(USER_PURE) elfsym target launch follow lockstep fwd
 PLUGIN_PURE := stream plugin_args tlog syslog gate quiet_thread fwd
 # Guest pcs as symbol+offset (libelf) and guest code as text (Capstone), for
@@ -268,9 +268,9 @@ fuzz_srcs_wire := user/wirecheck.c
 fuzz_srcs_records := user/history.c
 fuzz_srcs_tlog := user/tlogread.c
 fuzz_srcs_syslog := user/syscmp.c user/systab.c
-fuzz_srcs_gate := plugin/gate.c plugin/stream.c
+fuzz_srcs_gate := plugin/gate.c plugin/stream.c plugin/fwd.c user/systab.c
 fuzz_srcs_plugin_args := plugin/plugin_args.c user/duration.c
-fuzz_srcs_ginputs := user/ginputs.c user/qemucmd.c
+fuzz_srcs_ginputs := user/ginputs.c user/qemucmd.c user/textbuf.c
 FUZZ_BINS := $(addprefix $(FUZZ_OUT)/fuzz_,$(FUZZ_TARGETS))
 
 $(FUZZ_OUT):

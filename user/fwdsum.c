@@ -7,19 +7,7 @@
 #include <stdio.h>
 #include <string.h>
 
-/* Append to buf (always NUL-terminated, truncated when full). */
-static void add(char *buf, size_t size, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-static void add(char *buf, size_t size, const char *fmt, ...)
-{
-	size_t n = strnlen(buf, size);
-	va_list ap;
-
-	if (n + 1 >= size)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(buf + n, size - n, fmt, ap);
-	va_end(ap);
-}
+#include "textbuf.h"
 
 bool ls_fwd_report_mismatch(const struct ls_fwd_hdr *h, enum ls_arch arch, char *buf, size_t size)
 {
@@ -61,13 +49,13 @@ void ls_fwd_report_build(struct ls_fwd_report *r, const struct ls_fwd_hdr *h, en
 			name = nb;
 		}
 		if (st->by_num[i].forwarded) {
-			add(r->by, sizeof(r->by), "%s%s %" PRIu64, *r->by ? ", " : "", name, st->by_num[i].forwarded);
-			add(r->by_json, sizeof(r->by_json), "%s\"%s\":%" PRIu64, *r->by_json ? "," : "", name,
+			ls_text_add(r->by, sizeof(r->by), "%s%s %" PRIu64, *r->by ? ", " : "", name, st->by_num[i].forwarded);
+			ls_text_add(r->by_json, sizeof(r->by_json), "%s\"%s\":%" PRIu64, *r->by_json ? "," : "", name,
 			    st->by_num[i].forwarded);
 		}
 		if (st->by_num[i].ret_differs) {
-			add(r->ret, sizeof(r->ret), "%s%s %" PRIu64, *r->ret ? ", " : "", name, st->by_num[i].ret_differs);
-			add(r->ret_json, sizeof(r->ret_json), "%s\"%s\":%" PRIu64, *r->ret_json ? "," : "", name,
+			ls_text_add(r->ret, sizeof(r->ret), "%s%s %" PRIu64, *r->ret ? ", " : "", name, st->by_num[i].ret_differs);
+			ls_text_add(r->ret_json, sizeof(r->ret_json), "%s\"%s\":%" PRIu64, *r->ret_json ? "," : "", name,
 			    st->by_num[i].ret_differs);
 		}
 	}
@@ -81,7 +69,7 @@ void ls_fwd_report_build(struct ls_fwd_report *r, const struct ls_fwd_hdr *h, en
 		uint32_t why = h->lane[v].b_stopped;
 		if (why == LS_FWD_GOING || why == LS_FWD_STOP_MISMATCH)
 			continue;
-		add(r->stopped, sizeof(r->stopped), "%svCPU %u at syscall #%" PRIu64 ": %s", *r->stopped ? "; " : "", v,
+		ls_text_add(r->stopped, sizeof(r->stopped), "%svCPU %u at syscall #%" PRIu64 ": %s", *r->stopped ? "; " : "", v,
 		    h->lane[v].b_stop_index, ls_fwd_stop_name(why));
 	}
 	if (*r->stopped)

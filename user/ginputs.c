@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "qemucmd.h"
+#include "textbuf.h"
 
 #define MAX_ARGS 512
 #define MAX_ENV 2048
@@ -160,19 +161,6 @@ static void drop(struct view *v)
 	free(v->qemu_unset);
 }
 
-static void add(char *buf, size_t size, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-static void add(char *buf, size_t size, const char *fmt, ...)
-{
-	size_t n = strlen(buf);
-	va_list ap;
-
-	if (n + 1 >= size)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(buf + n, size - n, fmt, ap);
-	va_end(ap);
-}
-
 /* "\"value\"", or "unset"; cut to 24 characters. */
 static void quote(char *out, size_t size, const char *v)
 {
@@ -190,7 +178,7 @@ static void quote(char *out, size_t size, const char *v)
 static void sep(char *buf, size_t size)
 {
 	if (buf[0])
-		add(buf, size, "; ");
+		ls_text_add(buf, size, "; ");
 }
 
 static void diff_env(const struct view *a, const struct view *b, struct ls_ginputs_diff *d)
@@ -220,12 +208,12 @@ static void diff_env(const struct view *a, const struct view *b, struct ls_ginpu
 			quote(qa, sizeof(qa), pass ? yv : xv);
 			quote(qb, sizeof(qb), pass ? xv : yv);
 			sep(d->inputs, sizeof(d->inputs));
-			add(d->inputs, sizeof(d->inputs), "environment %.*s (A %s, B %s)", (int)kl, x->env[i], qa, qb);
+			ls_text_add(d->inputs, sizeof(d->inputs), "environment %.*s (A %s, B %s)", (int)kl, x->env[i], qa, qb);
 		}
 	}
 	if (shown > 4) {
 		sep(d->inputs, sizeof(d->inputs));
-		add(d->inputs, sizeof(d->inputs), "%u more environment variables", shown - 4);
+		ls_text_add(d->inputs, sizeof(d->inputs), "%u more environment variables", shown - 4);
 	}
 }
 
@@ -244,7 +232,7 @@ static void diff_env_order(const struct view *a, const struct view *b, struct ls
 			continue;
 		d->env++;
 		sep(d->inputs, sizeof(d->inputs));
-		add(d->inputs, sizeof(d->inputs),
+		ls_text_add(d->inputs, sizeof(d->inputs),
 		    "environment order: the same %d variables, but variable %d is %.*s in A and %.*s in B", a->nenv,
 		    i, (int)(ka > 32 ? 32 : ka), a->env[i], (int)(kb > 32 ? 32 : kb), b->env[i]);
 		return;
@@ -268,7 +256,7 @@ static void diff_args(const struct view *a, const struct view *b, struct ls_ginp
 		quote(qa, sizeof(qa), x);
 		quote(qb, sizeof(qb), y);
 		sep(d->inputs, sizeof(d->inputs));
-		add(d->inputs, sizeof(d->inputs), "argv[%d] (A %s, B %s)", k, x ? qa : "none", y ? qb : "none");
+		ls_text_add(d->inputs, sizeof(d->inputs), "argv[%d] (A %s, B %s)", k, x ? qa : "none", y ? qb : "none");
 	}
 }
 
@@ -286,10 +274,10 @@ static void diff_opts(const struct view *a, const struct view *b, struct ls_ginp
 			d->opts++;
 			if (first) {
 				sep(d->options, sizeof(d->options));
-				add(d->options, sizeof(d->options), "%c", pass ? 'B' : 'A');
+				ls_text_add(d->options, sizeof(d->options), "%c", pass ? 'B' : 'A');
 				first = false;
 			}
-			add(d->options, sizeof(d->options), " %s", x->opts[i]);
+			ls_text_add(d->options, sizeof(d->options), " %s", x->opts[i]);
 		}
 	}
 }
@@ -315,7 +303,7 @@ bool ls_ginputs_compare(const struct ls_qemu_launch *la, const struct ls_qemu_la
 		diff_env_order(a, b, d);
 	if (a->env_truncated || b->env_truncated) {
 		sep(d->inputs, sizeof(d->inputs));
-		add(d->inputs, sizeof(d->inputs), "(only the first %d environment variables compared)", MAX_ENV);
+		ls_text_add(d->inputs, sizeof(d->inputs), "(only the first %d environment variables compared)", MAX_ENV);
 	}
 	if (la->cwd && lb->cwd && la->cwd[0] && lb->cwd[0] && strcmp(la->cwd, lb->cwd)) {
 		char qa[40], qb[40];
@@ -323,7 +311,7 @@ bool ls_ginputs_compare(const struct ls_qemu_launch *la, const struct ls_qemu_la
 		quote(qa, sizeof(qa), la->cwd);
 		quote(qb, sizeof(qb), lb->cwd);
 		sep(d->inputs, sizeof(d->inputs));
-		add(d->inputs, sizeof(d->inputs), "working directory%s (A %s, B %s)",
+		ls_text_add(d->inputs, sizeof(d->inputs), "working directory%s (A %s, B %s)",
 		    la->cwd_late || lb->cwd_late ? " when the monitor attached" : "", qa, qb);
 	}
 	diff_opts(a, b, d);

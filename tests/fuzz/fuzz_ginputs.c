@@ -35,8 +35,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		copy[k][cut[k]] = 0;
 		at += cut[k];
 	}
-	l[0] = (struct ls_qemu_launch){ copy[0], cut[0], copy[1], cut[1], data[3] & 1 ? "/a" : "" };
-	l[1] = (struct ls_qemu_launch){ copy[2], cut[2], copy[3], cut[3], data[3] & 2 ? "/b" : "" };
+	for (int i = 0; i < 2; i++)
+		l[i] = (struct ls_qemu_launch){ .cmdline = copy[2 * i],
+						.cmdline_len = cut[2 * i],
+						.environ = copy[2 * i + 1],
+						.environ_len = cut[2 * i + 1],
+						.cwd = data[3] & (1 << i) ? (i ? "/b" : "/a") : "",
+						.cwd_late = data[3] & (4 << i) };
 	ls_ginputs_compare(&l[0], &l[1], &d);
 	if (!memchr(d.inputs, 0, sizeof(d.inputs)) || !memchr(d.options, 0, sizeof(d.options)))
 		abort();
