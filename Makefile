@@ -49,7 +49,7 @@ GUESTS := $(patsubst tests/guests/%.c,$(OUTPUT)/guests/%,$(wildcard tests/guests
 # Every guest again as a static PIE (loaded at a non-zero bias) and as an
 # aarch64 static binary (run by qemu-aarch64): symbolization and disassembly
 # are tested on all three kinds.  All guests are plain C and build for aarch64.
-A64_GUEST_EXCLUDE :=
+A64_GUEST_EXCLUDE := $(OUTPUT)/guests/cpuid
 PIE_GUESTS := $(patsubst $(OUTPUT)/guests/%,$(OUTPUT)/guests/pie/%,$(GUESTS))
 A64_GUESTS := $(patsubst $(OUTPUT)/guests/%,$(OUTPUT)/guests/aarch64/%,$(filter-out $(A64_GUEST_EXCLUDE),$(GUESTS)))
 GSYM_PROBE := $(OUTPUT)/tests/gsym-probe

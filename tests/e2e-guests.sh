@@ -109,9 +109,10 @@ else
 fi
 
 t="--pid on a child the guest forked is refused: it records nothing"
-start_qemu fc "" "$G/forker" children 5000000; A=$qpid
+# The child must outlive the monitor's start-up on a loaded machine (CI ran 1 s: gone first, once).
+start_qemu fc "" "$G/forker" children 20000000; A=$qpid
 child=
-for _ in $(seq 400); do
+for _ in $(seq 1500); do
 	child=$(cat /proc/"$A"/task/*/children 2>/dev/null | awk '{ print $1 }')
 	[ -n "$child" ] && break
 	sleep 0.02

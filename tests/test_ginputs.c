@@ -189,3 +189,14 @@ Test(ginputs, unset_keeps_the_order)
 
 	cr_assert(!cmp(a, env0, b, envb, "/w", "/w"), "%s", d.inputs);
 }
+
+/* A CPU model or a seed changes what the guest sees; -singlestep only where blocks end. */
+Test(ginputs, options_that_the_guest_sees)
+{
+	cr_assert(ls_ginputs_opts_visible("B -cpu qemu64"));
+	cr_assert(ls_ginputs_opts_visible("A -singlestep; B -seed 5"));
+	cr_assert(ls_ginputs_opts_visible("A -R 0x1000000"));
+	cr_assert_not(ls_ginputs_opts_visible("B -singlestep"));
+	cr_assert_not(ls_ginputs_opts_visible("A -one-insn-per-tb; B --singlestep"));
+	cr_assert_not(ls_ginputs_opts_visible(""));
+}

@@ -321,3 +321,23 @@ bool ls_ginputs_compare(const struct ls_qemu_launch *la, const struct ls_qemu_la
 	free(b);
 	return d->env || d->args || d->cwd;
 }
+
+bool ls_ginputs_opts_visible(const char *options)
+{
+	static const char *const cut_only[] = { "singlestep", "one-insn-per-tb" };
+
+	for (const char *p = options; *p; p++) {
+		if (*p != '-' || (p > options && p[-1] != ' '))
+			continue;
+		const char *name = p;
+		while (*name == '-')
+			name++;
+		size_t n = strcspn(name, " ;");
+		bool only_cut = false;
+		for (size_t k = 0; k < sizeof(cut_only) / sizeof(cut_only[0]); k++)
+			only_cut |= strlen(cut_only[k]) == n && !strncmp(name, cut_only[k], n);
+		if (n && !only_cut)
+			return true;
+	}
+	return false;
+}

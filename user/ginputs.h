@@ -39,4 +39,12 @@ struct ls_ginputs_diff {
 /* Compare two launches; fills *d.  Returns true when the guests' inputs differ. */
 bool ls_ginputs_compare(const struct ls_qemu_launch *a, const struct ls_qemu_launch *b, struct ls_ginputs_diff *d);
 
+/*
+ * Whether the differing QEMU options (ls_ginputs_diff.options) include one
+ * that changes what the guest sees (-cpu, -seed, -R, -B, -s, -r, ...), not
+ * only where blocks are cut (-singlestep, -one-insn-per-tb): such a
+ * difference is an input, and code generation is not suspect until they match.
+ */
+bool ls_ginputs_opts_visible(const char *options);
+
 #endif

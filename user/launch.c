@@ -148,7 +148,20 @@ int ls_open_outputs(const char *dir, const struct ls_creds *cr, int fds[2][2], c
 		snprintf(err, errlen, "--output-dir %s: %s", dir, strerror(errno));
 		return -1;
 	}
-	/* DIR itself is the user's own choice (it may be a symlink); what is inside it is not. */
+	/*
+	 * DIR itself is the user's own choice, and may be a symlink the user
+	 * made; one that somebody else owns (planted in a shared /tmp) is not
+	 * followed, as the kernel's protected_symlinks would not.  What is
+	 * inside DIR is nobody's choice: see below.
+	 */
+	if (!lstat(dir, &st) && S_ISLNK(st.st_mode) && st.st_uid != 0 && st.st_uid != getuid() &&
+	    !(cr && cr->drop && st.st_uid == cr->uid)) {
+		snprintf(err, errlen,
+			 "--output-dir %s: a symbolic link owned by uid %u, not by you: lockstep-bpf does not follow it "
+			 "(give the directory it points to, if that is what you meant)",
+			 dir, (unsigned)st.st_uid);
+		return -1;
+	}
 	dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (dfd < 0) {
 		snprintf(err, errlen, "--output-dir %s: %s", dir, strerror(errno));
@@ -381,8 +394,7 @@ static bool all_reaped(struct ls_child *c, int n)
 void ls_children_stop(struct ls_child *c, int n, unsigned grace_ms)
 {
 	for (int i = 0; i < n; i++)
-		if (c[i].pid > 0 && !ls_child_reap(&c[i]))
-			{
+		if (c[i].pid > 0 && !ls_child_reap(&c[i])) {
 			c[i].signalled = true;
 			kill(-c[i].pid, SIGTERM);
 		}
@@ -397,9 +409,14 @@ void ls_children_stop(struct ls_child *c, int n, unsigned grace_ms)
 		if (waitpid(c[i].pid, &c[i].wstatus, 0) == c[i].pid)
 			c[i].reaped = true;
 	}
-	/* Whatever the QEMU left behind in its group (it reaped, we killed the leader) goes too. */
+	/*
+	 * Whatever a QEMU we stopped left behind in its group goes too.  One that
+	 * ended by itself is left alone: what its guest started in the
+	 * background (a forked child, a daemon) is the guest's, and runs on as
+	 * it would without the monitor.
+	 */
 	for (int i = 0; i < n; i++)
-		if (c[i].pid > 0)
+		if (c[i].pid > 0 && c[i].signalled)
 			kill(-c[i].pid, SIGKILL);
 }
 

@@ -161,6 +161,7 @@ struct ls_run {
 	/* run mode */
 	struct ls_child *child; /* [2], or NULL with --pid */
 	struct ls_relay *relay; /* carries their output when not in --output-dir */
+	bool ran_on; /* one side ended first and the other was let run to its end, unpaced */
 	const char *run_as; /* "user x (uid n)" when they do not run as us, for messages */
 	char end_how[2][160];
 	/* each side's forks and execs, as its plugin recorded them (sidelife.h) */
@@ -1325,6 +1326,8 @@ static void enrich(struct ls_run *run, struct ls_divergence *d, struct ls_enrich
 		read_syscalls(run, i, v, e, &log[i]);
 	enum ls_cause cause = ls_syscmp_classify_span(&sc, ls_arch_from_target(run->t[0].info.target), log, &span);
 	bool launch = run->gin_known && (run->gin.env || run->gin.args || run->gin.cwd);
+	bool opts_visible = run->gin_known && run->gin.opts && ls_ginputs_opts_visible(run->gin.options);
+	bool opts_lead = false; /* the differing options are the cause named */
 	bool earlier = run->reported[v] > 0;
 	bool several = sc.candidates[0] != '\0'; /* several candidates, one line each */
 	const char *key = ls_cause_name(cause);
@@ -1355,6 +1358,14 @@ static void enrich(struct ls_run *run, struct ls_divergence *d, struct ls_enrich
 		else
 			CAUSE("\n    %s%s", cause == LS_CAUSE_INPUTS || cause == LS_CAUSE_INTERLEAVING ? "also: " : "",
 			      sc.headline);
+	} else if (cause == LS_CAUSE_SAME_INPUTS && opts_visible) {
+		/* A CPU model or a seed is an input as much as a syscall's result. */
+		key = "inputs_differed";
+		opts_lead = true;
+		CAUSE("inputs differed: the QEMUs were started with different options: %s\n    (a CPU model changes what "
+		      "cpuid reports and which instructions exist; -seed, -R, -B, -s change random bytes,\n    addresses "
+		      "and the stack); the syscalls before it all returned the same",
+		      run->gin.options);
 	} else if (earlier && cause == LS_CAUSE_SAME_INPUTS) {
 		key = "earlier_region";
 		CAUSE("after an earlier region: the runs already parted at A block %" PRIu64 " = B block %" PRIu64
@@ -1378,7 +1389,7 @@ static void enrich(struct ls_run *run, struct ls_divergence *d, struct ls_enrich
 	if (earlier && strcmp(key, "earlier_region"))
 		CAUSE("\n    this vCPU already parted at A block %" PRIu64 " = B block %" PRIu64 " (its first region)",
 		      run->first_div[v][0], run->first_div[v][1]);
-	if (run->gin_known && run->gin.opts)
+	if (run->gin_known && run->gin.opts && !opts_lead)
 		CAUSE("\n    the QEMUs run with different options: %s", run->gin.options);
 #undef CAUSE
 	d->cause = e->cause;
@@ -1412,7 +1423,8 @@ static void enrich(struct ls_run *run, struct ls_divergence *d, struct ls_enrich
 		ls_syscmp_table(&sc, 8, e->syscalls + w, sizeof(e->syscalls) - w);
 		d->syscalls = e->syscalls;
 	}
-	if (!strcmp(key, "same_inputs") || cause == LS_CAUSE_INTERLEAVING || cause == LS_CAUSE_SIGNAL || several)
+	/* What the syscall logs cannot show (rdtsc, AT_RANDOM, ...) bears on every cause they are part of. */
+	if (strcmp(key, "blocks_cut_differently") && strcmp(key, "earlier_region") && !opts_lead)
 		d->caveat = sc.caveat;
 
 	/* What to do next. */
@@ -1421,6 +1433,11 @@ static void enrich(struct ls_run *run, struct ls_divergence *d, struct ls_enrich
 			 "both sides ran the same instructions, only cut into blocks differently: rerun with --insn to "
 			 "compare\n    instruction streams (for QEMUs with different block sizes, -singlestep, "
 			 "-one-insn-per-tb).\n");
+	else if (opts_lead)
+		snprintf(e->next, sizeof(e->next),
+			 "start both QEMUs with the same options (only the block size may differ: -singlestep, or "
+			 "--insn against\n    another build), then run again: code generation is suspect only once "
+			 "they match.\n");
 	else if (launch)
 		snprintf(e->next, sizeof(e->next),
 			 "start both guests with the same arguments, environment and working directory (QEMU's -E/-U "
@@ -1445,13 +1462,19 @@ static void enrich(struct ls_run *run, struct ls_divergence *d, struct ls_enrich
 			 "the guest saw different inputs before the divergence and the data does not tell which one it "
 			 "followed:\n    make them the same on both sides, one at a time to find the one that matters "
 			 "(a fixed seed such as\n    PYTHONHASHSEED=0, a fixed time or pid in the guest), then run "
-			 "again to find a real divergence.\n");
+			 "again to find a real divergence%s.\n",
+			 run->opts->forward_inputs ? ""
+						   : ";\n    --forward-inputs gives B A's results of such syscalls "
+						     "(and, in run mode, the same AT_RANDOM)");
 	else if (cause == LS_CAUSE_INPUTS)
 		snprintf(e->next, sizeof(e->next),
 			 "the guest saw different inputs, so code generation is not suspect here: make that input the "
 			 "same on both sides\n"
 			 "    (a fixed time or pid in the guest, the same files), then run again to find a real "
-			 "divergence.\n");
+			 "divergence%s.\n",
+			 run->opts->forward_inputs ? ""
+						   : ";\n    --forward-inputs gives B A's results of such syscalls "
+						     "(and, in run mode, the same AT_RANDOM)");
 	else if (earlier)
 		snprintf(e->next, sizeof(e->next),
 			 "look at this vCPU's first region (A block %" PRIu64 ") first: state that differs from there on "
@@ -2918,6 +2941,7 @@ static int run_monitor(struct ls_run *run)
 					      "(Ctrl-C stops it)",
 			       run->desc[other ^ 1].label, run->desc[other].label, (int)run->desc[other].pid);
 			run->skel->bss->control.released = 1;
+			run->ran_on = true; /* leases no longer matter: no lapse to speak of */
 			update_permits(run, true);
 			uint64_t now = now_ns();
 			uint64_t left = !deadline ? ~0ull / 2 : deadline > now ? deadline - now : 0;
@@ -2952,7 +2976,7 @@ static int run_monitor(struct ls_run *run)
 	fwd_check_mismatch(run); /* B may have found it while the QEMUs were ending */
 	collect(run, &sum);
 	/* Why a side may have run past the window: say it when the leases themselves may have lapsed. */
-	if (run->renew.max_gap_ns > run->lease_ns || run->renew.stalled)
+	if ((run->renew.max_gap_ns > run->lease_ns || run->renew.stalled) && !run->ran_on)
 		notice(run, "notice",
 		       "the leases may have lapsed: the renewal thread %s%s%.0f ms apart (lease %u ms); a QEMU whose "
 		       "lease lapsed ran on unpaced (its blocks past the window are counted as overruns)",
@@ -2961,7 +2985,8 @@ static int run_monitor(struct ls_run *run)
 		       o->lease_ms);
 	bool outcomes_differ = false;
 	if (run->child && run->child[0].reaped && run->child[1].reaped &&
-	    run->child[0].wstatus != run->child[1].wstatus && comparison_complete(run))
+	    run->child[0].wstatus != run->child[1].wstatus &&
+	    (comparison_complete(run) || execd_alike_all_compared(run, &sum)))
 		outcomes_differ = true;
 	if (run->diverged || outcomes_differ || run->fwd_mm_reported)
 		code = LS_EXIT_DIVERGED;

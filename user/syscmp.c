@@ -1116,10 +1116,8 @@ enum ls_cause ls_syscmp_classify_span(struct ls_syscmp *r, enum ls_arch arch, co
 		    r->interleaving_likely ? ", a likely one" : "", r->interleaving_why);
 	if (r->cause == LS_CAUSE_SIGNAL)
 		r->caveat = caveat_signal;
-	else if (r->cause != LS_CAUSE_SAME_INPUTS && r->cause != LS_CAUSE_UNKNOWN && total > 1)
-		r->caveat = caveat_cands;
-	else if (r->cause == LS_CAUSE_INPUTS)
-		r->caveat = NULL;
+	else if (r->cause != LS_CAUSE_SAME_INPUTS && r->cause != LS_CAUSE_UNKNOWN)
+		r->caveat = caveat_cands; /* one candidate too: what no log records may be the real one */
 	return r->cause;
 }
 
