@@ -107,8 +107,8 @@ else
 fi
 
 t="a monitor killed by SIGKILL leaves no claim behind: the next one attaches"
-start_qemu k1a "" "$G/intloop" 400000000; A=$qpid
-start_qemu k1b "" "$G/intloop" 400000000; B=$qpid
+start_qemu k1a "" "$G/intloop" 4000000000; A=$qpid
+start_qemu k1b "" "$G/intloop" 4000000000; B=$qpid
 "$MON" --pid "$A" --pid "$B" >"$TMP/k1.mon" 2>&1 & M1=$!
 pids+=("$M1")
 for _ in $(seq 200); do grep -q "^comparing" "$TMP/k1.mon" 2>/dev/null && break; sleep 0.05; done
@@ -118,7 +118,8 @@ timeout -s INT 120 "$MON" --pid "$A" --pid "$B" --timeout 1s >"$TMP/k2.mon" 2>&1
 rc=$?
 kill -9 "$A" "$B" 2>/dev/null
 wait "$A" "$B" 2>/dev/null
-if [ "$rc" = 4 ] && grep -q "^comparing" "$TMP/k2.mon" && ! grep -q "already monitored" "$TMP/k2.mon"; then
+# 4: the guests still ran at --timeout (the usual case); 0: an unloaded machine let them finish first.
+if { [ "$rc" = 4 ] || [ "$rc" = 0 ]; } && grep -q "^comparing" "$TMP/k2.mon" && ! grep -q "already monitored" "$TMP/k2.mon"; then
 	ok "$t"
 else
 	ko "$t" "rc=$rc $(grep -v '^ *[0-9.]* *[0-9]' "$TMP/k2.mon" | head -c 900)"
