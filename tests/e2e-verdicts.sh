@@ -29,8 +29,9 @@ t="both exec the same program, which exits with different statuses: DIVERGED (ex
 got=
 for k in 1 2 3 4 5 6 7 8; do # the status is the pid's parity: about every other run differs
 	run_mon ex$k -- /bin/bash -c 'exec /bin/sh -c "exit \$(( \$\$ % 2 ))"'
-	if grep -q "A (pid [0-9]*):.*status 0" "$TMP/ex$k.mon" && grep -q "B (pid [0-9]*):.*status 1" "$TMP/ex$k.mon" ||
-		grep -q "A (pid [0-9]*):.*status 1" "$TMP/ex$k.mon" && grep -q "B (pid [0-9]*):.*status 0" "$TMP/ex$k.mon"; then
+	sa=$(sed -n 's/^  A (pid [0-9]*):.*exited with status \([0-9]*\).*/\1/p' "$TMP/ex$k.mon")
+	sb=$(sed -n 's/^  B (pid [0-9]*):.*exited with status \([0-9]*\).*/\1/p' "$TMP/ex$k.mon")
+	if [ -n "$sa" ] && [ -n "$sb" ] && [ "$sa" != "$sb" ]; then
 		got=$k
 		break
 	fi
